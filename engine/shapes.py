@@ -1,0 +1,139 @@
+"""Output-size arithmetic and receptive-window geometry: the one place these formulas live.
+
+The textbook formula for a convolution or pooling window of size ``f`` sliding with stride ``s``
+over an input of size ``n`` padded with ``p`` virtual pixels on each side is::
+
+    out = floor((n + 2p - f) / s) + 1
+
+Keras/TensorFlow ``padding="same"`` chooses the padding so that ``out = ceil(n / s)``; when the total
+padding is odd the extra row/column goes to the bottom/right.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from engine.errors import ShapeError
+
+PaddingSpec = "str | int | tuple[int, int]"
+
+
+@dataclass(frozen=True)
+class Padding1D:
+    """Padding along one axis and the resulting output size."""
+
+    before: int
+    after: int
+    out: int
+
+    @property
+    def total(self) -> int:
+        return self.before + self.after
+
+
+def _check_positive(name: str, value: int, what: str) -> None:
+    if not isinstance(value, (int,)) or isinstance(value, bool):
+        raise ShapeError(f"{what}: {name} must be a whole number, got {value!r}.")
+    if value < 1:
+        raise ShapeError(f"{what}: {name} must be at least 1, got {value}.")
+
+
+def conv_output_size(n: int, f: int, s: int = 1, p: int = 0, what: str = "window") -> int:
+    """Return ``floor((n + 2p - f) / s) + 1`` or raise a :class:`ShapeError` that teaches.
+
+    Parameters
+    ----------
+    n : input size along one axis
+    f : window (kernel or pool) size
+    s : stride
+    p : zero padding added on each side
+    what : how to name the window in the message ("kernel", "pool window")
+    """
+    _check_positive("stride", s, what)
+    _check_positive("size", f, what)
+    if p < 0:
+        raise ShapeError(f"{what}: padding must be 0 or more, got {p}.")
+    if n < 1:
+        raise ShapeError(f"{what}: the input is empty ({n} pixels); an earlier layer shrank it to nothing.")
+    if f > n + 2 * p:
+        raise ShapeError(
+            f"{what} {f} does not fit a {n}x{n} input with padding {p}: "
+            f"output would be ({n} + 2*{p} - {f})/{s} + 1 = {(n + 2 * p - f) // s + 1}. "
+            f"Use a smaller {what} (at most {n + 2 * p}), padding='same', or remove a pooling layer before it."
+        )
+    return (n + 2 * p - f) // s + 1
+
+
+def same_padding(n: int, f: int, s: int = 1) -> Padding1D:
+    """Keras/TensorFlow "same" padding: output ``ceil(n / s)``, extra padding at the end."""
+    _check_positive("stride", s, "window")
+    _check_positive("size", f, "window")
+    out = math.ceil(n / s)
+    total = max((out - 1) * s + f - n, 0)
+    return Padding1D(total // 2, total - total // 2, out)
+
+
+def resolve_padding(padding, n: int, f: int, s: int = 1, what: str = "kernel") -> Padding1D:
+    """Turn ``"valid"``, ``"same"``, an int ``p`` or a ``(before, after)`` pair into a :class:`Padding1D`."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return Padding1D(0, 0, conv_output_size(n, f, s, 0, what))
+        if mode == "same":
+            if n < 1:
+                raise ShapeError(f"{what}: the input is empty ({n} pixels); an earlier layer shrank it to nothing.")
+            return same_padding(n, f, s)
+        raise ShapeError(f"{what}: padding must be 'valid', 'same' or a number of pixels, got {padding!r}.")
+    if isinstance(padding, (tuple, list)):
+        before, after = (int(v) for v in padding)
+        if before < 0 or after < 0:
+            raise ShapeError(f"{what}: padding must be 0 or more, got {padding!r}.")
+        _check_positive("stride", s, what)
+        span = n + before + after
+        if f > span:
+            raise ShapeError(
+                f"{what} {f} does not fit a {n}x{n} input with padding {before}+{after}: "
+                f"use a smaller {what} or more padding."
+            )
+        return Padding1D(before, after, (span - f) // s + 1)
+    p = int(padding)
+    return Padding1D(p, p, conv_output_size(n, f, s, p, what))
+
+
+def padding_for_same_output(f: int) -> float:
+    """The padding ``p = (f - 1) / 2`` that keeps ``n + 2p - f + 1 = n`` at stride 1 (whole only for odd f)."""
+    return (f - 1) / 2
+
+
+def receptive_window(i: int, j: int, f: int, s: int = 1, pad_top: int = 0, pad_left: int = 0) -> tuple[int, int, int, int]:
+    """Input rows/cols ``(r0, c0, r1, c1)`` (end exclusive) read by output cell ``(i, j)``.
+
+    Coordinates are in the *unpadded* input: negative values or values past the edge are padding
+    (virtual pixels).
+    """
+    r0 = i * s - pad_top
+    c0 = j * s - pad_left
+    return r0, c0, r0 + f, c0 + f
+
+
+def output_cells_reading(r: int, c: int, f: int, s: int, pad_top: int, pad_left: int, out_h: int, out_w: int) -> list[tuple[int, int]]:
+    """Every output cell whose window covers input pixel ``(r, c)`` (the inverse of :func:`receptive_window`)."""
+    cells = []
+    for i in range(out_h):
+        r0 = i * s - pad_top
+        if not (r0 <= r < r0 + f):
+            continue
+        for j in range(out_w):
+            c0 = j * s - pad_left
+            if c0 <= c < c0 + f:
+                cells.append((i, j))
+    return cells
+
+
+def format_shape(shape: tuple) -> str:
+    """Keras-style display of an engine shape: ``(C, H, W)`` -> ``"H x W x C"``, ``(D,)`` -> ``"D"``."""
+    if len(shape) == 3:
+        c, h, w = shape
+        return f"{h} x {w} x {c}"
+    return " x ".join(str(v) for v in shape)

@@ -1,0 +1,1 @@
+"""One panel per module; each is a thin widget over engine snapshots."""
