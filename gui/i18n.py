@@ -1,7 +1,8 @@
 """Translations: ``tr("English text")`` returns the text in the current language.
 
-The catalog ``resources/i18n/<lang>.json`` maps English source texts to their translation. English
-is the source language, so a missing entry falls back to English (and a test lists the gaps).
+The catalogs ``resources/i18n/<lang>.json`` and ``resources/i18n/<lang>.<panel>.json`` map English
+source texts to their translation (one file per panel keeps edits apart). English is the source
+language, so a missing entry falls back to English (and a test lists the gaps).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ _language = "en"
 
 @lru_cache(maxsize=None)
 def catalog(lang: str) -> dict[str, str]:
-    path = _CATALOG_DIR / f"{lang}.json"
-    if lang == "en" or not path.exists():
+    if lang == "en":
         return {}
-    with path.open(encoding="utf-8") as fh:
-        return json.load(fh)
+    merged: dict[str, str] = {}
+    for path in sorted(_CATALOG_DIR.glob(f"{lang}.json")) + sorted(_CATALOG_DIR.glob(f"{lang}.*.json")):
+        with path.open(encoding="utf-8") as fh:
+            merged.update(json.load(fh))
+    return merged
 
 
 def system_language() -> str:
