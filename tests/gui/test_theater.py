@@ -1,0 +1,331 @@
+"""The convolution theater panel: playback, scrubbing, controls, hover, pooling, learned kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from engine.theater import INPUT_GRIDS, KERNEL_PRESETS, apply_kernel
+
+
+def _choose(combo, data) -> None:
+    index = combo.findData(data)
+    assert index >= 0, f"{data!r} not in combo"
+    combo.setCurrentIndex(index)
+
+
+def _hover(view, r: int, c: int) -> None:
+    pos = view.cell_center(r, c)
+    ev = QMouseEvent(QEvent.Type.MouseMove, pos, view.mapToGlobal(pos), Qt.MouseButton.NoButton,
+                     Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view, ev)
+
+
+def _filled(view) -> int:
+    return int(view.filled.sum())
+
+
+@pytest.fixture
+def panel(qtbot):
+    from gui.widgets.theater import TheaterPanel
+
+    p = TheaterPanel(None)
+    qtbot.addWidget(p)
+    p.resize(1400, 860)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+    p.pause()
+
+
+def test_opens_on_the_lecture_edge_example_with_the_first_window(panel):
+    t = panel.theater
+    assert (t.height, t.width, t.out_h, t.out_w) == (6, 6, 4, 4)
+    assert panel.index == 0
+    assert panel.input_views[0].window == (0, 0, 3, 3)
+    out = panel.output_views[0]
+    assert _filled(out) == 1 and out.current == (0, 0)
+    assert panel.sum_labels[0].text() == "Σ = 0"
+    assert "(6 + 2×0 − 3) / 1 + 1 = 3 + 1 = 4" in panel.formula_label.text()
+
+
+def test_step_fills_the_output_cell_by_cell_and_step_back_undoes_it(panel):
+    panel.step_button.click()
+    assert panel.index == 1
+    assert panel.input_views[0].window == (0, 1, 3, 4)
+    assert panel.product_views[0].values.tolist() == [[10, 0, 0]] * 3
+    assert panel.sum_labels[0].text() == "Σ = 30"
+    assert ">30<" in panel.equation.text()
+    assert _filled(panel.output_views[0]) == 2
+    panel.back_button.click()
+    assert panel.index == 0 and _filled(panel.output_views[0]) == 1
+    panel.back_button.click()          # already at the start: stays
+    assert panel.index == 0
+
+
+def test_play_animates_to_the_last_cell_then_stops(panel, qtbot):
+    panel.speed_slider.setValue(panel.speed_slider.maximum())
+    panel.play_button.click()
+    assert panel.playing
+    qtbot.waitUntil(lambda: not panel.playing, timeout=5000)
+    assert panel.index == panel.theater.n_positions - 1
+    assert _filled(panel.output_views[0]) == 16
+    assert panel.output_views[0].values.tolist() == [[0, 30, 30, 0]] * 4
+    panel.play_button.click()          # play again restarts from the first cell
+    assert panel.index == 0 and panel.playing
+    panel.play_button.click()
+    assert not panel.playing
+
+
+def test_scrubbing_the_slider_and_clicking_an_output_cell_move_the_window(panel, qtbot):
+    panel.position_slider.setValue(10)
+    assert panel.index == 10 and panel.output_views[0].current == (2, 2)
+    assert panel.input_views[0].window == (2, 2, 5, 5)
+    out = panel.output_views[0]
+    qtbot.mouseClick(out, Qt.MouseButton.LeftButton, pos=out.cell_center(3, 1).toPoint())
+    assert panel.index == 13 and panel.position_slider.value() == 13
+    assert panel.position_label.text() == "Step 14 of 16 · output cell (row 3, column 1)"
+
+
+def test_stride_padding_and_mode_change_size_and_values(panel):
+    panel.stride_spin.setValue(2)
+    assert (panel.theater.out_h, panel.theater.out_w) == (2, 2)
+    assert "(6 + 2×0 − 3) / 2" in panel.formula_label.text()
+    assert panel.output_views[0].values.tolist() == [[0, 30], [0, 30]]
+    panel.stride_spin.setValue(1)
+    _choose(panel.padding_combo, "same")
+    t = panel.theater
+    assert (t.out_h, t.out_w) == (6, 6) and t.padded.shape == (1, 8, 8)
+    assert panel.input_views[0].virtual.sum() == 64 - 36       # the virtual pixels are drawn as such
+    _choose(panel.padding_combo, "custom")
+    panel.pad_spin.setValue(2)
+    assert (panel.theater.out_h, panel.theater.out_w) == (8, 8)
+    _choose(panel.padding_combo, "valid")
+    _choose(panel.mode_combo, "convolution")
+    assert panel.kernel_views[0].values.tolist() == [[-1, 0, 1]] * 3     # the flipped kernel is shown
+    assert panel.theater.output().tolist() == [[0, -30, -30, 0]] * 4
+    assert "flips" in panel.formula_label.text()
+    panel.relu_check.setChecked(True)
+    assert panel.theater.output().tolist() == [[0, 0, 0, 0]] * 4
+    panel.bias_spin.setValue(5)
+    assert panel.theater.output().tolist() == [[5, 0, 0, 5]] * 4
+
+
+@pytest.mark.parametrize("stride,padding,mode", [(1, "valid", "cross_correlation"), (2, "same", "convolution"),
+                                                 (3, "valid", "convolution"), (1, "same", "cross_correlation")])
+def test_panel_output_equals_the_engine_conv2d_layer(panel, stride, padding, mode):
+    layers = pytest.importorskip("engine.layers")
+    _choose(panel.grid_combo, "rgb_7x7x3")
+    _choose(panel.preset_combo, "sobel_vertical")
+    panel.stride_spin.setValue(stride)
+    _choose(panel.padding_combo, padding)
+    _choose(panel.mode_combo, mode)
+    panel.bias_spin.setValue(-1.5)
+    x = INPUT_GRIDS["rgb_7x7x3"].array
+    layer = layers.Conv2D(1, 3, strides=stride, padding=padding, mode=mode)
+    layer.build(x.shape, np.random.default_rng(0))
+    layer.params["W"][0] = np.float32(KERNEL_PRESETS["sobel_vertical"].kernel)[None]
+    layer.params["b"][0] = -1.5
+    expected = layer.forward(x[None].astype(np.float32))[0, 0]
+    np.testing.assert_allclose(panel.output_views[0].values, expected, atol=1e-4)
+
+
+def test_rgb_input_shows_three_channels_and_adds_their_sums(panel):
+    _choose(panel.grid_combo, "rgb_7x7x3")
+    assert len(panel.input_views) == 3 and len(panel.product_views) == 3
+    assert len(panel.output_views) == 1
+    assert (panel.theater.out_h, panel.theater.out_w) == (5, 5)
+    panel.seek(7)
+    st = panel.theater.step(7)
+    from engine.theater import fmt
+
+    assert [label.text() for label in panel.sum_labels] == [f"Σ = {fmt(v)}" for v in st.channel_sums]
+    assert len(set(st.channel_sums)) > 1                   # each channel tells its own story
+    assert panel.equation.text().count("+") >= 3          # (r + g + b) + bias
+
+
+def test_max_pooling_highlights_the_winning_pixel(panel):
+    _choose(panel.grid_combo, "pool_4x4")
+    _choose(panel.op_combo, "max")
+    t = panel.theater
+    assert panel.stride_spin.value() == 2 and (t.out_h, t.out_w) == (2, 2)
+    panel.seek(1)
+    assert panel.input_views[0].winners == [(0, 3)]         # 9 wins the top-right window
+    assert panel.patch_views[0].winners == [(0, 1)]
+    assert panel.sum_labels[0].text() == "max = 9"
+    _choose(panel.op_combo, "avg")
+    panel.seek(3)
+    assert panel.sum_labels[0].text() == "avg = 2.5"
+    assert panel.output_views[0].values.tolist() == [[3.75, 4.25], [4.75, 2.5]]
+
+
+def test_hovering_an_output_cell_shows_its_window_and_an_input_pixel_its_output_cells(panel):
+    out = panel.output_views[0]
+    _hover(out, 2, 3)
+    assert panel.input_views[0].hover_window == (2, 3, 5, 6)
+    inp = panel.input_views[0]
+    _hover(inp, 0, 2)
+    assert sorted(panel.output_views[0].marked) == [(0, 0), (0, 1), (0, 2)]
+    assert panel.input_views[0].hover_window is None
+    panel._on_input_left()
+    assert panel.output_views[0].marked == []
+
+
+def test_typing_into_the_kernel_table_makes_a_hand_made_filter(panel):
+    item = panel.kernel_table.item(1, 1)
+    item.setText("2")
+    assert panel.kernel_source.currentData() == panel.KERNEL_EDITED
+    assert panel.theater.kernel[0, 1, 1] == 2
+    expected = apply_kernel(INPUT_GRIDS["lecture_6x6"].array, panel.edited_kernel)
+    np.testing.assert_allclose(panel.theater.output(), expected)
+    panel.kernel_table.item(0, 0).setText("abc")
+    assert "not a number" in panel.error_text
+    assert panel.theater.kernel[0, 0, 0] == 1                # the bad text changed nothing
+    panel.kernel_size_spin.setValue(2)
+    assert panel.theater.size == 2 and (panel.theater.out_h, panel.theater.out_w) == (5, 5)
+
+
+def test_a_kernel_that_does_not_fit_gives_a_message_not_a_crash(panel):
+    _choose(panel.grid_combo, "stamp_4x4")
+    _choose(panel.kernel_source, panel.KERNEL_EDITED)
+    panel.kernel_size_spin.setValue(5)
+    assert panel.theater is None
+    assert "does not fit" in panel.error_text
+    panel.step_button.click()
+    panel.play_button.click()
+    assert not panel.playing
+    _choose(panel.padding_combo, "same")
+    assert panel.theater is not None and panel.error_text == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# with the real controller and a real model
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def controller(qtbot):
+    ctrl_mod = pytest.importorskip("gui.controller")
+    c = ctrl_mod.TrainingController()
+    yield c
+    assert c.shutdown() if hasattr(c, "shutdown") else c.stop()
+
+
+def _tiny_model(channels=1, size=6, filters=4):
+    from engine.layers import Conv2D, Dense, Flatten, MaxPooling2D
+    from engine.network import Sequential
+
+    model = Sequential([Conv2D(filters, 3, activation="relu"), MaxPooling2D(2), Conv2D(5, 3, padding="same"),
+                        Flatten(), Dense(3)])
+    model.build(input_shape=(channels, size, size), seed=0)
+    return model
+
+
+def test_learned_kernel_comes_from_a_copy_of_the_model_with_its_layer_settings(qtbot, controller):
+    from gui.widgets.theater import TheaterPanel
+
+    model = _tiny_model()
+    controller.set_model(model)
+    p = TheaterPanel(controller)
+    qtbot.addWidget(p)
+    _choose(p.kernel_source, p.KERNEL_LEARNED)
+    p.filter_spin.setValue(2)
+    W = controller.model.layers[0].params["W"]
+    np.testing.assert_allclose(p.theater.kernel[0], W[2, 0], rtol=1e-6)
+    assert p.relu_check.isChecked()                          # the layer's fused ReLU
+    assert p.model is not controller.model                   # never the trained object itself
+    expected = controller.model.layers[0].forward(INPUT_GRIDS["lecture_6x6"].array[None].astype(np.float32))[0, 2]
+    np.testing.assert_allclose(p.theater.output(), expected, atol=1e-5)
+    # the second conv layer reads the pooled feature maps (4 channels): one channel at a time
+    _choose(p.layer_combo, 2)
+    _choose(p.in_channel_combo, 3)
+    assert p.theater.channels == 1 and p.theater.padding == "same"
+    acts = controller.model.forward(INPUT_GRIDS["lecture_6x6"].array[None].astype(np.float32), return_all=True)
+    np.testing.assert_allclose(p.theater.x[0], acts[2][0, 3], atol=1e-6)   # pooled maps entering layer 2
+    np.testing.assert_allclose(p.theater.kernel[0], controller.model.layers[2].params["W"][2, 3], rtol=1e-6)
+
+
+def test_snapshot_weights_refresh_the_learned_kernel(qtbot, controller):
+    from gui.widgets.theater import TheaterPanel
+
+    controller.set_model(_tiny_model())
+    p = TheaterPanel(controller)
+    qtbot.addWidget(p)
+    _choose(p.kernel_source, p.KERNEL_LEARNED)
+    weights = controller.model.get_weights()
+    weights[0]["W"][0, 0] = np.arange(9, dtype=np.float32).reshape(3, 3)
+
+    class Snapshot:
+        pass
+
+    snap = Snapshot()
+    snap.weights = weights
+    p.on_snapshot(snap)
+    qtbot.waitUntil(lambda: p.theater.kernel[0, 0, 2] == 2, timeout=3000)
+
+
+def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, controller):
+    from gui.widgets.theater import TheaterPanel
+
+    controller.set_model(_tiny_model())
+    p = TheaterPanel(controller)
+    qtbot.addWidget(p)
+    _choose(p.preset_combo, "sobel_horizontal")
+    p.target_filter_spin.setValue(1)
+    p.freeze_check.setChecked(True)
+    with qtbot.waitSignal(p.kernel_applied, timeout=3000):
+        assert p.use_kernel_in_model()
+    layer = controller.model.layers[0]
+    np.testing.assert_allclose(layer.params["W"][1, 0], KERNEL_PRESETS["sobel_horizontal"].kernel)
+    assert 1 in layer.frozen_filters
+    # a kernel of another size is refused with a message
+    _choose(p.kernel_source, p.KERNEL_EDITED)
+    p.kernel_size_spin.setValue(5)
+    assert not p.use_kernel_in_model()
+    assert "5x5" in p.error_text
+
+
+def test_apply_to_whole_image_shows_the_classic_filter_beside_the_learned_ones(qtbot, controller):
+    from gui.widgets.theater import TheaterPanel
+
+    controller.set_model(_tiny_model(filters=4))
+    p = TheaterPanel(controller)
+    qtbot.addWidget(p)
+    _choose(p.preset_combo, "left_vertical_edge")
+    p.apply_button.click()
+    views = p.compare_views
+    assert len(views) == 2 + 4                              # input, classic, 4 learned filters
+    np.testing.assert_allclose(views[1].values, apply_kernel(INPUT_GRIDS["lecture_6x6"].array,
+                                                             KERNEL_PRESETS["left_vertical_edge"].kernel))
+    learned = controller.model.layers[0].forward(INPUT_GRIDS["lecture_6x6"].array[None].astype(np.float32))[0]
+    np.testing.assert_allclose(views[3].values, learned[1], atol=1e-5)
+
+
+def test_a_dropped_image_becomes_the_input(qtbot, controller):
+    from gui.widgets.theater import TheaterPanel
+
+    controller.set_model(_tiny_model())
+    p = TheaterPanel(controller)
+    qtbot.addWidget(p)
+    img = np.zeros((1, 6, 6), np.float32)
+    img[0, :, 3:] = 1.0
+    controller.set_sample(img, source="file", name="edge.png")
+    assert p.input_source.currentData() == p.INPUT_DROPPED
+    assert p.theater.output().tolist() == [[0, -3, -3, 0]] * 4
+
+
+def test_korean_labels(qtbot):
+    from gui import i18n
+    from gui.widgets.theater import TheaterPanel
+
+    i18n.set_language("ko")
+    try:
+        p = TheaterPanel(None)
+        qtbot.addWidget(p)
+        assert p.play_button.text() == "재생"
+        assert p.grid_combo.currentText().startswith("6x6: 왼쪽 밝음")
+        assert "적용" in p.headline.text()
+        assert p.preset_combo.findText("위쪽 수평 경계 (필터 1)") >= 0
+    finally:
+        i18n.set_language("en")
