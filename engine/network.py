@@ -1,0 +1,533 @@
+"""``Sequential``: a stack of layers with shape inference, a Keras-style summary and inspection hooks.
+
+A built model keeps every parameter in one flat float32 buffer (and every gradient in another);
+``layer.params[...]`` / ``layer.grads[...]`` are views into them. The optimizer then updates the
+whole model with a few vectorised operations per step, and copying "the last good weights" is one
+``memcpy``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from engine.errors import ArchitectureError, ConvScopeError, ShapeError
+from engine.layers import Conv2D, Dense, Layer, Softmax, layer_from_config
+from engine.losses import softmax, softmax_cross_entropy
+from engine.shapes import format_shape
+
+__all__ = ["Sequential", "SummaryRow", "EvalResult", "validate_architecture", "keras_shape"]
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One layer of a summary table. Shapes are engine shapes (``(C, H, W)`` or ``(D,)``); ``None``
+    when unknown because an earlier layer has an error. ``error`` is the teaching message or ``None``."""
+
+    index: int
+    name: str
+    class_name: str
+    input_shape: tuple | None
+    output_shape: tuple | None
+    params: int
+    formula: str
+    size_formula: str
+    error: str | None = None
+    description: str = ""
+    trainable: bool = True
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Result of :meth:`Sequential.evaluate`. ``confusion[i, j]`` counts images of true class ``i``
+    predicted as class ``j``."""
+
+    loss: float
+    accuracy: float
+    confusion: np.ndarray
+    predictions: np.ndarray
+    probabilities: np.ndarray
+
+
+def keras_shape(shape: tuple | None) -> str:
+    """Keras's display of a batch shape: ``(C, H, W)`` -> ``(None, H, W, C)``."""
+    if shape is None:
+        return "?"
+    if len(shape) == 3:
+        c, h, w = shape
+        return f"(None, {h}, {w}, {c})"
+    return "(None, " + ", ".join(str(v) for v in shape) + ")"
+
+
+def _unique_names(layers: list[Layer]) -> None:
+    """Give automatically named layers Keras's unique names: conv2d, conv2d_1, conv2d_2..."""
+    used = {layer.name for layer in layers if not layer._auto_name}
+    for layer in layers:
+        if not layer._auto_name:
+            continue
+        base = layer._base_name
+        name, k = base, 0
+        while name in used:
+            k += 1
+            name = f"{base}_{k}"
+        layer.name = name
+        used.add(name)
+
+
+def _row(index: int, layer: Layer, shape) -> tuple[SummaryRow, tuple | None]:
+    """Summary row of ``layer`` for input ``shape`` (never raises) and its output shape."""
+    try:
+        out = layer.output_shape(shape)
+        params = layer.param_count(shape)
+        formula = layer.param_formula(shape)
+        size = layer.size_formula(shape)
+        error = None
+    except ShapeError as exc:
+        out, params, formula, size, error = None, 0, "", "", str(exc)
+    except (TypeError, ValueError) as exc:  # a hyperparameter of the wrong type typed into the editor
+        out, params, formula, size, error = None, 0, "", "", f"{type(layer).__name__} '{layer.name}': {exc}"
+    row = SummaryRow(
+        index=index,
+        name=layer.name,
+        class_name=type(layer).__name__,
+        input_shape=tuple(shape) if shape is not None else None,
+        output_shape=out,
+        params=params,
+        formula=formula,
+        size_formula=size,
+        error=error,
+        description=layer.describe(),
+        trainable=layer.trainable,
+    )
+    return row, out
+
+
+def validate_architecture(layer_configs, input_shape, num_classes: int | None = None) -> list[SummaryRow]:
+    """Summary rows of a proposed architecture; never raises.
+
+    ``layer_configs`` holds ``{"class_name", "config"}`` dicts or :class:`Layer` objects. The first
+    layer that cannot work gets its teaching message in ``row.error``; the layers after it get
+    ``None`` shapes (their input is unknown). With ``num_classes`` the last layer must output one
+    score per class.
+    """
+    layers: list[Layer | None] = []
+    build_errors: list[str | None] = []
+    for cfg in layer_configs:
+        if isinstance(cfg, Layer):
+            layers.append(cfg)
+            build_errors.append(None)
+            continue
+        try:
+            layers.append(layer_from_config(cfg))
+            build_errors.append(None)
+        except ConvScopeError as exc:
+            layers.append(None)
+            build_errors.append(str(exc))
+    # Same naming as Sequential, so the editor shows the names the built model will have.
+    _unique_names([layer for layer in layers if layer is not None])
+
+    rows: list[SummaryRow] = []
+    shape = tuple(int(v) for v in input_shape) if input_shape is not None else None
+    for index, (layer, err) in enumerate(zip(layers, build_errors)):
+        if layer is None:
+            cfg = layer_configs[index]
+            cls = cfg.get("class_name", "?") if isinstance(cfg, dict) else "?"
+            rows.append(SummaryRow(index, str(cls).lower(), str(cls), shape, None, 0, "", "", err))
+            shape = None
+            continue
+        if shape is None:
+            rows.append(SummaryRow(index, layer.name, type(layer).__name__, None, None, 0, "", "", None,
+                                   layer.describe(), layer.trainable))
+            continue
+        row, shape = _row(index, layer, shape)
+        rows.append(row)
+    if rows and num_classes is not None and shape is not None and shape != (int(num_classes),):
+        last = rows[-1]
+        rows[-1] = replace(
+            last,
+            error=(
+                f"the last layer outputs {format_shape(shape)} values per image, but the data has "
+                f"{num_classes} classes. End the model with Flatten and Dense({num_classes})."
+            ),
+        )
+    return rows
+
+
+class Sequential:
+    """A linear stack of layers (Keras's ``Sequential``).
+
+    The last layer returns logits; :meth:`predict_proba` applies the softmax. A trailing
+    :class:`Softmax` layer or ``Dense(..., activation="softmax")`` is allowed: training then works on
+    the logits before it (Keras's ``from_logits`` done automatically).
+    """
+
+    def __init__(self, layers=None, name: str = "sequential"):
+        self.name = name
+        self.layers: list[Layer] = list(layers or [])
+        _unique_names(self.layers)
+        self.input_shape: tuple | None = None
+        self.built = False
+        self.dtype = np.float32
+        self._flat_params: np.ndarray | None = None
+        self._flat_grads: np.ndarray | None = None
+        self._slots: list[tuple[int, str, int, int, tuple]] = []
+
+    # ---------------------------------------------------------------------------------------
+    # construction
+    # ---------------------------------------------------------------------------------------
+    def add(self, layer: Layer) -> None:
+        self.layers.append(layer)
+        _unique_names(self.layers)
+        self.built = False
+
+    def build(self, input_shape: tuple, seed: int | None = 0, rng: np.random.Generator | None = None) -> "Sequential":
+        """Infer every shape and allocate the parameters (seeded; Keras initializers).
+
+        Raises :class:`ArchitectureError` naming the first layer that cannot work and how to fix it.
+        """
+        shape = tuple(int(v) for v in input_shape)
+        if len(shape) not in (1, 3) or min(shape) < 1:
+            raise ArchitectureError(
+                f"the input shape must be (channels, height, width) such as (1, 28, 28), got {input_shape!r}."
+            )
+        if not self.layers:
+            raise ArchitectureError("the model has no layers: add at least Flatten and Dense(number of classes).")
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        for index, layer in enumerate(self.layers):
+            try:
+                layer.build(shape, rng)
+            except ShapeError as exc:
+                self.built = False
+                raise ArchitectureError(str(exc), index, layer.name) from None
+            shape = layer.out_shape
+        self.input_shape = tuple(int(v) for v in input_shape)
+        self._consolidate()
+        for layer in self.layers:
+            layer.need_input_grad = True
+        self.layers[0].need_input_grad = False
+        self.built = True
+        return self
+
+    def _consolidate(self) -> None:
+        """Move every parameter and gradient into one flat buffer (the layers keep views)."""
+        self._slots = []
+        offset = 0
+        for i, layer in enumerate(self.layers):
+            for key in layer.param_names:
+                if key in layer.params:
+                    p = layer.params[key]
+                    self._slots.append((i, key, offset, p.size, p.shape))
+                    offset += p.size
+        flat_p = np.zeros(offset, self.dtype)
+        flat_g = np.zeros(offset, self.dtype)
+        for i, key, o, n, shape in self._slots:
+            layer = self.layers[i]
+            view = flat_p[o:o + n].reshape(shape)
+            view[...] = layer.params[key]
+            layer.params[key] = view
+            layer.grads[key] = flat_g[o:o + n].reshape(shape)
+        self._flat_params, self._flat_grads = flat_p, flat_g
+
+    def _require_built(self) -> None:
+        if not self.built:
+            raise ArchitectureError("the model is not built yet: call build(input_shape) first.")
+
+    # ---------------------------------------------------------------------------------------
+    # description
+    # ---------------------------------------------------------------------------------------
+    @property
+    def output_shape(self) -> tuple | None:
+        return self.layers[-1].out_shape if self.built else None
+
+    @property
+    def num_classes(self) -> int | None:
+        out = self.output_shape
+        return int(out[0]) if out is not None and len(out) == 1 else None
+
+    def summary_rows(self, input_shape: tuple | None = None) -> list[SummaryRow]:
+        """One :class:`SummaryRow` per layer (for ``input_shape`` or the built one)."""
+        shape = input_shape if input_shape is not None else self.input_shape
+        if shape is None:
+            raise ArchitectureError("give an input shape or build the model before asking for its summary.")
+        return validate_architecture(self.layers, shape)
+
+    @property
+    def total_params(self) -> int:
+        return int(sum(r.params for r in self.summary_rows()))
+
+    @property
+    def trainable_params(self) -> int:
+        total = 0
+        for layer in self.layers:
+            if not layer.trainable:
+                continue
+            for key, p in layer.params.items():
+                n = p.size
+                frozen = getattr(layer, "frozen_filters", None)
+                if frozen:
+                    n -= len(frozen) * (p.size // p.shape[0])
+                total += n
+        return int(total)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.total_params - self.trainable_params
+
+    def summary(self) -> str:
+        """The Keras-style summary table as text (columns widen to fit long layer names)."""
+        rows = self.summary_rows()
+        labels = [f"{r.name} ({r.class_name})" for r in rows]
+        shapes = [keras_shape(r.output_shape) for r in rows]
+        w1 = max([29, *(len(s) + 2 for s in labels)])
+        w2 = max([26, *(len(s) + 2 for s in shapes)])
+        w3 = 10
+        line_length = 1 + w1 + w2 + w3
+        lines = [f'Model: "{self.name}"', "_" * line_length]
+        lines.append(f" {'Layer (type)':<{w1}}{'Output Shape':<{w2}}{'Param #':<{w3}}".rstrip())
+        lines.append("=" * line_length)
+        for i, (r, label, shape) in enumerate(zip(rows, labels, shapes)):
+            lines.append(f" {label:<{w1}}{shape:<{w2}}{r.params:<{w3}}".rstrip())
+            if i < len(rows) - 1:
+                lines.append("")
+        lines.append("=" * line_length)
+        total = sum(r.params for r in rows)
+        trainable = self.trainable_params if self.built else total
+        lines.append(f"Total params: {total:,}")
+        lines.append(f"Trainable params: {trainable:,}")
+        lines.append(f"Non-trainable params: {total - trainable:,}")
+        lines.append("_" * line_length)
+        return "\n".join(lines)
+
+    # ---------------------------------------------------------------------------------------
+    # computation
+    # ---------------------------------------------------------------------------------------
+    def _prepare(self, x) -> np.ndarray:
+        """uint8 pixels -> float32 in [0, 1]; a single sample gets a batch axis."""
+        x = np.asarray(x)
+        if self.input_shape is not None and x.shape == self.input_shape:
+            x = x[None]
+        if x.dtype == np.uint8:
+            out = np.empty(x.shape, np.float32)
+            np.multiply(x, np.float32(1 / 255), out=out)
+            return out
+        if x.dtype != self.dtype or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=self.dtype)
+        if self.input_shape is not None and x.shape[1:] != self.input_shape:
+            raise ShapeError(
+                f"the model expects images of {format_shape(self.input_shape)}, got {format_shape(x.shape[1:])}."
+            )
+        return x
+
+    def _head(self) -> str:
+        """How the logits are found: "plain", "softmax_layer" (trailing Softmax) or "fused_softmax"."""
+        last = self.layers[-1]
+        if isinstance(last, Softmax) and len(self.layers) > 1:
+            return "softmax_layer"
+        if isinstance(last, (Dense, Conv2D)) and last.activation == "softmax":
+            return "fused_softmax"
+        return "plain"
+
+    def forward(self, x, training: bool = False, return_all: bool = False):
+        """Run the network. Returns the last layer's output ``(N, K)``, or with ``return_all`` the list
+        ``[input, layer0_out, layer1_out, ...]`` (arrays owned by the layers' caches: copy to keep)."""
+        self._require_built()
+        x = self._prepare(x)
+        outs = [x]
+        for layer in self.layers:
+            x = layer.forward(x, training)
+            if return_all:
+                outs.append(x)
+        return outs if return_all else x
+
+    def logits(self, x, training: bool = False) -> np.ndarray:
+        """Scores before any final softmax, ``(N, K)``."""
+        self._require_built()
+        x = self._prepare(x)
+        head = self._head()
+        layers = self.layers[:-1] if head == "softmax_layer" else self.layers
+        for layer in layers:
+            x = layer.forward(x, training)
+        if head == "fused_softmax":
+            return self.layers[-1].pre_activation
+        return x
+
+    def backward_from_logits(self, dlogits: np.ndarray):
+        """Backpropagate ``dL/dlogits`` through every layer (fills ``layer.grads``); returns ``dL/dx`` when
+        the first layer computes it."""
+        head = self._head()
+        layers = self.layers[:-1] if head == "softmax_layer" else self.layers
+        d = dlogits
+        last = len(layers) - 1
+        for index in range(last, -1, -1):
+            layer = layers[index]
+            if index == last and head == "fused_softmax":
+                d = layer.backward_linear(d)
+            else:
+                d = layer.backward(d)
+            if d is None:
+                break
+        return d
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, optimizer) -> tuple[float, np.ndarray]:
+        """Forward, loss, backward and one optimizer update on a batch; returns ``(loss, logits)``.
+        A non-finite loss leaves the weights untouched."""
+        logits = self.logits(x, training=True)
+        loss, dlogits = softmax_cross_entropy(logits, y)
+        if not np.isfinite(loss):
+            return loss, logits
+        self.backward_from_logits(dlogits)
+        self.apply_gradients(optimizer)
+        return loss, logits
+
+    def apply_gradients(self, optimizer) -> None:
+        """One optimizer step over the flat buffer; frozen layers and frozen filters keep their values."""
+        kept = []
+        for layer in self.layers:
+            if not layer.params:
+                continue
+            if not layer.trainable:
+                kept.extend((p, slice(None), p.copy()) for p in layer.params.values())
+            elif getattr(layer, "frozen_filters", None):
+                idx = sorted(layer.frozen_filters)
+                kept.extend((p, idx, p[idx].copy()) for p in layer.params.values())
+        optimizer.update([self._flat_params], [self._flat_grads])
+        for p, idx, values in kept:
+            p[idx] = values
+
+    def predict_proba(self, x, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities ``(N, K)`` (a single ``(C, H, W)`` image gives ``(1, K)``)."""
+        self._require_built()
+        x = np.asarray(x)
+        if self.input_shape is not None and x.shape == self.input_shape:
+            x = x[None]
+        parts = [softmax(np.asarray(self.logits(x[i:i + batch_size]), np.float64)) for i in range(0, len(x), batch_size)]
+        if not parts:
+            return np.zeros((0, self.num_classes or 0), np.float32)
+        return np.concatenate(parts).astype(np.float32)
+
+    def predict(self, x, batch_size: int = 256) -> np.ndarray:
+        """Predicted class ids ``(N,)``."""
+        return self.predict_proba(x, batch_size).argmax(axis=1)
+
+    def evaluate(self, x, y, batch_size: int = 256) -> EvalResult:
+        """Mean loss, accuracy and confusion matrix over ``(x, y)`` (inference mode, batched)."""
+        self._require_built()
+        y = np.asarray(y, np.int64)
+        n = len(y)
+        k = self.num_classes
+        if k is None:
+            raise ArchitectureError("evaluate needs a model that outputs one score per class.")
+        probs = np.empty((n, k), np.float32)
+        total = 0.0
+        for i in range(0, n, batch_size):
+            logits = self.logits(x[i:i + batch_size])
+            loss, _ = softmax_cross_entropy(np.asarray(logits, np.float64), y[i:i + batch_size])
+            total += loss * len(logits)
+            probs[i:i + len(logits)] = softmax(np.asarray(logits, np.float64))
+        pred = probs.argmax(axis=1) if n else np.zeros(0, np.int64)
+        confusion = np.bincount(y * k + pred, minlength=k * k).reshape(k, k).astype(np.int64)
+        return EvalResult(
+            loss=total / n if n else float("nan"),
+            accuracy=float((pred == y).mean()) if n else float("nan"),
+            confusion=confusion,
+            predictions=pred.astype(np.int64),
+            probabilities=probs,
+        )
+
+    def input_gradient(self, x1, class_index: int) -> np.ndarray:
+        """Saliency: ``d logit[class_index] / d pixels`` for one image, shape ``(C, H, W)``.
+
+        Leaves the layers' parameter gradients as they were (a gradient view may be showing them).
+        """
+        self._require_built()
+        x = self._prepare(x1)
+        if x.shape[0] != 1:
+            raise ShapeError(f"input_gradient takes one image, got a batch of {x.shape[0]}.")
+        saved = self._flat_grads.copy()
+        first = self.layers[0]
+        first.need_input_grad = True
+        try:
+            logits = self.logits(x)
+            d = np.zeros_like(logits)
+            d[0, int(class_index)] = 1
+            dx = self.backward_from_logits(d)
+        finally:
+            first.need_input_grad = False
+            self._flat_grads[...] = saved
+        return np.asarray(dx[0], np.float32)
+
+    # ---------------------------------------------------------------------------------------
+    # weights and configuration
+    # ---------------------------------------------------------------------------------------
+    def get_weights(self) -> list[dict[str, np.ndarray]]:
+        """Copies of every layer's parameters (``{}`` for parameter-free layers)."""
+        return [{k: v.copy() for k, v in layer.params.items()} for layer in self.layers]
+
+    def set_weights(self, weights) -> None:
+        """Copy ``weights`` (as returned by :meth:`get_weights`) into the model, checking every shape."""
+        self._require_built()
+        if len(weights) != len(self.layers):
+            raise ShapeError(f"got weights for {len(weights)} layers, but the model has {len(self.layers)} layers.")
+        for layer, w in zip(self.layers, weights):
+            if set(w) != set(layer.params):
+                raise ShapeError(
+                    f"layer '{layer.name}' has parameters {sorted(layer.params)}, got {sorted(w)}."
+                )
+            for key, value in w.items():
+                value = np.asarray(value)
+                if value.shape != layer.params[key].shape:
+                    raise ShapeError(
+                        f"layer '{layer.name}' parameter {key} has shape {layer.params[key].shape}, got {value.shape}."
+                    )
+        for layer, w in zip(self.layers, weights):
+            for key, value in w.items():
+                layer.params[key][...] = value
+
+    def get_flat_weights(self) -> np.ndarray:
+        """Every parameter in one float32 vector (a copy)."""
+        self._require_built()
+        return self._flat_params.copy()
+
+    def set_flat_weights(self, flat: np.ndarray) -> None:
+        self._require_built()
+        if flat.shape != self._flat_params.shape:
+            raise ShapeError(f"expected {self._flat_params.size} values, got {flat.size}.")
+        self._flat_params[...] = flat
+
+    @property
+    def flat_params(self) -> np.ndarray:
+        """The live flat parameter buffer (views of it are ``layer.params``)."""
+        return self._flat_params
+
+    @property
+    def flat_grads(self) -> np.ndarray:
+        return self._flat_grads
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+            "layers": [layer.get_config() for layer in self.layers],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, seed: int | None = 0) -> "Sequential":
+        """Rebuild a model (built when the config has an input shape; weights freshly initialized)."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ArchitectureError("a model description needs a 'layers' list.")
+        model = cls([layer_from_config(c) for c in config["layers"]], name=str(config.get("name", "sequential")))
+        if config.get("input_shape") is not None:
+            model.build(tuple(config["input_shape"]), seed=seed)
+        return model
+
+    def clone(self) -> "Sequential":
+        """An independent deep copy (same architecture, names, frozen flags and weights)."""
+        model = Sequential.from_config(self.get_config())
+        if self.built:
+            model.set_flat_weights(self._flat_params)
+        return model
+
+    def __repr__(self) -> str:
+        shape = format_shape(self.input_shape) if self.input_shape else "unbuilt"
+        return f"Sequential(name={self.name!r}, layers={len(self.layers)}, input={shape})"

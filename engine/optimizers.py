@@ -1,0 +1,203 @@
+"""Optimizers with Keras's update rules and defaults.
+
+An optimizer updates a list of parameter arrays in place from a list of gradient arrays of the same
+shapes. A :class:`~engine.network.Sequential` hands over one flat buffer holding every parameter,
+so a step is a handful of vectorised numpy operations whatever the number of layers. Scratch
+arrays are allocated on the first step and reused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.errors import ConvScopeError
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "OPTIMIZERS", "optimizer_from_config"]
+
+
+class Optimizer:
+    """Base class. ``learning_rate`` may be changed between steps (e.g. from a GUI slider)."""
+
+    def __init__(self, learning_rate: float):
+        self.learning_rate = float(learning_rate)
+        self.iterations = 0
+        self._state: list[dict[str, np.ndarray]] | None = None
+
+    # Keras spelling and the short one both work
+    @property
+    def lr(self) -> float:
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.learning_rate = float(value)
+
+    def reset(self) -> None:
+        """Forget the moment estimates (after a divergence or when the weights are replaced)."""
+        self._state = None
+        self.iterations = 0
+
+    def _slots(self) -> tuple[str, ...]:
+        return ()
+
+    def update(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Apply one step: ``params[i]`` is updated in place from ``grads[i]``."""
+        if self._state is None or len(self._state) != len(params) or any(
+            s["tmp"].shape != p.shape or s["tmp"].dtype != p.dtype for s, p in zip(self._state, params)
+        ):
+            self._state = [
+                {name: np.zeros_like(p) for name in (*self._slots(), "tmp")} for p in params
+            ]
+        self.iterations += 1
+        for p, g, s in zip(params, grads, self._state):
+            self._apply(p, g, s)
+
+    def _apply(self, p, g, s) -> None:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"class_name": type(self).__name__, "config": self._hyper()}
+
+    def _hyper(self) -> dict:
+        return {"learning_rate": self.learning_rate}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._hyper().items())})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (Keras: ``learning_rate=0.01, momentum=0.0, nesterov=False``).
+
+    ``v = momentum * v - lr * g``; ``w += v`` (or ``w += momentum * v - lr * g`` with Nesterov).
+    """
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
+        super().__init__(learning_rate)
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def _slots(self):
+        return ("velocity",)
+
+    def _apply(self, p, g, s):
+        lr = p.dtype.type(self.learning_rate)
+        tmp = s["tmp"]
+        np.multiply(g, lr, out=tmp)
+        if self.momentum == 0.0:
+            p -= tmp
+            return
+        v = s["velocity"]
+        m = p.dtype.type(self.momentum)
+        v *= m
+        v -= tmp
+        if self.nesterov:
+            p -= tmp
+            np.multiply(v, m, out=tmp)
+            p += tmp
+        else:
+            p += v
+
+    def _hyper(self):
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam (Keras: ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``).
+
+    ``m += (1 - b1) (g - m)``; ``v += (1 - b2) (g^2 - v)``;
+    ``w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``.
+    """
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7):
+        super().__init__(learning_rate)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+
+    def _slots(self):
+        return ("m", "v")
+
+    def update(self, params, grads):
+        t = self.iterations + 1
+        self._alpha = self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        super().update(params, grads)
+
+    def _apply(self, p, g, s):
+        f = p.dtype.type
+        m, v, tmp = s["m"], s["v"], s["tmp"]
+        np.subtract(g, m, out=tmp)
+        tmp *= f(1 - self.beta_1)
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= f(1 - self.beta_2)
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += f(self.epsilon)
+        np.divide(m, tmp, out=tmp)
+        tmp *= f(self._alpha)
+        p -= tmp
+
+    def _hyper(self):
+        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Keras: ``learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7``), the optimizer of
+    Chollet's book: ``v = rho v + (1 - rho) g^2``; ``w -= lr * g / (sqrt(v) + eps)``."""
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7, momentum: float = 0.0):
+        super().__init__(learning_rate)
+        self.rho = float(rho)
+        self.epsilon = float(epsilon)
+        self.momentum = float(momentum)
+
+    def _slots(self):
+        return ("v", "velocity")
+
+    def _apply(self, p, g, s):
+        f = p.dtype.type
+        v, tmp = s["v"], s["tmp"]
+        v *= f(self.rho)
+        np.multiply(g, g, out=tmp)
+        tmp *= f(1 - self.rho)
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += f(self.epsilon)
+        np.divide(g, tmp, out=tmp)
+        tmp *= f(self.learning_rate)
+        if self.momentum:
+            vel = s["velocity"]
+            vel *= f(self.momentum)
+            vel += tmp
+            p -= vel
+        else:
+            p -= tmp
+
+    def _hyper(self):
+        return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon, "momentum": self.momentum}
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop}
+
+
+def optimizer_from_config(config) -> Optimizer:
+    """``{"class_name": "Adam", "config": {"learning_rate": 0.001}}`` or just ``"adam"`` -> optimizer."""
+    if isinstance(config, str):
+        config = {"class_name": config, "config": {}}
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ConvScopeError(f"an optimizer description needs 'class_name' and 'config', got {config!r}.")
+    by_lower = {k.lower(): v for k, v in OPTIMIZERS.items()}
+    cls = by_lower.get(str(config["class_name"]).lower())
+    if cls is None:
+        raise ConvScopeError(f"unknown optimizer {config['class_name']!r}; choose one of {', '.join(OPTIMIZERS)}.")
+    kwargs = dict(config.get("config") or {})
+    if "lr" in kwargs:
+        kwargs["learning_rate"] = kwargs.pop("lr")
+    try:
+        opt = cls(**kwargs)
+    except TypeError as exc:
+        raise ConvScopeError(f"{cls.__name__}: {exc}") from None
+    if not np.isfinite(opt.learning_rate) or opt.learning_rate <= 0:
+        raise ConvScopeError(f"the learning rate must be a positive number, got {opt.learning_rate}.")
+    return opt

@@ -1,0 +1,342 @@
+"""Training loop: ``Trainer.step()`` and ``Trainer.run(...)`` with plain callbacks and a cooperative stop.
+
+The engine offers hooks, not signals (Orange3's learner style): ``on_batch_end``, ``on_epoch_end``,
+``on_snapshot`` (time-throttled at the source) and ``should_stop``. Every value handed to a callback
+is an immutable dataclass or a copy, so the GUI may keep it while training continues.
+
+Everything that decides the course of training lives in the trainer object: the shuffled order of
+the current epoch, the position in it, the optimizer's moments, the dropout generators. So pausing
+is just returning from :meth:`Trainer.run` (``"stopped"``) and resuming is calling it again, and a run
+with the same seeds is bit-for-bit the same, paused or not.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.errors import ShapeError
+from engine.layers import Dropout, MaxPooling2D
+from engine.losses import softmax, softmax_cross_entropy
+from engine.network import Sequential
+
+__all__ = ["Trainer", "BatchMetrics", "EpochMetrics", "TrainingSnapshot"]
+
+
+@dataclass(frozen=True)
+class BatchMetrics:
+    """Metrics of one training step (``epoch`` and ``batch`` count from 0)."""
+
+    epoch: int
+    batch: int
+    batches_per_epoch: int
+    loss: float
+    accuracy: float
+    images_per_second: float
+    step: int = 0
+    learning_rate: float = 0.0
+
+    @property
+    def epoch_progress(self) -> float:
+        """Position in epochs, e.g. ``1.5`` halfway through the second epoch (an x axis for curves)."""
+        return self.epoch + (self.batch + 1) / max(self.batches_per_epoch, 1)
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """Metrics of one finished epoch: training loss/accuracy averaged over its batches, validation
+    metrics on the whole validation set (``None`` without one), ``confusion[true, predicted]``."""
+
+    epoch: int
+    loss: float
+    accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    confusion: np.ndarray | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainingSnapshot:
+    """A frozen picture of the model for the GUI; every array is a copy.
+
+    ``activations[0]`` is the sample as the model sees it (float32 ``(C, H, W)``), ``activations[i + 1]``
+    the output of ``layer i`` for that sample. ``pre_activations[i]`` / ``argmax[i]`` are ``None`` for
+    layers without them. ``weights[i]`` / ``gradients[i]`` are ``{"W": ..., "b": ...}`` dicts (``{}``
+    for parameter-free layers); gradients are those of the last training batch.
+    """
+
+    step: int
+    epoch: int
+    batch: int
+    metrics: BatchMetrics | None
+    layer_names: tuple[str, ...]
+    activations: tuple[np.ndarray, ...]
+    pre_activations: tuple[np.ndarray | None, ...]
+    argmax: tuple[np.ndarray | None, ...]
+    weights: tuple[dict, ...]
+    gradients: tuple[dict, ...]
+    probabilities: np.ndarray
+    sample_label: int | None = None
+    history: tuple[EpochMetrics, ...] = ()
+
+
+class Trainer:
+    """Trains a built :class:`~engine.network.Sequential` on in-memory arrays.
+
+    Parameters
+    ----------
+    model : Sequential (built; an unbuilt model is built for the data's image shape)
+    optimizer : an :mod:`engine.optimizers` optimizer
+    x_train, x_val : uint8 ``(N, C, H, W)`` pixels (scaled by 1/255 per batch) or float32 in [0, 1]
+    y_train, y_val : integer class ids
+    batch_size, epochs : as in Keras (the last batch of an epoch may be smaller)
+    seed : decides the shuffling and the dropout masks (the model's own seed decides its initial weights)
+    """
+
+    def __init__(self, model: Sequential, optimizer, x_train, y_train, x_val=None, y_val=None,
+                 batch_size: int = 64, epochs: int = 5, seed: int = 0, shuffle: bool = True):
+        x_train = np.asarray(x_train)
+        y_train = np.asarray(y_train)
+        if x_train.ndim != 4:
+            raise ShapeError(f"training images must be an array (N, C, H, W), got shape {x_train.shape}.")
+        if not model.built:
+            model.build(x_train.shape[1:], seed=seed)
+        if tuple(x_train.shape[1:]) != tuple(model.input_shape):
+            raise ShapeError(
+                f"the model was built for {model.input_shape} (C, H, W) images but the data is "
+                f"{tuple(x_train.shape[1:])}: rebuild the model for this dataset."
+            )
+        if len(y_train) != len(x_train):
+            raise ShapeError(f"{len(x_train)} training images but {len(y_train)} labels.")
+        if len(x_train) == 0:
+            raise ShapeError("the training set is empty.")
+        k = model.num_classes
+        if k is None:
+            raise ShapeError("the model's last layer must output one score per class: end it with Flatten and Dense.")
+        top = int(max(y_train.max(), np.asarray(y_val).max() if y_val is not None and len(y_val) else 0))
+        if y_train.min() < 0 or top >= k:
+            raise ShapeError(
+                f"the labels go up to {top} ({top + 1} classes) but the model outputs {k} scores: "
+                f"set the last Dense layer's units to {top + 1}."
+            )
+        if isinstance(batch_size, bool) or int(batch_size) < 1:
+            raise ShapeError(f"the batch size must be at least 1, got {batch_size}.")
+        if int(epochs) < 0:
+            raise ShapeError(f"the number of epochs must be 0 or more, got {epochs}.")
+        self.model = model
+        self.optimizer = optimizer
+        self.x_train, self.y_train = x_train, y_train.astype(np.int64, copy=False)
+        self.x_val = None if x_val is None else np.asarray(x_val)
+        self.y_val = None if y_val is None else np.asarray(y_val, np.int64)
+        self.batch_size = int(batch_size)
+        self.epochs = int(epochs)
+        self.seed = seed
+        self.shuffle = bool(shuffle)
+        self._rng = np.random.default_rng(seed)
+        for i, layer in enumerate(model.layers):
+            if isinstance(layer, Dropout):
+                layer.rng = np.random.default_rng([int(seed or 0), i])
+
+        self.epoch = 0  # epochs completed
+        self.batch = 0  # batches completed in the current epoch
+        self.step_count = 0
+        self.history: list[EpochMetrics] = []
+        self.diverged = False
+        self.last_metrics: BatchMetrics | None = None
+        self._perm: np.ndarray | None = None
+        self._epoch_loss = 0.0
+        self._epoch_correct = 0
+        self._epoch_seen = 0
+        self._epoch_seconds = 0.0
+        self._dt_ema: float | None = None
+        self._ended: EpochMetrics | None = None
+        # Reused every step: the batch in model precision and its labels.
+        self._xbuf = np.empty((self.batch_size, *x_train.shape[1:]), np.float32)
+        self._ybuf = np.empty(self.batch_size, np.int64)
+        self._good = model.get_flat_weights()
+        if self.x_val is not None and len(self.x_val):
+            self.default_sample, self.default_label = self.x_val[0], int(self.y_val[0])
+        else:
+            self.default_sample, self.default_label = x_train[0], int(self.y_train[0])
+
+    # ---------------------------------------------------------------------------------------
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(len(self.x_train) / self.batch_size)
+
+    @property
+    def done(self) -> bool:
+        return self.diverged or self.epoch >= self.epochs
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the planned training already done, in [0, 1]."""
+        total = self.epochs * self.batches_per_epoch
+        return 1.0 if total == 0 else min(1.0, (self.epoch * self.batches_per_epoch + self.batch) / total)
+
+    def _load_batch(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = len(idx)
+        xb = self._xbuf[:n]
+        src = self.x_train[idx]
+        if src.dtype == np.uint8:
+            np.multiply(src, np.float32(1 / 255), out=xb)
+        else:
+            xb[...] = src
+        yb = self._ybuf[:n]
+        np.take(self.y_train, idx, out=yb)
+        return xb, yb
+
+    def step(self) -> BatchMetrics | None:
+        """Train on the next batch; returns its metrics (``None`` when training is already done).
+
+        A non-finite loss restores the weights of the last finite step, resets the optimizer's
+        moments and marks the trainer ``diverged``.
+        """
+        if self.done:
+            return None
+        t0 = time.perf_counter()
+        model = self.model
+        if self._perm is None:
+            n = len(self.x_train)
+            self._perm = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        start = self.batch * self.batch_size
+        idx = self._perm[start:start + self.batch_size]
+        xb, yb = self._load_batch(idx)
+
+        logits = model.logits(xb, training=True)
+        loss, dlogits = softmax_cross_entropy(logits, yb)
+        if not np.isfinite(loss):
+            model.set_flat_weights(self._good)
+            self.optimizer.reset()
+            self.diverged = True
+            metrics = BatchMetrics(self.epoch, self.batch, self.batches_per_epoch, float(loss), float("nan"),
+                                   0.0, self.step_count, self.optimizer.learning_rate)
+            self.last_metrics = metrics
+            return metrics
+        np.copyto(self._good, model.flat_params)
+        model.backward_from_logits(dlogits)
+        model.apply_gradients(self.optimizer)
+        correct = int(np.count_nonzero(logits.argmax(axis=1) == yb))
+
+        n = len(idx)
+        dt = time.perf_counter() - t0
+        self._dt_ema = dt if self._dt_ema is None else 0.9 * self._dt_ema + 0.1 * dt
+        self._epoch_seconds += dt
+        self._epoch_loss += loss * n
+        self._epoch_correct += correct
+        self._epoch_seen += n
+        metrics = BatchMetrics(
+            epoch=self.epoch,
+            batch=self.batch,
+            batches_per_epoch=self.batches_per_epoch,
+            loss=float(loss),
+            accuracy=correct / n,
+            images_per_second=self.batch_size / self._dt_ema if self._dt_ema > 0 else 0.0,
+            step=self.step_count,
+            learning_rate=self.optimizer.learning_rate,
+        )
+        self.last_metrics = metrics
+        self.batch += 1
+        self.step_count += 1
+        if self.batch >= self.batches_per_epoch:
+            self._finish_epoch()
+        return metrics
+
+    def _finish_epoch(self) -> None:
+        t0 = time.perf_counter()
+        val_loss = val_acc = confusion = None
+        if self.x_val is not None and len(self.x_val):
+            result = self.model.evaluate(self.x_val, self.y_val, batch_size=500)
+            val_loss, val_acc, confusion = result.loss, result.accuracy, result.confusion
+        seen = max(self._epoch_seen, 1)
+        metrics = EpochMetrics(
+            epoch=self.epoch,
+            loss=self._epoch_loss / seen,
+            accuracy=self._epoch_correct / seen,
+            val_loss=val_loss,
+            val_accuracy=val_acc,
+            confusion=confusion,
+            seconds=self._epoch_seconds + time.perf_counter() - t0,
+        )
+        self.history.append(metrics)
+        self._ended = metrics
+        self.epoch += 1
+        self.batch = 0
+        self._perm = None
+        self._epoch_loss, self._epoch_correct, self._epoch_seen, self._epoch_seconds = 0.0, 0, 0, 0.0
+
+    def run(self, on_batch_end=None, on_epoch_end=None, on_snapshot=None, should_stop=None,
+            snapshot_interval: float = 0.25, snapshot_sample=None) -> str:
+        """Train until the planned epochs are done, ``should_stop()`` is true, or the loss diverges.
+
+        Returns ``"finished"``, ``"stopped"`` (call ``run`` again to resume exactly where it stopped)
+        or ``"diverged"``. ``on_snapshot`` gets a :class:`TrainingSnapshot` at most every
+        ``snapshot_interval`` seconds, at each epoch end and when the run returns.
+        """
+        sample = self.default_sample if snapshot_sample is None else snapshot_sample
+        label = self.default_label if snapshot_sample is None else None
+        last_snap = -math.inf
+        status = "finished"
+        while not self.done:
+            if should_stop is not None and should_stop():
+                status = "stopped"
+                break
+            metrics = self.step()
+            if self.diverged:
+                if on_batch_end is not None:
+                    on_batch_end(metrics)
+                status = "diverged"
+                break
+            if on_batch_end is not None:
+                on_batch_end(metrics)
+            ended, self._ended = self._ended, None
+            if ended is not None and on_epoch_end is not None:
+                on_epoch_end(ended)
+            now = time.perf_counter()
+            if on_snapshot is not None and (ended is not None or now - last_snap >= snapshot_interval):
+                on_snapshot(self.snapshot(sample, label))
+                last_snap = time.perf_counter()
+        if self.diverged:
+            status = "diverged"
+        if on_snapshot is not None:
+            on_snapshot(self.snapshot(sample, label))
+        return status
+
+    def snapshot(self, sample=None, label: int | None = None) -> TrainingSnapshot:
+        """Copies of the weights, the last gradients and every layer's activation for one sample."""
+        model = self.model
+        if sample is None:
+            sample, label = self.default_sample, self.default_label
+        acts = model.forward(np.asarray(sample)[None] if np.ndim(sample) == 3 else sample, training=False,
+                             return_all=True)
+        head = model._head()
+        if head == "softmax_layer":
+            probs = acts[-1][0]
+        elif head == "fused_softmax":
+            probs = softmax(np.asarray(model.layers[-1].pre_activation, np.float64))[0]
+        else:
+            probs = softmax(np.asarray(acts[-1], np.float64))[0]
+        pre = tuple(
+            None if getattr(layer, "pre_activation", None) is None else layer.pre_activation[0].copy()
+            for layer in model.layers
+        )
+        argmax = tuple(layer.argmax[0].copy() if isinstance(layer, MaxPooling2D) else None for layer in model.layers)
+        return TrainingSnapshot(
+            step=self.step_count,
+            epoch=self.epoch,
+            batch=self.batch,
+            metrics=self.last_metrics,
+            layer_names=tuple(layer.name for layer in model.layers),
+            activations=tuple(np.array(a[0], copy=True) for a in acts),
+            pre_activations=pre,
+            argmax=argmax,
+            weights=tuple(model.get_weights()),
+            gradients=tuple({k: g.copy() for k, g in layer.grads.items()} for layer in model.layers),
+            probabilities=np.asarray(probs, np.float32).copy(),
+            sample_label=label,
+            history=tuple(self.history),
+        )
