@@ -1,0 +1,342 @@
+"""The architecture editor: building networks, teaching errors, undo, apply, files and ONNX."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, Qt, Signal
+
+from gui.widgets.architecture_editor import COL_FORMULA, COL_PARAMS, COL_SHAPE, ArchitectureEditor
+
+LENET5_PARAMS = [156, 0, 2416, 0, 0, 48120, 10164, 850]
+
+
+class FakeDataset:
+    def __init__(self, name="MNIST", input_shape=(1, 28, 28), num_classes=10):
+        self.name = name
+        self.input_shape = input_shape
+        self.num_classes = num_classes
+        self.class_names = [str(i) for i in range(num_classes)]
+
+
+class FakeController(QObject):
+    """The TrainingController's documented surface the editor uses."""
+
+    dataset_changed = Signal(object)
+    model_changed = Signal(object)
+    state_changed = Signal(str)
+
+    def __init__(self, dataset=None, model=None):
+        super().__init__()
+        self.dataset = dataset
+        self.model = model
+        self.started = 0
+
+    def set_model(self, model):
+        self.model = model
+        self.model_changed.emit(model)
+
+    def start(self):
+        self.started += 1
+
+    def current_model_copy(self):
+        return self.model.clone() if self.model is not None else None
+
+
+@pytest.fixture
+def editor(qtbot):
+    ed = ArchitectureEditor()
+    qtbot.addWidget(ed)
+    ed.set_input((1, 32, 32), 10, name="32x32 digits")
+    ed.resize(1400, 800)
+    return ed
+
+
+def build_lenet5(ed: ArchitectureEditor) -> None:
+    """LeNet-5 on a 32x32x1 input (LeCun 1998), layer by layer from an empty model."""
+    ed.new_empty()
+    ed.add_layer("Conv2D")
+    ed.set_layer_param(0, "filters", 6)
+    ed.set_layer_param(0, "kernel_size", 5)
+    ed.add_layer("MaxPooling2D")
+    ed.add_layer("Conv2D", filters=16, kernel_size=5)
+    ed.add_layer("MaxPooling2D")
+    ed.add_layer("Flatten")
+    ed.add_layer("Dense", units=120)
+    ed.add_layer("Dense", units=84)
+    ed.add_layer("Dense", units=10, activation=None)
+
+
+def shown_text(ed, row, col):
+    return ed.table.item(row, col).text()
+
+
+def test_lenet5_built_from_an_empty_model_has_61706_parameters(editor):
+    assert editor.layer_configs() == [] and not editor.is_valid
+    build_lenet5(editor)
+    assert editor.is_valid
+    assert [r.params for r in editor.rows] == LENET5_PARAMS
+    assert editor.total_params == 61_706
+    assert "61,706" in editor.totals_label.text()
+    # Shapes as Keras shows them, formulas with the numbers filled in.
+    assert [shown_text(editor, i, COL_SHAPE) for i in range(8)] == [
+        "28 x 28 x 6", "14 x 14 x 6", "10 x 10 x 16", "5 x 5 x 16", "400", "120", "84", "10"]
+    assert shown_text(editor, 0, COL_PARAMS) == "156"
+    assert "5*5*1*6 + 6 = 156" in shown_text(editor, 0, COL_FORMULA)
+    assert "(32 + 2*0 - 5)/1 + 1 = 28" in shown_text(editor, 0, COL_FORMULA)
+    assert "400*120 + 120 = 48120" in shown_text(editor, 5, COL_FORMULA)
+    assert editor.train_button.isEnabled() and editor.apply_button.isEnabled()
+    model = editor.build_model()
+    assert model.total_params == 61_706
+
+
+def test_lenet5_through_the_widgets_menu_and_spin_boxes(editor, qtbot):
+    """The same network made the way a student does: Add layer menu, then typing in the row's editors."""
+    editor.new_empty()
+    for cls in ("Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense", "Dense"):
+        editor.select_row(editor.table.rowCount() - 1)
+        editor.add_actions[cls].trigger()
+    assert [c["class_name"] for c in editor.layer_configs()] == [
+        "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense", "Dense"]
+    editor.settings_widget(0).editors["filters"].setValue(6)
+    editor.settings_widget(0).editors["kernel_size"].setValue(5)
+    editor.settings_widget(2).editors["filters"].setValue(16)
+    editor.settings_widget(2).editors["kernel_size"].setValue(5)
+    editor.settings_widget(5).editors["units"].setValue(120)
+    editor.settings_widget(6).editors["units"].setValue(84)
+    last = editor.settings_widget(7)
+    last.editors["units"].setValue(10)
+    last.editors["activation"].setCurrentIndex(last.editors["activation"].findData(None))
+    assert editor.is_valid
+    assert editor.total_params == 61_706
+
+
+def test_same_padding_lenet5_on_28x28_mnist_also_has_61706(editor):
+    editor.set_input((1, 28, 28), 10, name="MNIST")
+    build_lenet5(editor)
+    # valid padding on 28x28: the second pooling gives 4x4x16, so the first Dense reads 256 values
+    assert editor.is_valid and editor.rows[5].params == 256 * 120 + 120
+    editor.set_layer_param(0, "padding", "same")
+    assert editor.is_valid and editor.total_params == 61_706
+    assert editor.settings_widget(0).editors["padding"].currentData() == "same"
+
+
+@pytest.mark.parametrize("edit, row, words", [
+    (("set", 2, "kernel_size", 16), 2, ["kernel 16", "14x14"]),          # kernel larger than its input
+    (("set", 0, "strides", 0), 0, ["stride"]),                          # stride 0
+    (("move", 4, 7), 4, ["Dense", "flat", "Flatten"]),                  # Dense before Flatten
+    (("set", 1, "pool_size", 40), 1, ["pool"]),                         # window bigger than the map
+])
+def test_invalid_edit_shows_the_engine_message_on_that_row_and_disables_train(editor, qtbot, edit, row, words):
+    build_lenet5(editor)
+    with qtbot.waitSignal(editor.validity_changed, timeout=1000) as blocker:
+        if edit[0] == "set":
+            editor.set_layer_param(*edit[1:])
+        else:
+            editor.move_layer(*edit[1:])
+    assert blocker.args == [False]
+    message = editor.row_message(row)
+    assert message, editor.problems
+    for w in words:
+        assert w.lower() in message.lower(), message
+    assert set(editor.problems) == {row}  # only the offending layer is marked
+    shown = shown_text(editor, row, COL_FORMULA)
+    assert shown.startswith("⚠ " + message)
+    assert editor.table.item(row, COL_FORMULA).foreground().color().name() == "#b00020"
+    assert not editor.train_button.isEnabled() and not editor.apply_button.isEnabled()
+    assert editor.restore_button.isEnabled()
+    assert "disabled" in editor.status_label.text()
+    with pytest.raises(Exception):
+        editor.build_model()
+
+
+def test_output_shrinking_to_nothing_is_flagged_where_it_happens(editor):
+    editor.set_input((1, 8, 8), 10)
+    editor.new_empty()
+    for _ in range(4):
+        editor.add_layer("MaxPooling2D")  # 8 -> 4 -> 2 -> 1 -> 0
+    editor.add_layer("Flatten")
+    editor.add_layer("Dense", units=10, activation=None)
+    assert set(editor.problems) == {3}
+    assert "pool" in editor.row_message(3).lower()
+    assert shown_text(editor, 4, COL_SHAPE) == "—"
+
+
+def test_undo_restores_the_valid_model_and_redo_breaks_it_again(editor, qtbot):
+    build_lenet5(editor)
+    editor.show()
+    editor.activateWindow()
+    qtbot.waitUntil(editor.isActiveWindow)  # shortcuts only reach the active window
+    good = editor.layer_configs()
+    editor.settings_widget(2).editors["kernel_size"].setValue(15)
+    editor.settings_widget(2).editors["kernel_size"].setValue(16)  # merges with the previous step
+    assert not editor.is_valid
+    editor.table.setFocus()
+    qtbot.keyClick(editor.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert editor.layer_configs() == good
+    assert editor.is_valid and editor.total_params == 61_706 and editor.train_button.isEnabled()
+    assert editor.settings_widget(2).editors["kernel_size"].value() == 5  # the widget follows the undo
+    qtbot.keyClick(editor.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert not editor.is_valid and editor.settings_widget(2).editors["kernel_size"].value() == 16
+    # Ctrl+Z typed while the cursor is still in the spin box undoes the model edit as well.
+    box = editor.settings_widget(2).editors["kernel_size"]
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert editor.is_valid and editor.settings_widget(2).editors["kernel_size"].value() == 5
+
+
+def test_restore_last_valid_model_after_several_bad_edits(editor):
+    build_lenet5(editor)
+    good = editor.layer_configs()
+    editor.set_layer_param(0, "strides", 0)
+    editor.remove_layer(4)  # remove Flatten as well
+    editor.add_layer("Dense", index=0, units=3)
+    assert not editor.is_valid
+    editor.restore_last_valid()
+    assert editor.layer_configs() == good and editor.is_valid
+    editor.undo()  # restoring is itself undoable: nothing is ever lost
+    assert not editor.is_valid
+
+
+def test_reorder_duplicate_and_remove_keep_names_unique(editor, qtbot):
+    build_lenet5(editor)
+    editor.select_row(2)
+    qtbot.mouseClick(editor.duplicate_button, Qt.MouseButton.LeftButton)
+    names = [c["config"]["name"] for c in editor.layer_configs()]
+    assert len(names) == len(set(names)) == 9
+    assert editor.selected_row() == 3 and editor.layer_configs()[3]["config"]["filters"] == 16
+    # the twin convolution shrinks 10x10 to 6x6: the first Dense now reads 3x3x16 = 144 values
+    assert editor.is_valid and editor.rows[3].params == 5 * 5 * 16 * 16 + 16 and editor.rows[6].params == 144 * 120 + 120
+    qtbot.mouseClick(editor.up_button, Qt.MouseButton.LeftButton)
+    assert editor.selected_row() == 2
+    qtbot.mouseClick(editor.remove_button, Qt.MouseButton.LeftButton)
+    assert editor.is_valid and editor.total_params == 61_706
+
+
+def test_drag_drop_reorder_goes_through_the_undo_stack(editor, qtbot):
+    build_lenet5(editor)
+    editor.table.row_moved.emit(1, 0)  # what a drop of row 2 above row 1 emits
+    assert [c["class_name"] for c in editor.layer_configs()][:2] == ["MaxPooling2D", "Conv2D"]
+    editor.undo()
+    assert [c["class_name"] for c in editor.layer_configs()][:2] == ["Conv2D", "MaxPooling2D"]
+
+
+def test_parameter_sharing_comparison_matches_the_seed_notes(qtbot):
+    """Seed notes: 10 filters of 3x3x3 (+bias) = 280 parameters, whatever the image size."""
+    ed = ArchitectureEditor()
+    qtbot.addWidget(ed)
+    ed.set_input((3, 64, 64), 2)
+    ed.add_layer("Conv2D", filters=10, kernel_size=3)
+    assert ed.rows[0].params == 280
+    dense = (64 * 64 * 3) * (62 * 62 * 10) + 62 * 62 * 10  # every output value wired to every input value
+    assert f"{dense:,}" in ed.sharing_label.text() and "280" in ed.sharing_label.text()
+    assert f"{dense:,}" in shown_text(ed, 0, COL_FORMULA)
+    assert "shared" in ed.table.item(0, COL_FORMULA).toolTip() or "reuses" in ed.table.item(0, COL_FORMULA).toolTip()
+    ed.set_input((3, 128, 128), 2)
+    assert ed.rows[0].params == 280  # the conv's count does not depend on the image size
+
+
+def test_input_and_class_count_follow_the_controllers_dataset(qtbot):
+    ctrl = FakeController(dataset=FakeDataset())
+    ed = ArchitectureEditor(ctrl)
+    qtbot.addWidget(ed)
+    ed.add_layer("Conv2D", filters=4, kernel_size=3)
+    ed.add_layer("Flatten")
+    ed.add_layer("Dense", units=10, activation=None)
+    assert "28 x 28 x 1" in ed.input_label.text() and ed.is_valid
+    assert ed.rows[0].params == 3 * 3 * 1 * 4 + 4
+    ctrl.dataset_changed.emit(FakeDataset("colour", (3, 32, 32), 4))
+    assert "32 x 32 x 3" in ed.input_label.text()
+    assert ed.rows[0].params == 3 * 3 * 3 * 4 + 4
+    assert ed.layer_configs()[-1]["config"]["units"] == 4 and ed.is_valid
+    ed.undo()  # the automatic class count is an undoable step; without it the last layer is flagged
+    assert ed.layer_configs()[-1]["config"]["units"] == 10
+    assert not ed.is_valid and set(ed.problems) == {2} and "4" in ed.row_message(2)
+
+
+def test_apply_hands_the_model_to_the_controller_and_trains_it(qtbot):
+    ctrl = FakeController(dataset=FakeDataset(input_shape=(1, 32, 32)))
+    ed = ArchitectureEditor(ctrl)
+    qtbot.addWidget(ed)
+    build_lenet5(ed)
+    with qtbot.waitSignal(ed.model_applied, timeout=1000):
+        qtbot.mouseClick(ed.train_button, Qt.MouseButton.LeftButton)
+    assert ctrl.started == 1
+    assert ctrl.model.total_params == 61_706 and ctrl.model.input_shape == (1, 32, 32)
+    assert not ed.is_dirty() and "applied" in ed.status_label.text().lower()
+    ctrl.state_changed.emit("training")
+    assert not ed.apply_button.isEnabled()  # no model swap under a running trainer
+    ctrl.state_changed.emit("paused")
+    assert ed.apply_button.isEnabled()
+
+
+def test_a_model_chosen_in_the_window_becomes_the_draft_unless_edits_are_pending(qtbot):
+    from engine.presets import build_preset
+
+    ctrl = FakeController(dataset=FakeDataset())
+    ed = ArchitectureEditor(ctrl)
+    qtbot.addWidget(ed)
+    ctrl.set_model(build_preset("lenet5", (1, 28, 28), 10))
+    assert ed.total_params == 61_706 and not ed.is_dirty()
+    ed.set_layer_param(0, "filters", 8)
+    ctrl.set_model(build_preset("keras_mnist", (1, 28, 28), 10))
+    assert ed.layer_configs()[0]["config"]["filters"] == 8  # pending edits are not thrown away
+
+
+def test_saved_edited_model_reopens_identical(editor, qtbot, tmp_path):
+    pytest.importorskip("engine.persistence")
+    build_lenet5(editor)
+    editor.set_layer_param(0, "mode", "convolution")
+    editor.add_layer("Dropout", index=5, rate=0.3)
+    editor.set_layer_param(1, "padding", "same")
+    path = editor.save_model(tmp_path / "edited.npz")
+    saved_weights = editor.current_model().get_weights()
+
+    other = ArchitectureEditor()
+    qtbot.addWidget(other)
+    other.set_input((1, 32, 32), 10)
+    other.open_model(path)
+    assert other.layer_configs() == editor.layer_configs()
+    assert other.total_params == editor.total_params == 61_706
+    reopened = other.build_model().get_weights()
+    assert len(reopened) == len(saved_weights)
+    for a, b in zip(reopened, saved_weights):
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_summary_export_is_the_engines_keras_style_table(editor, tmp_path):
+    build_lenet5(editor)
+    path = editor.export_summary(tmp_path / "lenet")
+    text = path.read_text(encoding="utf-8")
+    assert path.suffix == ".txt"
+    assert text.strip() == editor.build_model().summary().strip()
+    assert "Total params: 61,706" in text and "(None, 28, 28, 6)" in text
+
+
+def test_editor_onnx_export_runs_in_onnxruntime_like_our_engine(editor, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    build_lenet5(editor)
+    editor.set_layer_param(0, "mode", "convolution")
+    editor.set_layer_param(0, "strides", 2)
+    editor.set_layer_param(0, "padding", "same")   # 32 -> 16
+    editor.set_layer_param(1, "pool_size", 1)      # keep 16
+    editor.set_layer_param(2, "padding", "same")   # 16 -> 16
+    editor.set_layer_param(3, "pool_size", 4)      # 16 -> 4
+    editor.add_layer("AveragePooling2D", index=4, pool_size=3, strides=1, padding="same")
+    editor.set_layer_param(6, "units", 120)
+    assert editor.is_valid, editor.problems
+    path = editor.export_onnx(tmp_path / "edited.onnx")
+    model = editor.current_model()
+    x = np.random.default_rng(0).random((4, 1, 32, 32), dtype=np.float32)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"input": x})[0], model.forward(x), rtol=1e-4, atol=1e-5)
+
+
+def test_nothing_to_export_while_invalid(editor):
+    build_lenet5(editor)
+    editor.set_layer_param(0, "kernel_size", 40)
+    assert not editor.save_button.isEnabled() and not editor.onnx_button.isEnabled()
+    assert editor.apply() is None
