@@ -71,10 +71,13 @@ def _signed_color(v: float, scale: float) -> QColor:
     return QColor(r, g, b)
 
 
-def _gray_color(v: float, lo: float, hi: float) -> QColor:
+def _gray_color(v: float, lo: float, hi: float, tint: QColor | None = None) -> QColor:
+    """Brightness from black (``lo``) to white (``hi``), or to ``tint`` for a colour channel."""
     if not np.isfinite(v):
         return QColor(255, 255, 255)
     t = 0.0 if hi <= lo else min(max((v - lo) / (hi - lo), 0.0), 1.0)
+    if tint is not None:
+        return QColor(round(tint.red() * t), round(tint.green() * t), round(tint.blue() * t))
     g = round(255 * t)
     return QColor(g, g, g)
 
@@ -112,6 +115,7 @@ class GridView(QWidget):
         self.digits = 2
         self.numbers = True
         self.virtual_text = "0"
+        self.tint: QColor | None = None           # RGB inputs: each channel drawn in its own colour
         self._image: QImage | None = None
         self._hover_cell: tuple[int, int] | None = None
         self.setMouseTracking(True)
@@ -157,11 +161,12 @@ class GridView(QWidget):
         if self.virtual is not None and self.virtual[r, c]:
             return VIRTUAL_FILL
         if self.filled is not None and not self.filled[r, c]:
-            return QColor(250, 250, 250)
+            # not computed yet: in an image (no numbers) a zero is white too, so use a grey there
+            return QColor(250, 250, 250) if self.numbers else QColor(200, 200, 200)
         v = float(self.values[r, c])
         if self.style == "gray":
             lo, hi = self._gray_levels()
-            return _gray_color(v, lo, hi)
+            return _gray_color(v, lo, hi, self.tint)
         return _signed_color(v, self._scale())
 
     def _make_image(self) -> QImage:
@@ -219,7 +224,8 @@ class GridView(QWidget):
             f.setBold(True)
             p.setFont(f)
             p.setPen(self.palette().windowText().color())
-            p.drawText(QRectF(0, 0, self.width(), self._title_height()), Qt.AlignmentFlag.AlignCenter, self.title)
+            title = p.fontMetrics().elidedText(self.title, Qt.TextElideMode.ElideRight, self.width() - 4)
+            p.drawText(QRectF(0, 0, self.width(), self._title_height()), Qt.AlignmentFlag.AlignCenter, title)
         if self.numbers:
             self._paint_cells(p, rect, cell, h, w)
         elif self._image is not None:
@@ -509,32 +515,38 @@ class TheaterPanel(QWidget):
         form.addRow(self.relu_check)
         col.addWidget(box)
 
-        # -- playback --
-        box = QGroupBox(tr("Playback"))
-        v = QVBoxLayout(box)
+        # -- playback: a player bar above the stage, always in view (never scrolled away) --
+        self.playback_bar = QWidget()
+        bar = QVBoxLayout(self.playback_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(2)
         row = QHBoxLayout()
+        bar.addLayout(row)
         st = self.style()
         self.back_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), tr("Step back"))
         self.play_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play"))
         self.step_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), tr("Step"))
+        self.play_button.setMinimumWidth(110)
         for b in (self.back_button, self.play_button, self.step_button):
             row.addWidget(b)
-        v.addLayout(row)
-        speed_row = QHBoxLayout()
-        speed_row.addWidget(QLabel(tr("Speed")))
+        row.addSpacing(12)
+        row.addWidget(QLabel(tr("Speed")))
         self.speed_slider = QSlider(Qt.Orientation.Horizontal)
         self.speed_slider.setRange(1, 30)       # steps per second x 2 (0.5 .. 15 per second)
         self.speed_slider.setValue(4)
-        speed_row.addWidget(self.speed_slider)
+        self.speed_slider.setFixedWidth(120)
+        row.addWidget(self.speed_slider)
         self.speed_label = QLabel()
-        speed_row.addWidget(self.speed_label)
-        v.addLayout(speed_row)
+        self.speed_label.setMinimumWidth(self.fontMetrics().horizontalAdvance(tr("{} steps/s").format("15.5")) + 8)
+        row.addWidget(self.speed_label)
+        row.addStretch(1)
+        row = QHBoxLayout()
+        bar.addLayout(row)
         self.position_slider = QSlider(Qt.Orientation.Horizontal)
         self.position_slider.setToolTip(tr("Drag to move the window to any output position."))
-        v.addWidget(self.position_slider)
+        row.addWidget(self.position_slider, 1)
         self.position_label = QLabel()
-        v.addWidget(self.position_label)
-        col.addWidget(box)
+        row.addWidget(self.position_label)
 
         # -- whole image and model --
         box = QGroupBox(tr("Whole image and model"))
@@ -592,6 +604,7 @@ class TheaterPanel(QWidget):
         self.headline.setFont(f)
         self.headline.setWordWrap(True)
         v.addWidget(self.headline)
+        v.addWidget(self.playback_bar)
         self.stage = QWidget()
         self.stage_layout = QGridLayout(self.stage)
         self.stage_layout.setContentsMargins(0, 0, 0, 0)
@@ -620,6 +633,7 @@ class TheaterPanel(QWidget):
         v.addWidget(self.message)
         self.compare_box = QGroupBox(tr("The whole image"))
         self.compare_layout = QHBoxLayout(self.compare_box)
+        self.compare_box.setMaximumHeight(210)
         self.compare_box.hide()
         v.addWidget(self.compare_box)
         self.input_views: list[GridView] = []
@@ -943,6 +957,9 @@ class TheaterPanel(QWidget):
         if key != self._stage_key:
             self._stage_key = key
             self._clear_layout(self.stage_layout)
+            for k in range(8):   # stretches of the previous arrangement would squeeze the new one
+                self.stage_layout.setColumnStretch(k, 0)
+                self.stage_layout.setRowStretch(k, 0)
             self.input_views, self.patch_views, self.kernel_views = [], [], []
             self.product_views, self.sum_labels, self.output_views = [], [], []
             if t.channels == 1:
@@ -953,12 +970,19 @@ class TheaterPanel(QWidget):
 
     @staticmethod
     def _clear_layout(layout) -> None:
+        # hide and detach at once: deleteLater alone leaves the old grids painted until the event loop
+        # gets round to deleting them
         while layout.count():
             item = layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            w = item.widget()
+            if w is not None:
+                w.hide()
+                w.setParent(None)
+                w.deleteLater()
             elif item.layout() is not None:
                 TheaterPanel._clear_layout(item.layout())
+                item.layout().setParent(None)
+                item.layout().deleteLater()
 
     def _new_input_view(self, title: str) -> GridView:
         view = GridView(title, style="gray")
@@ -1024,7 +1048,10 @@ class TheaterPanel(QWidget):
         rgb = (tr("red"), tr("green"), tr("blue"))
         for ch in range(t.channels):
             name = rgb[ch] if t.channels == 3 else f"{tr('channel')} {ch}"
-            lay.addWidget(self._new_input_view(f"{tr('Input')} · {name}"), ch, 0)
+            view = self._new_input_view(f"{tr('Input')} · {name}")
+            if t.channels == 3:
+                view.tint = (QColor(255, 70, 60), QColor(60, 220, 80), QColor(80, 130, 255))[ch]
+            lay.addWidget(view, ch, 0)
             lay.addWidget(SymbolLabel("×" if conv else "→"), ch, 1)
             if conv:
                 kv = GridView(f"{tr('Filter')} · {name}", style="signed")
@@ -1105,7 +1132,11 @@ class TheaterPanel(QWidget):
         if conv:
             kern = t.effective_kernel
             scale_k = float(np.abs(kern).max()) or 1.0
+            flipped = t.mode == "convolution"
             for ch, view in enumerate(self.kernel_views):
+                base = view.property("base_title") or view.title
+                view.setProperty("base_title", base)
+                view.title = base + (" " + tr("(flipped)") if flipped else "")
                 view.set_data(kern[ch], levels=(-scale_k, scale_k), digits=self._kernel_digits(kern))
             scale_p = float(np.abs(st.products).max()) or 1.0
             pdigits = max(digits, self._kernel_digits(kern))
@@ -1124,9 +1155,8 @@ class TheaterPanel(QWidget):
             out_levels = (lo, hi)
         for view, values in zip(self.output_views, outputs):
             view.set_data(values, levels=out_levels, filled=filled, digits=max(digits, 0 if conv else 2))
-            view.set_highlights(current=(st.i, st.j), marked=self._output_marks(),
-                                window=None if self._hover_output is None else
-                                (*self._hover_output, self._hover_output[0] + 1, self._hover_output[1] + 1))
+            marks = self._output_marks() + ([self._hover_output] if self._hover_output is not None else [])
+            view.set_highlights(current=(st.i, st.j), marked=marks)
         self.equation.setText(self._equation_html(st))
         self.formula_label.setText(self._formula_html())
         self.headline.setText(self._headline_text())
@@ -1181,8 +1211,10 @@ class TheaterPanel(QWidget):
         else:
             body = f"{tr('rows')} {lines[0]}; {tr('columns')} {lines[1]}"
         pad = self._padding_value()
-        if pad == "same":
-            body += f" &nbsp;<i>(same: {tr('padding')} {t.describe_padding()})</i>"
+        if pad == "same" or t.pad_rows.before != t.pad_rows.after or t.pad_cols.before != t.pad_cols.after:
+            pr, pc = t.pad_rows, t.pad_cols
+            body += " &nbsp;<i>(" + tr("padding: top {}, bottom {}, left {}, right {}").format(
+                pr.before, pr.after, pc.before, pc.after) + ")</i>"
         flip = ""
         if t.op == "conv" and t.mode == "convolution":
             flip = "<br><i>" + tr("Convolution flips the filter upside down and left to right before sliding it.") + "</i>"
@@ -1438,10 +1470,7 @@ class TheaterPanel(QWidget):
     def apply_to_whole_image(self) -> None:
         """Show the classic filter's full output beside the first conv layer's learned filters' outputs."""
         t = self.theater
-        while self.compare_layout.count():
-            item = self.compare_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        self._clear_layout(self.compare_layout)
         if t is None:
             return
         try:
@@ -1496,7 +1525,8 @@ class TheaterPanel(QWidget):
     def _add_compare_view(self, values, title: str, style: str, bold: bool = False) -> None:
         v = GridView(title, style=style)
         v.set_data(values, digits=self._digits() if self.theater is not None else 2)
-        v.setMinimumSize(110, 130)
+        v.setMinimumSize(60, 150)
+        v.setMaximumHeight(180)
         self.compare_layout.addWidget(v)
         self.compare_views.append(v)
 
