@@ -170,13 +170,27 @@ class GridView(QWidget):
         return _signed_color(v, self._scale())
 
     def _make_image(self) -> QImage:
+        """The same colours as :meth:`fill_color`, computed for the whole grid at once."""
         h, w = self.values.shape
-        rgb = np.empty((h, w, 3), np.uint8)
-        for r in range(h):
-            for c in range(w):
-                col = self.fill_color(r, c)
-                rgb[r, c] = (col.red(), col.green(), col.blue())
-        self._rgb = np.ascontiguousarray(rgb)  # keep alive: QImage does not copy
+        v = np.where(np.isfinite(self.values), self.values, 0.0)
+        if self.style == "gray":
+            lo, hi = self._gray_levels()
+            t = np.clip((v - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(v)
+            top = np.array([255.0, 255.0, 255.0]) if self.tint is None else \
+                np.array([self.tint.red(), self.tint.green(), self.tint.blue()], float)
+            rgb = t[..., None] * top
+        else:
+            scale = self._scale()
+            t = np.clip(np.abs(v) / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(v)
+            pos = np.array([POSITIVE.red(), POSITIVE.green(), POSITIVE.blue()], float)
+            neg = np.array([NEGATIVE.red(), NEGATIVE.green(), NEGATIVE.blue()], float)
+            base = np.where((v > 0)[..., None], pos, neg)
+            rgb = 255.0 + (base - 255.0) * t[..., None]
+        if self.filled is not None:
+            rgb[~self.filled] = 200.0
+        if self.virtual is not None:
+            rgb[self.virtual] = (VIRTUAL_FILL.red(), VIRTUAL_FILL.green(), VIRTUAL_FILL.blue())
+        self._rgb = np.ascontiguousarray(np.rint(rgb).astype(np.uint8))  # keep alive: QImage does not copy
         return QImage(self._rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
 
     # -- geometry ------------------------------------------------------------------------------

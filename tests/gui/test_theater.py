@@ -329,3 +329,45 @@ def test_korean_labels(qtbot):
         assert p.preset_combo.findText("위쪽 수평 경계 (필터 1)") >= 0
     finally:
         i18n.set_language("en")
+
+
+def test_training_and_validation_samples_come_from_the_dataset(panel):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    ds = SimpleNamespace(name="toy", x_train=rng.integers(0, 256, (5, 1, 8, 8), dtype=np.uint8),
+                         y_train=np.array([0, 1, 2, 1, 0]), x_test=rng.integers(0, 256, (3, 1, 8, 8), dtype=np.uint8),
+                         y_test=np.array([2, 2, 1]), class_names=["circle", "square", "triangle"],
+                         input_shape=(1, 8, 8), num_classes=3)
+    panel.on_dataset_changed(ds)
+    _choose(panel.input_source, panel.INPUT_TRAIN)
+    panel.sample_spin.setValue(3)
+    np.testing.assert_allclose(panel.theater.x, ds.x_train[3] / 255.0)
+    assert "#3 (square)" in panel.headline.text()
+    assert panel.input_views[0].numbers and panel.input_views[0].digits == 2   # 8x8: numbers like 0.73
+    _choose(panel.input_source, panel.INPUT_VAL)
+    assert panel.sample_spin.maximum() == 2
+    panel.sample_spin.setValue(2)
+    np.testing.assert_allclose(panel.theater.x, ds.x_test[2] / 255.0)
+
+
+def test_large_grids_are_drawn_as_an_image_with_the_same_colours_as_the_cells(qtbot):
+    from gui.widgets.theater import GridView
+
+    view = GridView("t", style="signed")
+    qtbot.addWidget(view)
+    values = np.linspace(-3, 5, 20 * 20).reshape(20, 20)
+    virtual = np.zeros((20, 20), bool)
+    virtual[0] = True
+    filled = np.ones((20, 20), bool)
+    filled[-1, 10:] = False
+    view.set_data(values, virtual=virtual, filled=filled)
+    assert not view.numbers
+    for r, c in [(0, 0), (5, 5), (10, 19), (19, 12), (3, 1)]:
+        col = view.fill_color(r, c)
+        assert tuple(view._rgb[r, c]) == pytest.approx((col.red(), col.green(), col.blue()), abs=1)
+    gray = GridView("g", style="gray")
+    qtbot.addWidget(gray)
+    gray.set_data(values, levels=(-3, 5))
+    col = gray.fill_color(7, 7)
+    assert tuple(gray._rgb[7, 7]) == pytest.approx((col.red(),) * 3, abs=1)
