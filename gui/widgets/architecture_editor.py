@@ -482,25 +482,26 @@ class _LayerTable(QTableWidget):
         self._pending: tuple[int, int] | None = None
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if event.source() is not self:
+        if event.source() not in (self, None) or self.currentRow() < 0:
             event.ignore()
             return
         src = self.currentRow()
-        pos = event.position().toPoint()
-        target = self.rowAt(pos.y())
-        indicator = self.dropIndicatorPosition()
-        if target < 0:
-            target = self.rowCount() - 1
-        elif indicator == QAbstractItemView.DropIndicatorPosition.BelowItem and target < src:
-            target += 1
-        elif indicator == QAbstractItemView.DropIndicatorPosition.AboveItem and target > src:
-            target -= 1
+        dst = self.drop_destination(src, event.position().toPoint().y())
         # The editor rebuilds rows itself; Qt must not move (and lose) the row widgets.
         event.setDropAction(Qt.DropAction.IgnoreAction)
         event.accept()
-        if src >= 0 and target != src:
-            self._pending = (src, target)
+        if dst != src:
+            self._pending = (src, dst)
             QTimer.singleShot(0, self._emit_pending)
+
+    def drop_destination(self, src: int, y: int) -> int:
+        """Final index of row ``src`` dropped at viewport height ``y`` (upper half of a row: before it)."""
+        target = self.rowAt(y)
+        if target < 0:
+            return self.rowCount() - 1 if y > 0 else 0
+        before = y < self.visualRect(self.model().index(target, 0)).center().y()
+        insert_at = target if before else target + 1     # position in the list that still holds src
+        return insert_at - 1 if insert_at > src else insert_at
 
     def _emit_pending(self) -> None:
         if self._pending is not None:
@@ -586,6 +587,8 @@ class ArchitectureEditor(QWidget):
         top.addWidget(QLabel(tr("Start from:")))
         self.start_combo = QComboBox()
         self.start_combo.setObjectName("start_combo")
+        self.start_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.start_combo.setMinimumContentsLength(24)
         self.start_combo.addItem(tr("Empty model"), ("empty", None))
         if self.controller is not None:
             self.start_combo.addItem(tr("The model in the window"), ("current", None))
@@ -640,7 +643,7 @@ class ArchitectureEditor(QWidget):
             return b
 
         self.remove_button = button(tr("Remove"), tr("Remove the selected layer"), self._remove_selected,
-                                    "Delete", "remove_button")
+                                    None, "remove_button")
         self.duplicate_button = button(tr("Duplicate"), tr("Copy the selected layer below it"),
                                        self._duplicate_selected, "Ctrl+D", "duplicate_button")
         self.up_button = button(tr("Move up"), tr("Move the selected layer one place up (or drag the row)"),
@@ -697,6 +700,12 @@ class ArchitectureEditor(QWidget):
         self.table.setWordWrap(True)
         self.table.setAlternatingRowColors(False)
         self.table.setItemDelegate(_RowDelegate(self.table))
+        # Delete removes a layer only from the table: in a spin box it must keep deleting digits.
+        delete = QAction(self.table)
+        delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.triggered.connect(self._remove_selected)
+        self.table.addAction(delete)
         self.table.row_moved.connect(self.move_layer)
         # Wrapped formulas need new row heights whenever their column changes width.
         self._row_height_timer = QTimer(self)
@@ -985,13 +994,21 @@ class ArchitectureEditor(QWidget):
         except ConvScopeError as exc:
             self._set_status_note(str(exc))
             return None
+        previous = self._applied_model, self._applied
+        # Set before handing over: the controller's model_changed echo must be recognised as ours.
         self._applied_model = model
         self._applied = self.layer_configs()
         if self.controller is not None and hasattr(self.controller, "set_model"):
             try:
-                self.controller.set_model(model)
+                accepted = self.controller.set_model(model)
             except ConvScopeError as exc:
-                self._set_status_note(str(exc))
+                accepted, message = False, str(exc)
+            else:
+                message = getattr(self.controller, "last_error", "") or ""
+            if accepted is False:  # the controller refused it (it reports why through error_occurred)
+                self._applied_model, self._applied = previous
+                self._revalidate()
+                self._set_status_note(message or tr("The window did not accept this model."))
                 return None
         self.model_applied.emit(model)
         self._revalidate()

@@ -213,12 +213,73 @@ def test_reorder_duplicate_and_remove_keep_names_unique(editor, qtbot):
     assert editor.is_valid and editor.total_params == 61_706
 
 
-def test_drag_drop_reorder_goes_through_the_undo_stack(editor, qtbot):
+def _drop(table, row, upper_half: bool):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDropEvent
+
+    rect = table.visualRect(table.model().index(row, 1))
+    y = rect.top() + 2 if upper_half else rect.bottom() - 2
+    mime = table.model().mimeData([table.model().index(table.currentRow(), 1)])
+    event = QDropEvent(QPointF(rect.center().x(), y), Qt.DropAction.MoveAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    table.dropEvent(event)
+
+
+def test_dragging_a_row_reorders_layers_through_the_undo_stack(editor, qtbot):
     build_lenet5(editor)
-    editor.table.row_moved.emit(1, 0)  # what a drop of row 2 above row 1 emits
-    assert [c["class_name"] for c in editor.layer_configs()][:2] == ["MaxPooling2D", "Conv2D"]
+    editor.show()
+    qtbot.waitExposed(editor)
+    order = lambda: [c["config"]["name"] for c in editor.layer_configs()]  # noqa: E731
+    start = order()
+    editor.select_row(4)  # Flatten ...
+    _drop(editor.table, 1, upper_half=True)  # ... dropped on the top half of row 2: it goes before it
+    qtbot.waitUntil(lambda: order() != start)
+    assert order()[:3] == ["conv2d", "flatten", "max_pooling2d"]
+    assert "Dense needs a flat input" not in editor.row_message(1)
+    assert not editor.is_valid  # a Flatten early makes the second Conv2D receive a vector
+    editor.select_row(1)
+    _drop(editor.table, 4, upper_half=False)  # back below row 5 (the second pooling)
+    qtbot.waitUntil(lambda: order() == start)
+    assert editor.is_valid and editor.total_params == 61_706
     editor.undo()
-    assert [c["class_name"] for c in editor.layer_configs()][:2] == ["Conv2D", "MaxPooling2D"]
+    editor.undo()
+    assert order() == start  # the two moves undone
+
+
+def test_delete_key_removes_a_layer_only_from_the_table(editor, qtbot):
+    build_lenet5(editor)
+    editor.show()
+    editor.activateWindow()
+    qtbot.waitUntil(editor.isActiveWindow)
+    box = editor.settings_widget(0).editors["filters"]
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_Delete)
+    assert len(editor.layer_configs()) == 8
+    editor.select_row(7)
+    editor.table.setFocus()
+    qtbot.keyClick(editor.table, Qt.Key.Key_Delete)
+    assert len(editor.layer_configs()) == 7
+
+
+def test_trained_weights_survive_edits_of_other_layers(qtbot):
+    from engine.presets import build_preset
+
+    trained = build_preset("lenet5", (1, 28, 28), 10, seed=5)
+    ed = ArchitectureEditor()
+    qtbot.addWidget(ed)
+    ed.set_input((1, 28, 28), 10)
+    ed.load_model_object(trained)
+    ed.add_layer("Dropout", index=6, rate=0.2)
+    ed.set_layer_param(8, "units", 10)
+    model = ed.build_model()
+    np.testing.assert_array_equal(model.layers[0].params["W"], trained.layers[0].params["W"])
+    np.testing.assert_array_equal(model.layers[5].params["W"], trained.layers[5].params["W"])
+    ed.set_layer_param(0, "filters", 8)  # the edited layer and the conv reading it get new weights ...
+    model = ed.build_model()
+    assert model.layers[0].params["W"].shape == (8, 1, 5, 5)
+    assert model.layers[2].params["W"].shape == (16, 8, 5, 5)
+    # ... the Dense layer behind them still reads 400 values: it keeps what it learned
+    np.testing.assert_array_equal(model.layers[5].params["W"], trained.layers[5].params["W"])
 
 
 def test_parameter_sharing_comparison_matches_the_seed_notes(qtbot):
