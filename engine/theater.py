@@ -155,6 +155,13 @@ def _checker_6x6() -> np.ndarray:
     return np.array([top] * 3 + [bottom] * 3, dtype=np.float64)[None]
 
 
+def _ring_39() -> np.ndarray:
+    # A bright ring on a dark background: big enough for the size exercise, with edges to find.
+    yy, xx = np.mgrid[:39, :39]
+    r = np.hypot(yy - 19, xx - 19)
+    return np.where(np.abs(r - 11) < 4, 10.0, 0.0)[None]
+
+
 def _rgb_7x7() -> np.ndarray:
     # Three readable patterns (values 0..2) so each channel's sum tells a different story:
     # red is bright on the left, green on the top, blue along the diagonal.
@@ -187,6 +194,10 @@ INPUT_GRIDS: dict[str, InputGrid] = {
                   _rgb_7x7(),
                   "Three channels: a 3x3x3 filter multiplies each channel and adds the three sums (7-3+1 = 5).",
                   "채널이 3개: 3x3x3 필터가 채널마다 곱한 뒤 세 합을 더합니다 (7-3+1 = 5)."),
+        InputGrid("ring_39x39", "39x39 ring (size exercise 39 → 37 → 17 → 7)", "39x39 고리 (크기 연습 39 → 37 → 17 → 7)",
+                  _ring_39(),
+                  "The lecture's exercise: f=3, s=1 gives 37; then f=5, s=2 gives 17; once more 7.",
+                  "강의의 연습 문제: f=3, s=1이면 37, 이어서 f=5, s=2이면 17, 한 번 더 하면 7."),
         InputGrid("pool_4x4", "4x4 feature map (for pooling)", "4x4 특성 맵 (풀링용)",
                   np.array([[[1, 3, 2, 9], [7, 4, 1, 5], [8, 5, 2, 3], [4, 2, 1, 4]]], dtype=np.float64),
                   "Max pooling 2x2 keeps 7, 9, 8, 4; average pooling gives 3.75, 4.25, 4.75, 2.5.",

@@ -1225,10 +1225,13 @@ class TheaterPanel(QWidget):
         else:
             body = f"{tr('rows')} {lines[0]}; {tr('columns')} {lines[1]}"
         pad = self._padding_value()
-        if pad == "same" or t.pad_rows.before != t.pad_rows.after or t.pad_cols.before != t.pad_cols.after:
-            pr, pc = t.pad_rows, t.pad_cols
+        pr, pc = t.pad_rows, t.pad_cols
+        if pr.before != pr.after or pc.before != pc.after:
+            # Keras "same" with an even total: the extra virtual pixel goes to the bottom/right
             body += " &nbsp;<i>(" + tr("padding: top {}, bottom {}, left {}, right {}").format(
                 pr.before, pr.after, pc.before, pc.after) + ")</i>"
+        elif pad == "same":
+            body += f" &nbsp;<i>(same: p = {pr.before})</i>"
         flip = ""
         if t.op == "conv" and t.mode == "convolution":
             flip = "<br><i>" + tr("Convolution flips the filter upside down and left to right before sliding it.") + "</i>"

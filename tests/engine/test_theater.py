@@ -269,8 +269,14 @@ def test_receptive_windows_of_37_to_17_with_f5_s2():
     assert t.window(1, 2) == (2, 4, 7, 9)
     assert t.window(16, 16) == (32, 32, 37, 37)  # the last window ends exactly at the border
     assert t.formula_lines() == ["(37 + 2×0 − 5) / 2 + 1 = 16 + 1 = 17"]
-    # the seed's chain 39 -> 37 -> 17 -> 7 (f5 s2 once more)
-    assert ConvTheater(np.zeros((17, 17)), np.ones((5, 5)), stride=2).out_h == 7
+    # the seed's chain 39 -> 37 -> 17 -> 7 (f5 s2 once more), on the hand-made 39x39 grid
+    ring = INPUT_GRIDS["ring_39x39"].array
+    assert ring.shape == (1, 39, 39)
+    first = ConvTheater(ring, np.ones((3, 3)))
+    second = ConvTheater(first.output(), np.ones((5, 5)), stride=2)
+    third = ConvTheater(second.output(), np.ones((5, 5)), stride=2)
+    assert (first.out_h, second.out_h, third.out_h) == (37, 17, 7)
+    assert third.formula("rows") == "(17 + 2×0 − 5) / 2 + 1 = 6 + 1 = 7"
 
 
 @pytest.mark.parametrize("n,f", [(6, 3), (7, 3), (28, 5), (5, 5), (10, 7)])
