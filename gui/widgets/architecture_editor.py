@@ -511,6 +511,8 @@ class _LayerTable(QTableWidget):
 
 
 COL_INDEX, COL_LAYER, COL_SETTINGS, COL_SHAPE, COL_PARAMS, COL_FORMULA = range(6)
+# Weights, gradients and two Adam moments in float32: 20 M parameters take about 320 MB.
+MAX_TRAINABLE_PARAMS = 20_000_000
 ERROR_BG = QColor("#fde4e4")
 ERROR_FG = QColor("#b00020")
 SELECTED_BG = QColor("#d4e4fa")
@@ -686,6 +688,11 @@ class ArchitectureEditor(QWidget):
         self.table.setHorizontalHeaderLabels([
             "#", tr("Layer"), tr("Settings"), tr("Output (H x W x C)"), tr("Parameters"), tr("How it is computed"),
         ])
+        self.table.horizontalHeaderItem(COL_FORMULA).setToolTip(tr(
+            "Output size per side: (n + 2p - f) / s + 1 (n input size, p padding, f kernel or pool size, s stride; "
+            "rounded down). Parameters of a convolution: f * f * c_in * c_out + c_out (weights plus one bias per "
+            "filter). Dense: inputs * units + units."))
+        self.table.horizontalHeaderItem(COL_SHAPE).setToolTip(tr("Output shape: height x width x channels"))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_INDEX, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_LAYER, QHeaderView.ResizeMode.ResizeToContents)
@@ -968,7 +975,11 @@ class ArchitectureEditor(QWidget):
 
         model = network.Sequential([layer_from_config(copy.deepcopy(c)) for c in self._layers],
                                    name=self.model_name)
-        model.build(input_shape=self.input_shape, seed=0)
+        try:
+            model.build(input_shape=self.input_shape, seed=0)
+        except MemoryError:
+            raise ConvScopeError(tr("Not enough memory for a model with {n} parameters: make it smaller.").format(
+                n=f"{self.total_params:,}")) from None
         self._restore_weights(model)
         return model
 
@@ -1149,6 +1160,8 @@ class ArchitectureEditor(QWidget):
         else:
             self.problems = {r.index if r.index is not None else i: str(r.error)
                              for i, r in enumerate(self.rows) if r.error}
+            if not self.problems:
+                self._check_size()
         valid = bool(self._layers) and not self.problems and len(self.rows) == len(self._layers)
         if valid:
             self._last_valid = copy.deepcopy(self._layers)
@@ -1159,6 +1172,18 @@ class ArchitectureEditor(QWidget):
         self._update_buttons()
         if changed:
             self.validity_changed.emit(valid)
+
+    def _check_size(self) -> None:
+        """Refuse models too big to train here, on the layer that makes them big (a lesson in itself)."""
+        total = self.total_params
+        if total <= MAX_TRAINABLE_PARAMS or not self.rows:
+            return
+        biggest = max(range(len(self.rows)), key=lambda i: int(self.rows[i].params or 0))
+        self.problems[biggest] = tr(
+            "The model would have {total} parameters, more than this computer can train ({limit} at most); "
+            "this layer alone has {params}. Use fewer filters or units, or shrink the maps with pooling or "
+            "a stride before Flatten."
+        ).format(total=f"{total:,}", limit=f"{MAX_TRAINABLE_PARAMS:,}", params=f"{int(self.rows[biggest].params):,}")
 
     # ---------------------------------------------------------------------------------- table
     def _sync_table(self) -> None:

@@ -401,3 +401,58 @@ def test_nothing_to_export_while_invalid(editor):
     editor.set_layer_param(0, "kernel_size", 40)
     assert not editor.save_button.isEnabled() and not editor.onnx_button.isEnabled()
     assert editor.apply() is None
+
+
+# ---------------------------------------------------------------------------------------------
+# with the real TrainingController
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def controller(qtbot):
+    ctrl_mod = pytest.importorskip("gui.controller")
+    c = ctrl_mod.TrainingController()
+    yield c
+    assert c.shutdown()
+
+
+@pytest.mark.timeout(300)
+def test_edited_model_trains_in_the_real_controller_like_a_preset(qtbot, controller):
+    datasets = pytest.importorskip("engine.datasets")
+    if not hasattr(datasets, "load_dataset"):
+        pytest.skip("engine.datasets.load_dataset has not landed yet")
+    assert controller.set_dataset("shapes")
+    ed = ArchitectureEditor(controller)
+    qtbot.addWidget(ed)
+    ds = controller.dataset
+    assert ed.input_shape == tuple(ds.input_shape) and ed.num_classes == ds.num_classes
+    # The dataset's default preset arrived through model_changed and became the draft.
+    assert ed.layer_configs() == [layer.get_config() for layer in controller.model.layers]
+    ed.new_empty()
+    ed.add_layer("Conv2D", filters=4, kernel_size=3, strides=2, padding="same")
+    ed.add_layer("AveragePooling2D")
+    ed.add_layer("Flatten")
+    ed.add_layer("Dropout", rate=0.2)
+    ed.add_layer("Dense", units=7, activation=None)
+    assert ed.layer_configs()[-1]["config"]["units"] == 7 and not ed.is_valid  # flagged: the data has 4 classes
+    ed.set_layer_param(4, "units", ds.num_classes)
+    assert ed.is_valid
+    model = ed.apply()
+    assert model is not None and controller.model is model
+    assert controller.model.total_params == ed.total_params
+    with qtbot.waitSignal(controller.batch_metrics_ready, timeout=240_000):
+        assert controller.step()
+    qtbot.waitUntil(lambda: controller.state not in ("training", "compiling"), timeout=60_000)
+    assert ed.is_valid and not ed.is_dirty()  # the controller's own echo did not disturb the draft
+
+
+def test_a_dense_layer_on_the_raw_image_too_big_to_train_is_flagged_not_allocated(qtbot):
+    """Seed notes: a Dense layer of 1000 units on a 64x64x3 image already needs 12 M parameters."""
+    ed = ArchitectureEditor()
+    qtbot.addWidget(ed)
+    ed.set_input((3, 64, 64), 10)
+    ed.add_layer("Flatten")
+    ed.add_layer("Dense", units=1000)
+    ed.add_layer("Dense", units=10, activation=None)
+    assert ed.is_valid and ed.rows[1].params == 64 * 64 * 3 * 1000 + 1000  # 12,289,000
+    ed.set_layer_param(1, "units", 5000)  # 61 M: refused on the layer responsible, before any allocation
+    assert not ed.is_valid and set(ed.problems) == {1}
+    assert "61,445,000" in ed.row_message(1) and not ed.train_button.isEnabled()
