@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QKeySequence, QPainter, QPen, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -426,6 +426,23 @@ class TheaterPanel(QWidget):
         self._connect_controller()
         self._fill_preset_table()
         self.rebuild()
+        self._add_shortcuts()
+
+    def _add_shortcuts(self) -> None:
+        """Keys a teacher can reach with a presenter clicker: Space, arrows, Page Up/Down, Home/End."""
+        keys = (
+            (Qt.Key.Key_Space, self.toggle_play),
+            (Qt.Key.Key_Right, self.step_forward), (Qt.Key.Key_PageDown, self.step_forward),
+            (Qt.Key.Key_Left, self.step_back), (Qt.Key.Key_PageUp, self.step_back),
+            (Qt.Key.Key_Home, lambda: self.seek(0)),
+            (Qt.Key.Key_End, lambda: self.seek(self.theater.n_positions - 1) if self.theater else None),
+        )
+        self.shortcuts = []
+        for key, slot in keys:
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(slot)
+            self.shortcuts.append(sc)
 
     # =========================================================================================
     # controls
@@ -667,7 +684,8 @@ class TheaterPanel(QWidget):
         if c is None:
             return
         for name, slot in (("dataset_changed", self.on_dataset_changed), ("model_changed", self.on_model_changed),
-                           ("snapshot_ready", self.on_snapshot), ("sample_changed", self.on_sample_changed)):
+                           ("snapshot_ready", self.on_snapshot), ("sample_changed", self.on_sample_changed),
+                           ("kernels_ready", self.on_kernels_ready)):
             sig = getattr(c, name, None)
             if sig is not None:
                 sig.connect(slot)
@@ -703,6 +721,10 @@ class TheaterPanel(QWidget):
         self._fill_layer_combo()
         if self.kernel_source.currentData() == self.KERNEL_LEARNED or model is None:
             self.rebuild()
+
+    def on_kernels_ready(self, *_args) -> None:
+        if self.kernel_source.currentData() == self.KERNEL_LEARNED:
+            self.rebuild(keep_index=True)
 
     def on_snapshot(self, snapshot) -> None:
         weights = getattr(snapshot, "weights", None)
@@ -837,6 +859,10 @@ class TheaterPanel(QWidget):
         """The activations entering layer ``layer_index`` for ``image`` (the image itself for layer 0)."""
         if layer_index == 0 or self.model is None:
             return image
+        if self.controller is not None and getattr(self.controller, "kernels_warm", True) is False:
+            # a forward pass here would compile numba kernels on the GUI thread and freeze the window
+            raise ConvScopeError(tr("The engine is still preparing its kernels; the deeper layers appear "
+                                    "in a moment (layer 0 works now)."))
         shape = tuple(getattr(self.model, "input_shape", ()) or ())
         if shape and tuple(image.shape) != shape:
             raise ConvScopeError(tr("The model expects {} images but this input is {}: pick a dataset sample.")

@@ -239,6 +239,11 @@ def test_learned_kernel_comes_from_a_copy_of_the_model_with_its_layer_settings(q
     np.testing.assert_allclose(p.theater.output(), expected, atol=1e-5)
     # the second conv layer reads the pooled feature maps (4 channels): one channel at a time
     _choose(p.layer_combo, 2)
+    if not controller.kernels_warm:
+        # no numba compile on the GUI thread: the deeper layer waits for the worker's warm-up
+        assert p.theater is None and "preparing its kernels" in p.error_text
+        with qtbot.waitSignal(controller.kernels_ready, timeout=180000):
+            controller.warm_up()
     _choose(p.in_channel_combo, 3)
     assert p.theater.channels == 1 and p.theater.padding == "same"
     acts = controller.model.forward(INPUT_GRIDS["lecture_6x6"].array[None].astype(np.float32), return_all=True)
@@ -371,3 +376,20 @@ def test_large_grids_are_drawn_as_an_image_with_the_same_colours_as_the_cells(qt
     gray.set_data(values, levels=(-3, 5))
     col = gray.fill_color(7, 7)
     assert tuple(gray._rgb[7, 7]) == pytest.approx((col.red(),) * 3, abs=1)
+
+
+def test_presenter_keys_step_play_and_jump(panel, qtbot):
+    panel.stage.setFocus()
+    qtbot.keyClick(panel.stage, Qt.Key.Key_Right)
+    qtbot.keyClick(panel.stage, Qt.Key.Key_PageDown)
+    assert panel.index == 2
+    qtbot.keyClick(panel.stage, Qt.Key.Key_Left)
+    assert panel.index == 1
+    qtbot.keyClick(panel.stage, Qt.Key.Key_End)
+    assert panel.index == 15
+    qtbot.keyClick(panel.stage, Qt.Key.Key_Home)
+    assert panel.index == 0
+    qtbot.keyClick(panel.stage, Qt.Key.Key_Space)
+    assert panel.playing
+    qtbot.keyClick(panel.stage, Qt.Key.Key_Space)
+    assert not panel.playing
