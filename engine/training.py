@@ -207,8 +207,9 @@ class Trainer:
         idx = self._perm[start:start + self.batch_size]
         xb, yb = self._load_batch(idx)
 
-        logits = model.logits(xb, training=True)
-        loss, dlogits = softmax_cross_entropy(logits, yb)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is handled just below
+            logits = model.logits(xb, training=True)
+            loss, dlogits = softmax_cross_entropy(logits, yb)
         if not np.isfinite(loss):
             model.set_flat_weights(self._good)
             self.optimizer.reset()
