@@ -86,6 +86,8 @@ def run(name: str, data_dir: Path, epochs: int | None, limit: int | None, seed: 
     train_s = time.perf_counter() - t0
     result = model.evaluate(x_test, y_test, batch_size=500)
     wall = time.perf_counter() - t0
+    print(f"  {name}: test accuracy {100 * result.accuracy:.2f} % (target {100 * target:.1f} %), "
+          f"{wall:.0f} s", flush=True)
     return {
         "model": name, "dataset": dataset, "epochs": epochs, "optimizer": opt_cfg["class_name"], "batch": batch,
         "params": model.total_params, "status": status, "accuracy": result.accuracy, "loss": result.loss,

@@ -34,8 +34,13 @@ class Preset:
     expected_params: int | None  # Keras's total for the book models (None: not from a book)
     optimizer_options: dict = field(default_factory=dict)
 
-    def layers(self, num_classes: int):
-        return _LAYERS[self.key](num_classes)
+    def layers(self, num_classes: int | None = None):
+        """Fresh, unbuilt layers of the architecture (the last Dense has ``num_classes`` units)."""
+        return _LAYERS[self.key](self.num_classes if num_classes is None else int(num_classes))
+
+    @property
+    def title(self) -> str:
+        return self.display_name
 
 
 def _lenet5(k):
