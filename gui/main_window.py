@@ -1,20 +1,31 @@
-"""The main window: menus, status bar, central workspace tabs, dockable panels, remembered layout."""
+"""The main window: menus, status bar, central workspace tabs, dockable panels, remembered layout.
+
+The window owns one :class:`~gui.controller.TrainingController`; every panel is created in
+:meth:`MainWindow._create_panels` (one line each) and talks only to the controller. Files dropped
+anywhere on the window are classified by the Classify panel.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QDockWidget,
+    QFileDialog,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QMainWindow,
     QMessageBox,
+    QPushButton,
+    QScrollArea,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -22,10 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 import engine
+from gui.controller import TrainingController
 from gui.i18n import language, tr
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
 
 
 class GlossaryDialog(QDialog):
@@ -65,6 +78,33 @@ class GlossaryDialog(QDialog):
         self.text.setHtml(html)
 
 
+class MessageBar(QWidget):
+    """A non-blocking message strip under the menus (errors stay until closed or replaced)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QPushButton("✕")
+        close.setFixedWidth(28)
+        close.setFlat(True)
+        close.setToolTip(tr("Hide this message."))
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.setAutoFillBackground(True)
+        self.setStyleSheet("MessageBar { background: #fde7e1; border-bottom: 1px solid #e0a090; }"
+                           "QLabel { color: #7a1500; font-size: 11pt; }")
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.setVisible(bool(text))
+
+
 class MainWindow(QMainWindow):
     """ConvScope's main window.
 
@@ -73,26 +113,77 @@ class MainWindow(QMainWindow):
     launches.
     """
 
-    def __init__(self, options=None, restore_layout: bool = True):
+    files_dropped = Signal(list)
+
+    def __init__(self, options=None, restore_layout: bool = True, controller: TrainingController | None = None):
         super().__init__()
         self.options = options
         self.startup_seconds = 0.0
+        self.shown_time: float | None = None
         self.docks: dict[str, QDockWidget] = {}
         self.tabs_by_key: dict[str, QWidget] = {}
+        self._tab_containers: dict[str, QWidget] = {}
         self.setObjectName("ConvScopeMainWindow")
         self.setWindowTitle("ConvScope")
         self.resize(1480, 920)
         self.setDockNestingEnabled(True)
         self.setAcceptDrops(True)
+        self.controller = controller or TrainingController(self)
 
         self.workspace = QTabWidget()
         self.workspace.setDocumentMode(True)
         self.workspace.setObjectName("workspace")
-        self.setCentralWidget(self.workspace)
+        self.message_bar = MessageBar()
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(0)
+        cl.addWidget(self.message_bar)
+        cl.addWidget(self.workspace, 1)
+        self.setCentralWidget(central)
 
         self._create_menus()
+        self.state_label = QLabel()
+        self.state_label.setToolTip(tr("What the trainer is doing now."))
+        self.statusBar().addPermanentWidget(self.state_label)
         self.statusBar().showMessage(tr("Ready"))
         self._restore_layout_requested = restore_layout
+        self._started = False
+        self._closed = False
+
+        self._create_panels()
+        self._create_actions()
+        self.finish_menus()
+        c = self.controller
+        c.status_message.connect(self.show_status)
+        c.error_occurred.connect(self.message_bar.show_message)
+        c.state_changed.connect(self.on_state_changed)
+        c.model_changed.connect(self.on_model_changed)
+        c.dataset_changed.connect(self.on_dataset_changed)
+        self.on_state_changed(c.state)
+
+    # -- panels --------------------------------------------------------------------------------
+    def _create_panels(self) -> None:
+        """Every panel, one line each (other modules add their own line here)."""
+        from gui.widgets.architecture import ArchitecturePanel
+        from gui.widgets.classify import ClassifyPanel
+        from gui.widgets.curves import CurvesPanel
+        from gui.widgets.evaluation import EvaluationPanel
+        from gui.widgets.feature_maps import FeatureMapPanel
+        from gui.widgets.filters import FilterPanel
+        from gui.widgets.training_panel import TrainingPanel
+
+        c = self.controller
+        L, R, B = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+                   Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.training_panel = TrainingPanel(c); self.add_dock("training", tr("Training"), self.training_panel, L)  # noqa: E702
+        self.architecture_panel = ArchitecturePanel(c); self.add_dock("architecture", tr("Architecture"), self.architecture_panel, R)  # noqa: E702,E501
+        self.curves_panel = CurvesPanel(c); self.add_dock("curves", tr("Curves"), self.curves_panel, B)  # noqa: E702
+        self.feature_map_panel = FeatureMapPanel(c); self.add_tab("feature_maps", tr("Feature maps"), self.feature_map_panel)  # noqa: E702,E501
+        self.filter_panel = FilterPanel(c); self.add_tab("filters", tr("Filters"), self.filter_panel)  # noqa: E702
+        from gui.widgets.theater import TheaterPanel; self.theater_panel = TheaterPanel(c); self.add_tab("theater", tr("Convolution theater"), self.theater_panel)  # noqa: E402,E702,E501
+        self.evaluation_panel = EvaluationPanel(c); self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)  # noqa: E702,E501
+        self.classify_panel = ClassifyPanel(c); self.add_tab("classify", tr("Classify"), self.classify_panel)  # noqa: E702
 
     # -- menus ---------------------------------------------------------------------------------
     def _create_menus(self) -> None:
@@ -117,12 +208,67 @@ class MainWindow(QMainWindow):
         about = self.help_menu.addAction(tr("&About ConvScope"))
         about.triggered.connect(self.show_about)
 
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _create_actions(self) -> None:
+        c = self.controller
+        f = self.file_menu
+        self.open_image_action = self._action(f, tr("Open &image..."), self.open_image_dialog, QKeySequence.StandardKey.Open,
+                                              tr("Classify image files (you can also drop them on the window)."))
+        self.paste_action = self._action(f, tr("&Paste image"), self.paste_image, QKeySequence.StandardKey.Paste,
+                                         tr("Classify the image on the clipboard."))
+        f.addSeparator()
+        self.open_model_action = self._action(f, tr("Open &model..."), self.open_model_dialog, "Ctrl+Shift+O",
+                                              tr("Load a model saved by ConvScope (.npz): architecture and weights."))
+        self.save_model_action = self._action(f, tr("&Save model..."), self.save_model_dialog, QKeySequence.StandardKey.Save,
+                                              tr("Save the architecture, the learned weights and the training history."))
+        f.addSeparator()
+        self.export_panel_action = self._action(f, tr("Export current panel as PNG..."), self.export_panel_dialog, None,
+                                                tr("Save a picture of the panel in front (for slides or reports)."))
+        self.export_window_action = self._action(f, tr("Export whole window as PNG..."), self.export_window_dialog, None,
+                                                 tr("Save a picture of the whole window."))
+
+        m = self.model_menu
+        self.preset_group = QActionGroup(self)
+        self.preset_actions: dict[str, QAction] = {}
+        try:
+            from engine.presets import PRESETS
+        except ImportError:
+            PRESETS = {}  # noqa: N806
+        for key, preset in PRESETS.items():
+            a = QAction(tr(getattr(preset, "display_name", key)), self, checkable=True)
+            a.setData(key)
+            a.setToolTip(tr(getattr(preset, "description", "")) if getattr(preset, "description", "") else key)
+            a.triggered.connect(self.on_preset_action)
+            self.preset_group.addAction(a)
+            m.addAction(a)
+            self.preset_actions[key] = a
+        m.addSeparator()
+
+        t = self.train_menu
+        self.start_action = self._action(t, tr("&Start"), c.start, "F5", tr("Start training."))
+        self.pause_action = self._action(t, tr("&Pause / Resume"), self.toggle_pause, "F6",
+                                         tr("Pause after the current batch, or resume."))
+        self.step_action = self._action(t, tr("S&tep one batch"), c.step, "F10", tr("Train on exactly one batch."))
+        self.stop_action = self._action(t, tr("St&op"), c.stop, "Shift+F5", tr("End this training run; the weights are kept."))
+        t.addSeparator()
+        self.reset_action = self._action(t, tr("&Reset weights"), c.reset, "Ctrl+R",
+                                         tr("New initial weights from the seed."))
+
     def finish_menus(self) -> None:
         """Called once panels have added their actions: Quit goes last in File."""
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.quit_action)
 
-    # -- panels --------------------------------------------------------------------------------
     def add_dock(self, key: str, title: str, widget: QWidget,
                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.LeftDockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -141,12 +287,179 @@ class MainWindow(QMainWindow):
     def add_tab(self, key: str, title: str, widget: QWidget) -> int:
         widget.setObjectName(widget.objectName() or f"tab_{key}")
         self.tabs_by_key[key] = widget
-        return self.workspace.addTab(widget, title)
+        # A scroll area keeps a wide panel from forcing the whole window wider than a 1280x800 screen:
+        # below the panel's minimum size it scrolls instead.
+        container = QScrollArea()
+        container.setObjectName(f"tabscroll_{key}")
+        container.setWidgetResizable(True)
+        container.setFrameShape(QScrollArea.Shape.NoFrame)
+        container.setWidget(widget)
+        self._tab_containers[key] = container
+        return self.workspace.addTab(container, title)
 
     def show_tab(self, key: str) -> None:
-        widget = self.tabs_by_key.get(key)
-        if widget is not None:
-            self.workspace.setCurrentWidget(widget)
+        container = self._tab_containers.get(key)
+        if container is not None:
+            self.workspace.setCurrentWidget(container)
+
+    def current_tab_key(self) -> str | None:
+        current = self.workspace.currentWidget()
+        return next((k for k, c in self._tab_containers.items() if c is current), None)
+
+    # -- controller events ---------------------------------------------------------------------
+    STATE_TEXT = {"idle": "Ready", "compiling": "Compiling kernels...", "training": "Training",
+                  "paused": "Paused", "finished": "Finished", "diverged": "Stopped: the loss exploded"}
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 15000)
+
+    def on_state_changed(self, state: str) -> None:
+        self.state_label.setText("  " + tr(self.STATE_TEXT.get(state, state)) + "  ")
+        training = state == "training"
+        self.start_action.setEnabled(state in ("idle", "finished", "diverged"))
+        self.pause_action.setEnabled(state in ("training", "paused"))
+        self.step_action.setEnabled(state in ("idle", "paused", "finished", "diverged"))
+        self.stop_action.setEnabled(training or state in ("paused", "diverged"))
+        if state == "training":
+            self.message_bar.hide()
+
+    def on_model_changed(self, _model) -> None:
+        name = self.controller.preset_name
+        for key, a in self.preset_actions.items():
+            a.setChecked(key == name)
+        self._update_title()
+
+    def on_dataset_changed(self, _ds) -> None:
+        self._update_title()
+
+    def _update_title(self) -> None:
+        c = self.controller
+        parts = ["ConvScope"]
+        if c.dataset is not None:
+            parts.append(c.dataset.name)
+        if c.preset_name:
+            parts.append(c.preset_name)
+        elif c.model_path:
+            parts.append(Path(c.model_path).name)
+        self.setWindowTitle(" — ".join(parts))
+
+    def toggle_pause(self) -> None:
+        if self.controller.state == "paused":
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    def on_preset_action(self) -> None:
+        a = self.sender()
+        if isinstance(a, QAction) and a.data():
+            if not self.controller.set_preset(str(a.data())):
+                self.on_model_changed(self.controller.model)
+
+    # -- start-up ------------------------------------------------------------------------------
+    def start_up(self) -> None:
+        """After the window is shown: dataset, model, kernel warm-up, and --train."""
+        opts = self.options
+        c = self.controller
+        dataset = getattr(opts, "dataset", None) or "shapes"
+        data_dir = getattr(opts, "data_dir", None)
+        if not c.set_dataset(dataset, data_dir=data_dir) and dataset != "shapes":
+            c.set_dataset("shapes")
+        model = getattr(opts, "model", None)
+        if model and c.dataset is not None:
+            if str(model).lower().endswith(".npz") or Path(str(model)).is_file():
+                c.open_model(model)
+            else:
+                c.set_preset(str(model))
+        c.warm_up()
+        if getattr(opts, "train", False):
+            c.start()
+
+    # -- files: images, models, pictures -------------------------------------------------------
+    def classify_files(self, paths: list[str]) -> None:
+        self.show_tab("classify")
+        self.classify_panel.classify_files(paths)
+
+    def open_image_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, tr("Open images to classify"), "", tr(IMAGE_FILTER))
+        if paths:
+            self.classify_files(paths)
+
+    def paste_image(self) -> None:
+        self.show_tab("classify")
+        self.classify_panel.paste()
+
+    def open_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, tr("Open a model"), "", tr("ConvScope models (*.npz)"))
+        if path:
+            self.controller.open_model(path)
+
+    def save_model_dialog(self) -> None:
+        c = self.controller
+        suggestion = f"{c.preset_name or 'model'}-{getattr(c.dataset, 'name', 'data')}.npz"
+        path, _ = QFileDialog.getSaveFileName(self, tr("Save the model"), suggestion, tr("ConvScope models (*.npz)"))
+        if path:
+            c.save_model(path)
+
+    def current_panel(self) -> QWidget:
+        key = self.current_tab_key()
+        return self.tabs_by_key.get(key, self) if key else self
+
+    def export_png(self, widget: QWidget, path: str | Path) -> bool:
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            path = path.with_name(path.name + ".png")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.message_bar.show_message(tr("Could not save the picture: {}").format(exc))
+            return False
+        ok = bool(widget.grab().save(str(path), "PNG"))
+        if ok:
+            self.show_status(tr("Picture saved to {}.").format(path))
+        else:
+            self.message_bar.show_message(tr("Could not save the picture to {} (is the folder writable?).").format(path))
+        return ok
+
+    def export_panel_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, tr("Export the panel as PNG"), "panel.png", "PNG (*.png)")
+        if path:
+            self.export_png(self.current_panel(), path)
+
+    def export_window_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, tr("Export the window as PNG"), "convscope.png", "PNG (*.png)")
+        if path:
+            self.export_png(self, path)
+
+    # -- drag and drop -------------------------------------------------------------------------
+    @staticmethod
+    def _local_paths(mime) -> list[str]:
+        if mime is None or not mime.hasUrls():
+            return []
+        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self._local_paths(event.mimeData()) or event.mimeData().hasImage():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = self._local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+            self.classify_files(paths)
+        elif event.mimeData().hasImage():
+            from gui.widgets.common import qimage_to_array
+
+            event.acceptProposedAction()
+            self.show_tab("classify")
+            self.classify_panel.classify_image(qimage_to_array(event.mimeData().imageData()), tr("dropped image"))
+        else:
+            event.ignore()
 
     # -- layout persistence --------------------------------------------------------------------
     def settings(self) -> QSettings:
@@ -186,10 +499,25 @@ class MainWindow(QMainWindow):
             self._restore_layout_requested = False
             self.restore_layout()
         super().showEvent(event)
+        if not self._started:
+            self._started = True
+            self.shown_time = time.perf_counter()
+            if self.options is not None:
+                # after the first paint: the window appears at once, the work follows
+                QTimer.singleShot(0, self.start_up)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        self.save_layout()
+        if not self._closed:
+            self._closed = True
+            self.save_layout()
+            if self.controller.state == "compiling":
+                self.hide()              # a compilation cannot be interrupted: leave at once, finish quietly
+            self.stop_training()
         super().closeEvent(event)
+
+    def stop_training(self) -> bool:
+        """Stop training and end the worker thread; True when it ended (tests assert it)."""
+        return self.controller.shutdown()
 
     # -- dialogs -------------------------------------------------------------------------------
     def show_glossary(self) -> None:

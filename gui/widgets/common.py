@@ -1,0 +1,167 @@
+"""Small pieces the panels share: image mosaics, stable colour levels, colour maps, images <-> numpy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont, QImage
+
+# One look for the whole app: readable on a projector (high contrast, colour-blind safe maps).
+ACTIVATION_CMAP = "viridis"        # non-negative maps (after ReLU, pooling, the input)
+SIGNED_CMAP = "CET-D1"             # signed values (weights, maps before the activation): blue-white-red
+BACKGROUND = "w"
+ACCENT = QColor(230, 97, 1)        # selection / highlight (orange)
+TRAIN_COLOR = (31, 119, 180)       # blue
+VAL_COLOR = (214, 39, 40)          # red
+
+
+def colormap(name: str):
+    return pg.colormap.get(name)
+
+
+def lut(name: str) -> np.ndarray:
+    return colormap(name).getLookupTable(0.0, 1.0, 256)
+
+
+def readable_font(point_size: int = 11, bold: bool = False) -> QFont:
+    f = QFont()
+    f.setPointSize(point_size)
+    f.setBold(bold)
+    return f
+
+
+def grid_shape(n: int, aspect: float = 1.0) -> tuple[int, int]:
+    """Rows and columns for ``n`` tiles, about square on screen (``aspect`` = area width/height)."""
+    if n <= 0:
+        return 0, 0
+    cols = max(1, int(math.ceil(math.sqrt(n * aspect))))
+    rows = int(math.ceil(n / cols))
+    # Shrink the columns while the rows still fit (avoids an almost-empty last row).
+    while cols > 1 and int(math.ceil(n / (cols - 1))) == rows:
+        cols -= 1
+    return rows, cols
+
+
+def mosaic(tiles: np.ndarray, cols: int, gap: int = 1, fill: float = np.nan) -> np.ndarray:
+    """Tile ``(N, H, W)`` (or ``(N, H, W, 3)``) into one image with ``gap`` pixels of ``fill`` between.
+
+    Returns ``(rows*(H+gap)-gap, cols*(W+gap)-gap[, 3])`` float32. NaN gutters render transparent in
+    ``ImageItem``.
+    """
+    tiles = np.asarray(tiles, dtype=np.float32)
+    n, h, w = tiles.shape[:3]
+    extra = tiles.shape[3:]
+    cols = max(1, min(cols, n))
+    rows = int(math.ceil(n / cols))
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap) + extra, fill, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = tiles[i]
+    return out
+
+
+def tile_at(x: float, y: float, h: int, w: int, cols: int, n: int, gap: int = 1) -> int | None:
+    """Index of the tile under image coordinates ``(x, y)`` in a :func:`mosaic`, or None (gutter/outside)."""
+    if x < 0 or y < 0:
+        return None
+    c, cx = divmod(int(x), w + gap)
+    r, ry = divmod(int(y), h + gap)
+    if cx >= w or ry >= h or c >= cols:
+        return None
+    i = r * cols + c
+    return i if i < n else None
+
+
+class StableLevels:
+    """Colour levels that follow the data without flickering.
+
+    The range grows at once when values exceed it and shrinks slowly (``decay`` per update), so a
+    map does not flash when one frame has a smaller maximum. ``signed`` keeps it symmetric around 0.
+    """
+
+    def __init__(self, decay: float = 0.15):
+        self.decay = decay
+        self.low: float | None = None
+        self.high: float | None = None
+
+    def reset(self) -> None:
+        self.low = self.high = None
+
+    def update(self, values: np.ndarray, signed: bool) -> tuple[float, float]:
+        finite = np.asarray(values)[np.isfinite(values)]
+        if finite.size == 0:
+            lo, hi = 0.0, 1.0
+        elif signed:
+            m = float(np.percentile(np.abs(finite), 99.5)) or float(np.abs(finite).max())
+            lo, hi = -m, m
+        else:
+            lo = min(0.0, float(finite.min()))
+            hi = float(np.percentile(finite, 99.5)) or float(finite.max())
+        if hi - lo < 1e-6:
+            hi = lo + 1e-6
+        if self.low is None:
+            self.low, self.high = lo, hi
+        else:
+            self.low = lo if lo < self.low else self.low + (lo - self.low) * self.decay
+            self.high = hi if hi > self.high else self.high + (hi - self.high) * self.decay
+        return self.low, self.high
+
+
+def is_signed(values: np.ndarray) -> bool:
+    """True when a noticeable part of the values is negative (pick a diverging colour map)."""
+    v = np.asarray(values)
+    finite = v[np.isfinite(v)]
+    if finite.size == 0:
+        return False
+    return float(finite.min()) < -1e-3 * max(1e-12, float(np.abs(finite).max()))
+
+
+def chw_to_display(x: np.ndarray) -> np.ndarray:
+    """``(C, H, W)`` -> ``(H, W)`` for one channel or ``(H, W, 3)`` for RGB, float32."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 2:
+        return x
+    if x.shape[0] == 1:
+        return x[0]
+    if x.shape[0] == 3:
+        return np.transpose(x, (1, 2, 0))
+    return x.mean(axis=0)
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """A QImage -> ``(H, W, 3)`` uint8 RGB (or ``(H, W)`` for greyscale images)."""
+    if image.isGrayscale():
+        img = image.convertToFormat(QImage.Format.Format_Grayscale8)
+        w, h = img.width(), img.height()
+        ptr = img.constBits()
+        arr = np.frombuffer(ptr, dtype=np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
+        return np.array(arr[:, :w], copy=True)
+    img = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = img.width(), img.height()
+    ptr = img.constBits()
+    arr = np.frombuffer(ptr, dtype=np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
+    return np.array(arr[:, : w * 3].reshape(h, w, 3), copy=True)
+
+
+def array_to_qimage(arr: np.ndarray) -> QImage:
+    """``(H, W)`` or ``(H, W, 3)`` uint8 -> QImage (owns a copy)."""
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    h, w = arr.shape[:2]
+    if arr.ndim == 2:
+        return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_Grayscale8).copy()
+    return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def make_image_view(border: bool = False) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg.ImageItem]:
+    """A bare ``ImageItem`` in a locked-aspect, y-down ``ViewBox`` (cheap to update; STACK.md)."""
+    glw = pg.GraphicsLayoutWidget()
+    glw.setBackground(BACKGROUND)
+    vb = glw.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+    vb.setMenuEnabled(False)
+    img = pg.ImageItem()
+    if border:
+        img.setBorder(pg.mkPen((120, 120, 120)))
+    vb.addItem(img)
+    return glw, vb, img

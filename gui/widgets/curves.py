@@ -1,0 +1,188 @@
+"""Curves panel: training loss/accuracy per batch (raw and smoothed) and validation per epoch.
+
+The plot items are created once and fed with ``setData`` by a timer (the sink renders the newest data
+only). The x axis counts epochs (fractions for batches), so per-batch and per-epoch values line up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from gui.i18n import tr
+from gui.widgets.common import BACKGROUND, TRAIN_COLOR, VAL_COLOR
+
+REFRESH_MS = 100
+
+
+def ema(values: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponential moving average with bias correction (like TensorBoard's smoothing)."""
+    out = np.empty(len(values), dtype=np.float64)
+    acc = 0.0
+    weight = 0.0
+    for i, v in enumerate(values):
+        acc = alpha * acc + (1 - alpha) * v
+        weight = alpha * weight + (1 - alpha)
+        out[i] = acc / weight
+    return out
+
+
+class CurvesPanel(QWidget):
+    """Loss and accuracy plots, side by side."""
+
+    def __init__(self, controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self._dirty = False
+        self._shown_batches = 0
+        self._shown_epochs = 0
+        self._smoothed_loss = np.zeros(0)
+        self._smoothed_acc = np.zeros(0)
+        self.render_count = 0
+
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground(BACKGROUND)
+        self.loss_plot = self.glw.addPlot(row=0, col=0)
+        self.acc_plot = self.glw.addPlot(row=0, col=1)
+        for plot, title, ylabel in ((self.loss_plot, tr("Loss (lower is better)"), tr("loss")),
+                                    (self.acc_plot, tr("Accuracy (higher is better)"), tr("accuracy"))):
+            plot.setTitle(title, size="11pt")
+            plot.setLabel("bottom", tr("epoch"))
+            plot.setLabel("left", ylabel)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            # the loss falls and the accuracy rises: keep each legend where its curves are not
+            plot.addLegend(offset=(-10, 10) if plot is self.loss_plot else (-10, -10), labelTextSize="10pt")
+            plot.setMenuEnabled(False)
+        self.acc_plot.setYRange(0, 1, padding=0.02)
+        raw_pen = pg.mkPen((*TRAIN_COLOR, 60), width=1)
+        smooth_pen = pg.mkPen(TRAIN_COLOR, width=2.5)
+        val_pen = pg.mkPen(VAL_COLOR, width=2.5)
+        # created once; the timer feeds them with setData
+        self.loss_raw = self.loss_plot.plot(pen=raw_pen)
+        self.loss_smooth = self.loss_plot.plot(pen=smooth_pen, name=tr("training (smoothed)"))
+        self.loss_val = self.loss_plot.plot(pen=val_pen, symbol="o", symbolSize=8, symbolBrush=VAL_COLOR,
+                                            name=tr("validation"))
+        self.acc_raw = self.acc_plot.plot(pen=raw_pen)
+        self.acc_smooth = self.acc_plot.plot(pen=smooth_pen, name=tr("training (smoothed)"))
+        self.acc_val = self.acc_plot.plot(pen=val_pen, symbol="o", symbolSize=8, symbolBrush=VAL_COLOR,
+                                          name=tr("validation"))
+        for item in (self.loss_raw, self.loss_smooth, self.acc_raw, self.acc_smooth):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="mean")
+
+        self.log_check = QCheckBox(tr("Log scale loss"))
+        self.log_check.setToolTip(tr("A logarithmic axis shows small late improvements of the loss better."))
+        self.raw_check = QCheckBox(tr("Show every batch"))
+        self.raw_check.setChecked(True)
+        self.raw_check.setToolTip(tr("Each batch's own loss is noisy (faint line); the thick line is its moving "
+                                     "average."))
+        self.summary = QLabel()
+        self.summary.setToolTip(tr("Validation images are never trained on: they show how well the network "
+                                   "generalizes. A growing gap to the training curve means overfitting."))
+        top = QHBoxLayout()
+        top.addWidget(self.log_check)
+        top.addWidget(self.raw_check)
+        top.addStretch(1)
+        top.addWidget(self.summary)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.glw, 1)
+        self.glw.setToolTip(tr("Left: loss; right: accuracy. Thin blue: each batch; thick blue: smoothed; red "
+                               "dots: validation after each epoch."))
+
+        self.log_check.toggled.connect(self.on_log_toggled)
+        self.raw_check.toggled.connect(self.on_raw_toggled)
+        controller.batch_metrics_ready.connect(self.mark_dirty)
+        controller.epoch_metrics_ready.connect(self.mark_dirty)
+        controller.history_reset.connect(self.on_history_reset)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.render)
+        self.timer.start()
+
+    def mark_dirty(self, *_args) -> None:
+        self._dirty = True
+
+    def on_history_reset(self) -> None:
+        self._shown_batches = 0
+        self._shown_epochs = 0
+        self._smoothed_loss = np.zeros(0)
+        self._smoothed_acc = np.zeros(0)
+        for item in (self.loss_raw, self.loss_smooth, self.loss_val, self.acc_raw, self.acc_smooth, self.acc_val):
+            item.setData([], [])
+        self.summary.setText("")
+        self._dirty = True
+
+    def on_log_toggled(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+
+    def on_raw_toggled(self, on: bool) -> None:
+        self.loss_raw.setVisible(on)
+        self.acc_raw.setVisible(on)
+
+    def curve_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Arrays the plots show (x in epochs): raw/smoothed per batch, validation per epoch."""
+        h = self.controller.history
+        batches = h.batches
+        n = len(batches)
+        if n:
+            x = np.fromiter((b.epoch + (b.batch + 1) / max(1, b.batches_per_epoch) for b in batches), float, n)
+            loss = np.fromiter((b.loss for b in batches), float, n)
+            acc = np.fromiter((b.accuracy for b in batches), float, n)
+        else:
+            x = loss = acc = np.zeros(0)
+        per_epoch = max(1, batches[-1].batches_per_epoch) if n else 1
+        alpha = float(np.clip(1 - 1 / max(5.0, per_epoch / 10), 0.6, 0.98))
+        if len(self._smoothed_loss) > n:
+            self._smoothed_loss = np.zeros(0)
+            self._smoothed_acc = np.zeros(0)
+        # smooth only the new batches (the average continues from the last shown value)
+        self._smoothed_loss = _extend_ema(self._smoothed_loss, loss, alpha)
+        self._smoothed_acc = _extend_ema(self._smoothed_acc, acc, alpha)
+        ep = h.epochs
+        ex = np.array([e.epoch + 1 for e in ep], float)
+        return {
+            "loss_raw": (x, loss), "acc_raw": (x, acc),
+            "loss_smooth": (x, self._smoothed_loss), "acc_smooth": (x, self._smoothed_acc),
+            "loss_val": (ex, np.array([e.val_loss for e in ep], float)),
+            "acc_val": (ex, np.array([e.val_accuracy for e in ep], float)),
+        }
+
+    def render(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        d = self.curve_data()
+        for key, item in (("loss_raw", self.loss_raw), ("loss_smooth", self.loss_smooth),
+                          ("loss_val", self.loss_val), ("acc_raw", self.acc_raw),
+                          ("acc_smooth", self.acc_smooth), ("acc_val", self.acc_val)):
+            x, y = d[key]
+            finite = np.isfinite(y)
+            item.setData(x[finite], y[finite])
+        h = self.controller.history
+        if h.epochs:
+            e = h.epochs[-1]
+            self.summary.setText(tr("epoch {}: validation loss {:.3f}, accuracy {:.1%}").format(
+                e.epoch + 1, e.val_loss, e.val_accuracy))
+        self.render_count += 1
+
+
+def _extend_ema(done: np.ndarray, values: np.ndarray, alpha: float) -> np.ndarray:
+    n0 = len(done)
+    if n0 == len(values):
+        return done
+    if n0 == 0:
+        return ema(values, alpha)
+    # continue the running average: recover its un-normalised state from the last point
+    weight = 1 - alpha ** n0
+    acc = done[-1] * weight
+    out = np.empty(len(values), np.float64)
+    out[:n0] = done
+    for i in range(n0, len(values)):
+        acc = alpha * acc + (1 - alpha) * values[i]
+        weight = alpha * weight + (1 - alpha)
+        out[i] = acc / weight
+    return out

@@ -1,0 +1,290 @@
+"""Evaluation panel: the confusion matrix of the validation set after each epoch, with drill-down.
+
+Rows are the true classes, columns the predicted ones; a cell counts the images of its row that the
+network put into its column, coloured by the share of the row (so rare classes read as well as
+frequent ones). Clicking a cell lists its images with the probabilities the network gave them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.i18n import tr
+from gui.widgets.common import BACKGROUND, array_to_qimage
+
+MAX_IMAGES = 120
+THUMB = 64
+
+
+def confusion_colormap() -> pg.ColorMap:
+    return pg.ColorMap([0.0, 1.0], [(255, 255, 255), (8, 69, 148)])
+
+
+def row_normalized(confusion: np.ndarray) -> np.ndarray:
+    c = np.asarray(confusion, dtype=np.float64)
+    sums = c.sum(axis=1, keepdims=True)
+    return np.divide(c, sums, out=np.zeros_like(c), where=sums > 0)
+
+
+def thumbnail(x_chw_uint8: np.ndarray) -> QPixmap:
+    x = np.asarray(x_chw_uint8)
+    if x.dtype != np.uint8:
+        x = (np.clip(x, 0, 1) * 255).astype(np.uint8)
+    img = x[0] if x.shape[0] == 1 else np.transpose(x, (1, 2, 0))
+    return QPixmap.fromImage(array_to_qimage(img)).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                           Qt.TransformationMode.FastTransformation)
+
+
+class EvaluationPanel(QWidget):
+    """Confusion matrix per epoch; click a cell to see its images."""
+
+    def __init__(self, controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.confusion: np.ndarray | None = None
+        self.selected_cell: tuple[int, int] | None = None
+        self._text_items: list[pg.TextItem] = []
+        self._dirty = False
+        self._waiting_for = None
+
+        self.epoch_spin = QSpinBox()
+        self.epoch_spin.setToolTip(tr("Which epoch's confusion matrix to show."))
+        self.epoch_spin.setRange(0, 0)
+        self.epoch_spin.setEnabled(False)
+        self.evaluate_button = QPushButton(tr("Evaluate now"))
+        self.evaluate_button.setToolTip(tr("Classify every validation image with the current weights and count "
+                                           "the answers."))
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(tr("Epoch")))
+        top.addWidget(self.epoch_spin)
+        top.addWidget(self.evaluate_button)
+        top.addSpacing(12)
+        top.addWidget(self.summary, 1)
+
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground(BACKGROUND)
+        self.glw.setToolTip(tr("Rows: the true class. Columns: the class the network chose. The diagonal holds "
+                               "the correct answers; every other cell is a kind of mistake. Click a cell."))
+        self.plot = self.glw.addPlot()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.plot.setLabel("left", tr("true class"))
+        self.plot.setLabel("bottom", tr("predicted class"))
+        self.image = pg.ImageItem()
+        self.image.setColorMap(confusion_colormap())
+        self.plot.addItem(self.image)
+        self.cell_box = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
+        self.cell_box.setPen(pg.mkPen((230, 97, 1), width=3, cosmetic=True))
+        self.cell_box.setZValue(10)
+        self.cell_box.hide()
+        self.plot.addItem(self.cell_box)
+        self.glw.scene().sigMouseClicked.connect(self.on_scene_clicked)
+
+        self.cell_title = QLabel(tr("Click a cell of the matrix to see its images."))
+        self.cell_title.setWordWrap(True)
+        self.images = QListWidget()
+        self.images.setViewMode(QListView.ViewMode.IconMode)
+        self.images.setIconSize(QSize(THUMB, THUMB))
+        self.images.setResizeMode(QListView.ResizeMode.Adjust)
+        self.images.setMovement(QListView.Movement.Static)
+        self.images.setSpacing(4)
+        self.images.setWordWrap(True)
+        self.images.setGridSize(QSize(THUMB + 44, THUMB + 44))
+        self.images.setToolTip(tr("The images of the chosen cell, most confident first, with the probability "
+                                  "the network gave to its answer. Double-click one to look inside."))
+        self.images.itemDoubleClicked.connect(self.on_image_double_clicked)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(self.cell_title)
+        rv.addWidget(self.images, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.glw)
+        splitter.addWidget(right)
+        splitter.setSizes([520, 420])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+        self.epoch_spin.valueChanged.connect(self.show_epoch)
+        self.evaluate_button.clicked.connect(self.on_evaluate_clicked)
+        controller.epoch_metrics_ready.connect(self.on_epoch_metrics)
+        controller.history_reset.connect(self.on_history_reset)
+        controller.evaluation_ready.connect(self.on_evaluation_ready)
+        controller.dataset_changed.connect(self.on_history_reset)
+        self.timer = QTimer(self)
+        self.timer.setInterval(300)
+        self.timer.timeout.connect(self.render)
+        self.timer.start()
+
+    # -- data ------------------------------------------------------------------------------------
+    def class_names(self) -> list[str]:
+        ds = self.controller.dataset
+        k = 0 if self.confusion is None else self.confusion.shape[0]
+        names = list(getattr(ds, "class_names", []) or []) if ds is not None else []
+        return names if len(names) == k else [str(i) for i in range(k)]
+
+    def on_history_reset(self, *_args) -> None:
+        self.confusion = None
+        self.selected_cell = None
+        self.images.clear()
+        self.cell_box.hide()
+        self.epoch_spin.setEnabled(False)
+        self.summary.setText(tr("The matrix appears after the first epoch (or press Evaluate now)."))
+        self._dirty = True
+
+    def on_epoch_metrics(self, metrics) -> None:
+        n = len(self.controller.history.epochs)
+        self.epoch_spin.blockSignals(True)
+        self.epoch_spin.setRange(1, n)
+        self.epoch_spin.setValue(n)
+        self.epoch_spin.setEnabled(n > 1)
+        self.epoch_spin.blockSignals(False)
+        self.show_epoch(n)
+
+    def show_epoch(self, number: int) -> None:
+        epochs = self.controller.history.epochs
+        if not 1 <= number <= len(epochs) or epochs[number - 1].confusion is None:
+            return
+        e = epochs[number - 1]
+        self.set_confusion(np.asarray(e.confusion), tr("Epoch {}: validation accuracy {:.1%} (loss {:.3f}).").format(
+            e.epoch + 1, float(e.val_accuracy or 0), float(e.val_loss or 0)))
+
+    def set_confusion(self, confusion: np.ndarray, summary: str) -> None:
+        self.confusion = np.asarray(confusion, dtype=np.int64)
+        self.summary.setText(summary)
+        self._dirty = True
+        if self.selected_cell is not None and self.isVisible():
+            self.select_cell(*self.selected_cell)
+
+    def on_evaluate_clicked(self) -> None:
+        self._waiting_for = "matrix"
+        if not self.controller.request_evaluation():
+            self.summary.setText(tr("Busy: the evaluation will be ready in a moment."))
+
+    def on_evaluation_ready(self, result) -> None:
+        if self._waiting_for == "matrix":
+            self._waiting_for = None
+            self.set_confusion(result.confusion, tr("Now: validation accuracy {:.1%} (loss {:.3f}).").format(
+                float(result.accuracy), float(result.loss)))
+        if self.selected_cell is not None:
+            self._fill_images(result)
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def render(self) -> None:
+        if not self._dirty or not self.isVisible():
+            return
+        self._dirty = False
+        for t in self._text_items:
+            self.plot.removeItem(t)
+        self._text_items = []
+        if self.confusion is None:
+            self.image.clear()
+            return
+        c = self.confusion
+        k = c.shape[0]
+        frac = row_normalized(c)
+        self.image.setImage(frac, levels=(0.0, 1.0), autoLevels=False)
+        self.image.setRect(0, 0, k, k)
+        big = k <= 20
+        if big:
+            for i in range(k):
+                for j in range(k):
+                    color = (255, 255, 255) if frac[i, j] > 0.5 else (30, 30, 30)
+                    t = pg.TextItem(str(int(c[i, j])), color=color, anchor=(0.5, 0.5))
+                    f = t.textItem.font()
+                    f.setPointSize(10 if k <= 10 else 8)
+                    f.setBold(i == j)
+                    t.setFont(f)
+                    t.setPos(j + 0.5, i + 0.5)
+                    self.plot.addItem(t)
+                    self._text_items.append(t)
+        names = self.class_names()
+        ticks = [(i + 0.5, names[i]) for i in range(k)]
+        self.plot.getAxis("left").setTicks([ticks])
+        self.plot.getAxis("bottom").setTicks([ticks])
+        self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
+
+    # -- drill-down ------------------------------------------------------------------------------
+    def on_scene_clicked(self, event) -> None:
+        if self.confusion is None:
+            return
+        pos = self.image.mapFromScene(event.scenePos())
+        k = self.confusion.shape[0]
+        # the image has k x k pixels mapped onto the rect (0, 0, k, k)
+        col, row = int(np.floor(pos.x())), int(np.floor(pos.y()))
+        if 0 <= row < k and 0 <= col < k:
+            self.select_cell(row, col)
+
+    def cell_center(self, true_class: int, predicted: int):
+        """Scene position of a cell's centre (tests click there)."""
+        return self.image.mapToScene(pg.Point(predicted + 0.5, true_class + 0.5))
+
+    def select_cell(self, true_class: int, predicted: int) -> None:
+        """Show the validation images of class ``true_class`` that the network called ``predicted``."""
+        self.selected_cell = (int(true_class), int(predicted))
+        self.cell_box.setRect(predicted, true_class, 1, 1)
+        self.cell_box.show()
+        names = self.class_names()
+        what = tr("correct") if true_class == predicted else tr("mistaken")
+        self.cell_title.setText(tr("True {} predicted as {} ({}): looking them up...").format(
+            names[true_class], names[predicted], what))
+        self.images.clear()
+        started = self.controller.request_evaluation()
+        if not started:
+            self.cell_title.setText(tr("Busy: the evaluation will be ready in a moment."))
+
+    def _fill_images(self, result) -> None:
+        t, p = self.selected_cell
+        ds = self.controller.dataset
+        y = np.asarray(ds.y_test)
+        pred = np.asarray(result.predictions)
+        probs = np.asarray(result.probabilities)
+        idx = np.flatnonzero((y == t) & (pred == p))
+        conf = probs[idx, p] if len(idx) else np.zeros(0)
+        order = np.argsort(-conf) if t != p else np.argsort(conf)   # correct ones: least sure first
+        idx = idx[order][:MAX_IMAGES]
+        names = self.class_names()
+        self.images.clear()
+        for i in idx:
+            item = QListWidgetItem(QIcon(thumbnail(ds.x_test[i])),
+                                   f"#{i}\n{names[p]} {probs[i, p]:.0%}")
+            item.setData(Qt.ItemDataRole.UserRole, int(i))
+            item.setToolTip(tr("Validation image {}: true class {}, the network gave {:.1%} to {} and {:.1%} to "
+                               "the true class.").format(i, names[t], float(probs[i, p]), names[p],
+                                                         float(probs[i, t])))
+            self.images.addItem(item)
+        total = int(np.count_nonzero((y == t) & (pred == p)))
+        what = tr("correct") if t == p else tr("mistaken")
+        self.cell_title.setText(tr("True {} predicted as {} ({}): {} images{}.").format(
+            names[t], names[p], what, total,
+            tr(", showing the first {}").format(MAX_IMAGES) if total > MAX_IMAGES else ""))
+
+    def on_image_double_clicked(self, item: QListWidgetItem) -> None:
+        self.controller.select_validation_sample(int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        self._dirty = True
+        super().showEvent(event)

@@ -1,0 +1,419 @@
+"""Feature maps panel: every channel of the selected layer for the selected image, live while training.
+
+The channels are tiled into one mosaic drawn by a single ``ImageItem`` (cheap to refresh; see
+``shared/STACK.md``), numbered, on a colour scale that follows the data without flickering
+(:class:`~gui.widgets.common.StableLevels`). Clicking a channel enlarges it beside the input image.
+For a max-pooling layer the panel can show which pixel of each window won.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.controller import shape_text
+from gui.i18n import tr
+from gui.widgets.common import (
+    ACTIVATION_CMAP,
+    BACKGROUND,
+    SIGNED_CMAP,
+    StableLevels,
+    chw_to_display,
+    colormap,
+    grid_shape,
+    is_signed,
+    mosaic,
+    tile_at,
+)
+
+REFRESH_MS = 100       # the sink: at most 10 redraws a second, only of the newest inspection
+GAP = 2
+
+
+def pool_winners(x: np.ndarray, pool: int, stride: int, pad: tuple[int, int, int, int]) -> np.ndarray:
+    """Boolean ``(C, H, W)`` mask of the input pixels that won a max-pooling window.
+
+    ``x`` is the pooling layer's input ``(C, H, W)``; ``pad`` is ``(top, bottom, left, right)``. Padding
+    never wins; the first maximum in row-major window order wins a tie (as the engine's kernel does).
+    """
+    c, h, w = x.shape
+    top, bottom, left, right = pad
+    oh = (h + top + bottom - pool) // stride + 1
+    ow = (w + left + right - pool) // stride + 1
+    mask = np.zeros((c, h, w), dtype=bool)
+    for i in range(oh):
+        r0 = i * stride - top
+        rs, re = max(r0, 0), min(r0 + pool, h)
+        for j in range(ow):
+            c0 = j * stride - left
+            cs, ce = max(c0, 0), min(c0 + pool, w)
+            if rs >= re or cs >= ce:
+                continue
+            win = x[:, rs:re, cs:ce].reshape(c, -1)
+            k = np.argmax(win, axis=1)
+            rr = rs + k // (ce - cs)
+            cc = cs + k % (ce - cs)
+            mask[np.arange(c), rr, cc] = True
+    return mask
+
+
+class FeatureMapPanel(QWidget):
+    """All channels of one layer's output for one image."""
+
+    def __init__(self, controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.inspection = None
+        self.layer_index: int | None = None
+        self.channel: int | None = None
+        self._dirty = False
+        self._levels = StableLevels()
+        self._signed: bool | None = None
+        self._layout_key = None
+        self._labels: list[pg.TextItem] = []
+        self._tile_hw = (0, 0)
+        self._cols = 1
+        self._n = 0
+        self.render_count = 0
+
+        # -- top bar -----------------------------------------------------------------------------
+        self.layer_combo = QComboBox()
+        self.layer_combo.setToolTip(tr("The layer whose output you see. Early layers find edges; deeper layers "
+                                       "combine them into bigger patterns."))
+        self.layer_combo.setMinimumContentsLength(22)
+        self.sample_spin = QSpinBox()
+        self.sample_spin.setToolTip(tr("Which validation image to look at (its number in the validation set)."))
+        self.sample_spin.setRange(0, 0)
+        self.prev_button = QPushButton("◀")
+        self.prev_button.setToolTip(tr("Previous validation image."))
+        self.next_button = QPushButton("▶")
+        self.next_button.setToolTip(tr("Next validation image."))
+        for b in (self.prev_button, self.next_button):
+            b.setFixedWidth(34)
+        self.winners_check = QCheckBox(tr("Show pooling winners"))
+        self.winners_check.setToolTip(tr("For a max-pooling layer: show its input and mark the pixel that won "
+                                         "each window (only that value is passed on)."))
+        self.sample_label = QLabel()
+        self.sample_label.setToolTip(tr("The image shown, its true class and what the network predicts now."))
+        top = QHBoxLayout()
+        top.addWidget(QLabel(tr("Layer")))
+        top.addWidget(self.layer_combo)
+        top.addSpacing(12)
+        top.addWidget(QLabel(tr("Image")))
+        top.addWidget(self.prev_button)
+        top.addWidget(self.sample_spin)
+        top.addWidget(self.next_button)
+        top.addSpacing(12)
+        top.addWidget(self.winners_check)
+        top.addStretch(1)
+
+        # -- mosaic ------------------------------------------------------------------------------
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground(BACKGROUND)
+        self.glw.setToolTip(tr("Each square is one channel (one filter's answer to the image). Bright = strong "
+                               "response. Click a channel to enlarge it."))
+        self.view = self.glw.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        self.view.setMenuEnabled(False)
+        self.image = pg.ImageItem()
+        self.overlay = pg.ImageItem()
+        self.overlay.setZValue(5)
+        self.highlight = pg.QtWidgets.QGraphicsRectItem()
+        self.highlight.setPen(pg.mkPen((230, 97, 1), width=3, cosmetic=True))
+        self.highlight.setZValue(10)
+        self.highlight.hide()
+        self.view.addItem(self.image)
+        self.view.addItem(self.overlay)
+        self.view.addItem(self.highlight)
+        self.glw.scene().sigMouseClicked.connect(self.on_scene_clicked)
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=colormap(ACTIVATION_CMAP), interactive=False,
+                                        width=14)
+        self.colorbar.setImageItem(self.image)
+        self.glw.addItem(self.colorbar)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+
+        # -- detail: input and the enlarged channel ----------------------------------------------
+        self.detail = pg.GraphicsLayoutWidget()
+        self.detail.setBackground(BACKGROUND)
+        self.detail.setToolTip(tr("Left: the input image. Right: the chosen channel, enlarged. Compare where the "
+                                  "channel lights up with the shapes in the image."))
+        self.input_title = self.detail.addLabel(tr("Input"), row=0, col=0)
+        self.input_view = self.detail.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        self.channel_title = self.detail.addLabel(tr("Channel"), row=2, col=0)
+        self.channel_view = self.detail.addViewBox(row=3, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        for v in (self.input_view, self.channel_view):
+            v.setMenuEnabled(False)
+        self.input_image = pg.ImageItem()
+        self.channel_image = pg.ImageItem()
+        self.input_view.addItem(self.input_image)
+        self.channel_view.addItem(self.channel_image)
+        self.input_image.setColorMap(colormap("CET-L1"))
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.glw, 1)
+        lv.addWidget(self.caption)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([700, 260])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.sample_label)
+        layout.addWidget(splitter, 1)
+
+        # -- wiring ------------------------------------------------------------------------------
+        self.layer_combo.activated.connect(self.on_layer_chosen)
+        self.sample_spin.valueChanged.connect(self.on_sample_spin)
+        self.prev_button.clicked.connect(lambda: self.sample_spin.setValue(self.sample_spin.value() - 1))
+        self.next_button.clicked.connect(lambda: self.sample_spin.setValue(self.sample_spin.value() + 1))
+        self.winners_check.toggled.connect(self.on_winners_toggled)
+        controller.model_changed.connect(self.on_model_changed)
+        controller.dataset_changed.connect(self.on_dataset_changed)
+        controller.layer_selected.connect(self.on_layer_selected)
+        controller.inspection_ready.connect(self.on_inspection)
+        controller.sample_changed.connect(self.on_sample_changed)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.render)
+        self.timer.start()
+        if controller.dataset is not None:
+            self.on_dataset_changed(controller.dataset)
+        if controller.model is not None:
+            self.on_model_changed(controller.model)
+        if controller.latest_inspection is not None:
+            self.on_inspection(controller.latest_inspection)
+
+    # -- controller events -----------------------------------------------------------------------
+    def on_dataset_changed(self, ds) -> None:
+        self.sample_spin.blockSignals(True)
+        self.sample_spin.setRange(0, max(0, len(ds.y_test) - 1))
+        self.sample_spin.blockSignals(False)
+
+    def on_model_changed(self, model) -> None:
+        self.layer_combo.clear()
+        for row in model.summary_rows():
+            self.layer_combo.addItem(f"{row.index}: {row.name}  ({shape_text(row.output_shape)})", row.index)
+        self.inspection = None
+        self.channel = None
+        self.on_layer_selected(self.controller.selected_layer if self.controller.selected_layer is not None else -1)
+
+    def on_layer_selected(self, index: int) -> None:
+        if index is None or index < 0:
+            index = 0 if self.layer_combo.count() else None
+        if index != self.layer_index:
+            self.layer_index = index
+            self.channel = None
+            self._levels.reset()
+            self._signed = None
+        i = self.layer_combo.findData(index)
+        if i >= 0:
+            self.layer_combo.setCurrentIndex(i)
+        self.winners_check.setEnabled(self._layer_class() == "MaxPooling2D")
+        self._dirty = True
+
+    def on_layer_chosen(self, combo_index: int) -> None:
+        self.controller.select_layer(int(self.layer_combo.itemData(combo_index)))
+
+    def on_sample_spin(self, value: int) -> None:
+        self.controller.select_validation_sample(value)
+
+    def on_sample_changed(self, sample) -> None:
+        if sample.source == "validation" and sample.index is not None and sample.index != self.sample_spin.value():
+            self.sample_spin.blockSignals(True)
+            self.sample_spin.setValue(sample.index)
+            self.sample_spin.blockSignals(False)
+        self._levels.reset()
+
+    def on_inspection(self, inspection) -> None:
+        self.inspection = inspection       # keep only the newest; render() draws it on the timer
+        self._dirty = True
+
+    def on_winners_toggled(self, _on: bool) -> None:
+        self._levels.reset()
+        self._signed = None
+        self._dirty = True
+
+    def _layer_class(self) -> str:
+        model = self.controller.model
+        if model is None or self.layer_index is None or self.layer_index >= len(model.layers):
+            return ""
+        return type(model.layers[self.layer_index]).__name__
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def maps(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The ``(C, H, W)`` maps to draw and the pooling-winner mask (or None)."""
+        ins = self.inspection
+        if ins is None or self.layer_index is None or self.layer_index + 1 >= len(ins.activations):
+            return None, None
+        act = np.asarray(ins.activations[self.layer_index + 1], dtype=np.float32)
+        winners = None
+        if self.winners_check.isChecked() and self._layer_class() == "MaxPooling2D":
+            layer = self.controller.model.layers[self.layer_index]
+            x_in = np.asarray(ins.activations[self.layer_index], dtype=np.float32)
+            pad = tuple(getattr(layer, "_pad", (0, 0, 0, 0)))
+            pool = int(getattr(layer, "_pool", 2))
+            stride = int(getattr(layer, "_stride", pool))
+            winners = pool_winners(x_in, pool, stride, pad)
+            act = x_in
+        if act.ndim == 1:                  # a flat layer: show its units as a grid of squares
+            d = act.shape[0]
+            cols = int(np.ceil(np.sqrt(d)))
+            flat = np.full(cols * int(np.ceil(d / cols)), np.nan, np.float32)
+            flat[:d] = act
+            act = flat.reshape(1, -1, cols)
+        return act, winners
+
+    def render(self) -> None:
+        if not self._dirty or not self.isVisible():
+            return
+        self._dirty = False
+        act, winners = self.maps()
+        if act is None:
+            self.image.clear()
+            self.overlay.clear()
+            return
+        n, h, w = act.shape
+        rect = self.view.rect() if hasattr(self.view, "rect") else None
+        aspect = 1.0
+        if rect is not None and rect.height() > 0:
+            aspect = (rect.width() / rect.height()) * (h / max(w, 1))
+        _, cols = grid_shape(n, aspect)
+        tiles = mosaic(act, cols, GAP)
+        if self._signed is None:
+            self._signed = is_signed(act)
+            self.colorbar.setColorMap(colormap(SIGNED_CMAP if self._signed else ACTIVATION_CMAP))
+        lo, hi = self._levels.update(act, self._signed)
+        self.image.setImage(tiles, levels=(lo, hi), autoLevels=False)
+        self.colorbar.setLevels((lo, hi))
+        if winners is not None:
+            m = mosaic(winners.astype(np.float32), cols, GAP, fill=0.0)
+            rgba = np.zeros(m.shape + (4,), np.uint8)
+            rgba[m > 0.5] = (255, 110, 0, 255)
+            rgba[m <= 0.5] = (255, 255, 255, 150)       # dim the pixels that lost
+            self.overlay.setImage(rgba, levels=(0, 255), autoLevels=False)
+            self.overlay.show()
+        else:
+            self.overlay.hide()
+        self._update_labels(n, h, w, cols)
+        self._update_detail(act, lo, hi)
+        self._update_caption(act, winners is not None)
+        self.render_count += 1
+
+    def _update_labels(self, n: int, h: int, w: int, cols: int) -> None:
+        key = (n, h, w, cols)
+        self._tile_hw, self._cols, self._n = (h, w), cols, n
+        if key == self._layout_key:
+            return
+        self._layout_key = key
+        for item in self._labels:
+            self.view.removeItem(item)
+        self._labels = []
+        if n > 1 and n <= 256:
+            for i in range(n):
+                r, c = divmod(i, cols)
+                t = pg.TextItem(str(i), color=(20, 20, 20), fill=pg.mkBrush(255, 255, 255, 200), anchor=(0, 0))
+                t.setPos(c * (w + GAP), r * (h + GAP))
+                f = t.textItem.font()
+                f.setPointSize(8)
+                t.setFont(f)
+                t.setZValue(20)
+                self.view.addItem(t)
+                self._labels.append(t)
+        self.view.autoRange(padding=0.01)
+        self._place_highlight()
+
+    def _place_highlight(self) -> None:
+        if self.channel is None or self.channel >= self._n:
+            self.highlight.hide()
+            return
+        h, w = self._tile_hw
+        r, c = divmod(self.channel, self._cols)
+        self.highlight.setRect(c * (w + GAP) - 0.5, r * (h + GAP) - 0.5, w + 1, h + 1)
+        self.highlight.show()
+
+    def _update_detail(self, act: np.ndarray, lo: float, hi: float) -> None:
+        ins = self.inspection
+        x = chw_to_display(ins.sample.x)
+        self.input_image.setImage(x, levels=(0.0, 1.0), autoLevels=False)
+        ch = self.channel if self.channel is not None and self.channel < act.shape[0] else 0
+        self.channel_image.setImage(act[ch], levels=(lo, hi), autoLevels=False)
+        self.channel_image.setColorMap(colormap(SIGNED_CMAP if self._signed else ACTIVATION_CMAP))
+        self.channel_title.setText(tr("Channel {} (enlarged)").format(ch))
+        self.input_view.autoRange(padding=0.02)
+        self.channel_view.autoRange(padding=0.02)
+
+    def _update_caption(self, act: np.ndarray, winners: bool) -> None:
+        ins = self.inspection
+        model = self.controller.model
+        ds = self.controller.dataset
+        names = list(getattr(ds, "class_names", [])) if ds is not None else []
+        name = lambda k: names[k] if 0 <= k < len(names) else str(k)  # noqa: E731
+        parts = []
+        s = ins.sample
+        if s.source == "validation":
+            parts.append(tr("Validation image {}").format(s.index))
+        else:
+            parts.append(s.name or tr("Your image"))
+        if s.label is not None:
+            parts.append(tr("true class: {}").format(name(int(s.label))))
+        if ins.probabilities is not None and len(ins.probabilities):
+            k = int(np.argmax(ins.probabilities))
+            parts.append(tr("network says: {} ({:.0%})").format(name(k), float(ins.probabilities[k])))
+        if self.controller.state == "training":
+            parts.append(tr("live, step {}").format(ins.step))
+        elif ins.step:
+            parts.append(tr("after {} training steps").format(ins.step))
+        self.sample_label.setText("   ·   ".join(parts))
+        if model is not None and self.layer_index is not None:
+            row_layer = model.layers[self.layer_index]
+            what = tr("{} channels of {} x {}").format(act.shape[0], act.shape[1], act.shape[2])
+            if act.shape[0] == 1 and len(ins.activations[self.layer_index + 1].shape) == 1:
+                what = tr("{} units (one square each)").format(ins.activations[self.layer_index + 1].shape[0])
+            text = f"<b>{row_layer.name}</b>: {what}"
+            if winners:
+                text += "  ·  " + tr("orange = the pixel that won its pooling window; only it is passed on.")
+            text += "  ·  " + tr("colour scale {:.2f} … {:.2f}").format(*self.colorbar.levels())
+            self.caption.setText(text)
+
+    # -- clicks ----------------------------------------------------------------------------------
+    def on_scene_clicked(self, event) -> None:
+        pos = self.image.mapFromScene(event.scenePos())
+        h, w = self._tile_hw
+        i = tile_at(pos.x(), pos.y(), h, w, self._cols, self._n, GAP)
+        if i is not None:
+            self.select_channel(i)
+
+    def select_channel(self, channel: int) -> None:
+        """Enlarge ``channel`` beside the input."""
+        self.channel = int(channel)
+        self._place_highlight()
+        self._dirty = True
+        self.render()
+
+    def tile_center(self, channel: int):
+        """Scene position of a channel's centre (tests click there)."""
+        h, w = self._tile_hw
+        r, c = divmod(channel, self._cols)
+        return self.image.mapToScene(pg.Point(c * (w + GAP) + w / 2, r * (h + GAP) + h / 2))
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        self._dirty = True
+        super().showEvent(event)

@@ -1,0 +1,215 @@
+"""Filters panel: the learned kernels of the selected convolution layer, live while training.
+
+Conv weights are ``(F, C, K, K)``. One row per output channel (filter), one column per input channel,
+on a symmetric blue-white-red scale (blue negative, white zero, red positive). For an RGB input the
+first column also shows the filter as a colour picture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from gui.i18n import tr
+from gui.widgets.common import BACKGROUND, SIGNED_CMAP, StableLevels, colormap, mosaic
+
+REFRESH_MS = 150
+MAX_INPUT_COLUMNS = 16     # beyond that, the columns are paged with the "first input channel" box
+GAP = 1
+
+
+class FilterPanel(QWidget):
+    """Kernels of one Conv2D layer as small images."""
+
+    def __init__(self, controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.weights = None
+        self.layer_index: int | None = None
+        self._dirty = False
+        self._levels = StableLevels(decay=0.1)
+        self._labels: list[pg.TextItem] = []
+        self._label_key = None
+        self.render_count = 0
+
+        self.layer_combo = QComboBox()
+        self.layer_combo.setToolTip(tr("The convolution layer whose filters (kernels) you see."))
+        self.first_input = QSpinBox()
+        self.first_input.setToolTip(tr("Filters of deeper layers have one kernel per input channel; choose which "
+                                       "input channels to show."))
+        self.first_input.setRange(0, 0)
+        self.view_combo = QComboBox()
+        self.view_combo.addItem(tr("Per input channel"), "channels")
+        self.view_combo.addItem(tr("Colour (RGB input)"), "rgb")
+        self.view_combo.setToolTip(tr("For colour images each filter has a red, a green and a blue kernel; "
+                                      "'Colour' shows the three together as one picture."))
+        top = QHBoxLayout()
+        top.addWidget(QLabel(tr("Layer")))
+        top.addWidget(self.layer_combo)
+        top.addSpacing(12)
+        top.addWidget(QLabel(tr("First input channel")))
+        top.addWidget(self.first_input)
+        top.addWidget(self.view_combo)
+        top.addStretch(1)
+
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground(BACKGROUND)
+        self.glw.setToolTip(tr("Each small square is one kernel: rows are the filters (output channels), "
+                               "columns the input channels. Red = positive weight, blue = negative."))
+        self.view = self.glw.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        self.view.setMenuEnabled(False)
+        self.image = pg.ImageItem()
+        self.view.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=colormap(SIGNED_CMAP), interactive=False, width=14)
+        self.colorbar.setImageItem(self.image)
+        self.glw.addItem(self.colorbar)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.glw, 1)
+        layout.addWidget(self.caption)
+
+        self.layer_combo.activated.connect(self.on_layer_chosen)
+        self.first_input.valueChanged.connect(self.mark_dirty)
+        self.view_combo.currentIndexChanged.connect(self.mark_dirty)
+        controller.model_changed.connect(self.on_model_changed)
+        controller.layer_selected.connect(self.on_layer_selected)
+        controller.inspection_ready.connect(self.on_inspection)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.render)
+        self.timer.start()
+        if controller.model is not None:
+            self.on_model_changed(controller.model)
+        if controller.latest_inspection is not None:
+            self.on_inspection(controller.latest_inspection)
+
+    def conv_layers(self) -> list[int]:
+        model = self.controller.model
+        if model is None:
+            return []
+        return [i for i, layer in enumerate(model.layers) if type(layer).__name__ == "Conv2D"]
+
+    def on_model_changed(self, model) -> None:
+        self.layer_combo.clear()
+        for i in self.conv_layers():
+            layer = model.layers[i]
+            f, c, k, _ = layer.params["W"].shape
+            self.layer_combo.addItem(tr("{}: {}  ({} filters of {}x{}x{})").format(i, layer.name, f, k, k, c), i)
+        self.weights = None
+        self.layer_index = None
+        sel = self.controller.selected_layer
+        self.on_layer_selected(sel if sel is not None else -1)
+
+    def on_layer_selected(self, index: int) -> None:
+        convs = self.conv_layers()
+        if not convs:
+            self.layer_index = None
+        elif index in convs:
+            self.layer_index = index
+        elif self.layer_index not in convs:
+            # a pooling or dense layer was clicked: show the last conv layer before it
+            before = [i for i in convs if i <= max(index, 0)]
+            self.layer_index = before[-1] if before else convs[0]
+        i = self.layer_combo.findData(self.layer_index)
+        if i >= 0:
+            self.layer_combo.setCurrentIndex(i)
+        self._levels.reset()
+        self.mark_dirty()
+
+    def on_layer_chosen(self, combo_index: int) -> None:
+        self.controller.select_layer(int(self.layer_combo.itemData(combo_index)))
+
+    def on_inspection(self, inspection) -> None:
+        self.weights = inspection.weights
+        self._dirty = True
+
+    def mark_dirty(self, *_args) -> None:
+        self._dirty = True
+
+    def kernels(self) -> np.ndarray | None:
+        """The ``(F, C, K, K)`` weights of the shown layer (latest copy), or None."""
+        if self.layer_index is None:
+            return None
+        if self.weights is not None and self.layer_index < len(self.weights) and "W" in self.weights[self.layer_index]:
+            return np.asarray(self.weights[self.layer_index]["W"], dtype=np.float32)
+        model = self.controller.model
+        if model is not None and not self.controller.is_training:
+            return np.array(model.layers[self.layer_index].params["W"], dtype=np.float32)
+        return None
+
+    def render(self) -> None:
+        if not self._dirty or not self.isVisible():
+            return
+        self._dirty = False
+        w = self.kernels()
+        if w is None:
+            self.image.clear()
+            return
+        f, c, k, _ = w.shape
+        self.first_input.blockSignals(True)
+        self.first_input.setRange(0, max(0, c - 1))
+        self.first_input.setEnabled(c > MAX_INPUT_COLUMNS)
+        self.first_input.blockSignals(False)
+        rgb = self.view_combo.currentData() == "rgb" and c == 3
+        self.view_combo.setEnabled(c == 3)
+        lo, hi = self._levels.update(w, signed=True)
+        if rgb:
+            # one colour picture per filter: map [-m, m] to [0, 1] per channel
+            m = max(abs(lo), abs(hi))
+            tiles = np.transpose((w / (2 * m) + 0.5).clip(0, 1), (0, 2, 3, 1))   # (F, K, K, 3)
+            cols = int(np.ceil(np.sqrt(f)))
+            img = mosaic(tiles, cols, GAP, fill=1.0)
+            self.image.setImage(img, levels=(0, 1), autoLevels=False)
+            self.image.setLookupTable(None)
+            rows_cols = (int(np.ceil(f / cols)), cols)
+            self._layout(rows_cols, k, per_row=None)
+        else:
+            start = self.first_input.value() if c > MAX_INPUT_COLUMNS else 0
+            stop = min(c, start + MAX_INPUT_COLUMNS)
+            sub = w[:, start:stop]                          # (F, C', K, K)
+            cshow = sub.shape[1]
+            tiles = sub.reshape(f * cshow, k, k)
+            img = mosaic(tiles, cshow, GAP)
+            self.image.setImage(img, levels=(lo, hi), autoLevels=False)
+            self.image.setColorMap(colormap(SIGNED_CMAP))
+            self.colorbar.setLevels((lo, hi))
+            self._layout((f, cshow), k, per_row=(start, stop))
+        self.caption.setText(
+            tr("{} filters, each {}x{} with {} input channel(s): {} weights + {} biases. Rows: filter number; "
+               "columns: input channel. Watch them change from noise into edge and blob detectors.").format(
+                f, k, k, c, f * c * k * k, f))
+        self.render_count += 1
+
+    def _layout(self, rows_cols: tuple[int, int], k: int, per_row) -> None:
+        key = (rows_cols, k, per_row)
+        if key == self._label_key:
+            return
+        self._label_key = key
+        for item in self._labels:
+            self.view.removeItem(item)
+        self._labels = []
+        rows, cols = rows_cols
+        if per_row is not None and rows <= 128:
+            for r in range(rows):     # filter numbers at the left
+                t = pg.TextItem(str(r), color=(60, 60, 60), anchor=(1, 0.5))
+                t.setPos(-0.5, r * (k + GAP) + k / 2)
+                self.view.addItem(t)
+                self._labels.append(t)
+            start, stop = per_row
+            if stop - start > 1:
+                for cidx in range(stop - start):
+                    t = pg.TextItem(tr("in {}").format(start + cidx), color=(60, 60, 60), anchor=(0.5, 1))
+                    t.setPos(cidx * (k + GAP) + k / 2, -0.5)
+                    self.view.addItem(t)
+                    self._labels.append(t)
+        self.view.autoRange(padding=0.04)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        self._dirty = True
+        super().showEvent(event)
