@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSlider,
+    QSplitter,
     QSpinBox,
     QStyle,
     QTableWidget,
@@ -119,7 +120,7 @@ class GridView(QWidget):
         self._image: QImage | None = None
         self._hover_cell: tuple[int, int] | None = None
         self.setMouseTracking(True)
-        self.setMinimumSize(90, 90)
+        self.setMinimumSize(60, 60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     # -- data ----------------------------------------------------------------------------------
@@ -414,14 +415,24 @@ class TheaterPanel(QWidget):
         self._build_stage()
         root = QHBoxLayout(self)
         root.setContentsMargins(6, 6, 6, 6)
-        scroll = QScrollArea()
-        scroll.setWidget(self.controls)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.controls.sizeHint().width() + 24)
-        scroll.setMaximumWidth(self.controls.sizeHint().width() + 40)
-        root.addWidget(scroll)
-        root.addWidget(self.stage_box, 1)
+        # combos may shrink (long preset names elide) so the stage keeps most of a small tab
+        for combo in self.controls.findChildren(QComboBox):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+        self.controls_scroll = QScrollArea()
+        self.controls_scroll.setWidget(self.controls)
+        self.controls_scroll.setWidgetResizable(True)
+        self.controls_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.controls_scroll.setMinimumWidth(self.controls.minimumSizeHint().width() + bar + 6)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.controls_scroll)
+        self.splitter.addWidget(self.stage_box)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([self.controls_scroll.minimumWidth(), 1000])
+        root.addWidget(self.splitter)
 
         self._connect_controller()
         self._fill_preset_table()
@@ -511,7 +522,7 @@ class TheaterPanel(QWidget):
         self.kernel_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.kernel_table.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
         self.kernel_table.setToolTip(tr("Type numbers into the cells to make your own filter."))
-        self.kernel_table.setFixedHeight(150)
+        self.kernel_table.setFixedHeight(120)
         form.addRow(self.kernel_table)
         self.kernel_note = QLabel()
         self.kernel_note.setWordWrap(True)
@@ -554,10 +565,21 @@ class TheaterPanel(QWidget):
         row = QHBoxLayout()
         bar.addLayout(row)
         st = self.style()
-        self.back_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), tr("Step back"))
+        # step buttons show only their icon (the tooltip names them) so the bar fits a small tab
+        self.back_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), "")
+        self.back_button.setToolTip(tr("Step back") + " (←)")
         self.play_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play"))
-        self.step_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), tr("Step"))
-        self.play_button.setMinimumWidth(110)
+        self.play_button.setToolTip(tr("Play") + " / " + tr("Pause") + " (Space)")
+        self.step_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), "")
+        self.step_button.setToolTip(tr("Step") + " (→)")
+        self.play_button.setMinimumWidth(100)
+        self.controls_button = QPushButton(tr("Settings"))
+        self.controls_button.setCheckable(True)
+        self.controls_button.setChecked(True)
+        self.controls_button.setToolTip(tr("Show or hide the settings column (hide it to give the stage the "
+                                           "whole screen on a projector)."))
+        self.controls_button.toggled.connect(self.set_controls_visible)
+        row.addWidget(self.controls_button)
         for b in (self.back_button, self.play_button, self.step_button):
             row.addWidget(b)
         row.addSpacing(12)
@@ -565,7 +587,8 @@ class TheaterPanel(QWidget):
         self.speed_slider = QSlider(Qt.Orientation.Horizontal)
         self.speed_slider.setRange(1, 30)       # steps per second x 2 (0.5 .. 15 per second)
         self.speed_slider.setValue(4)
-        self.speed_slider.setFixedWidth(120)
+        self.speed_slider.setMinimumWidth(60)
+        self.speed_slider.setMaximumWidth(140)
         row.addWidget(self.speed_slider)
         self.speed_label = QLabel()
         self.speed_label.setMinimumWidth(self.fontMetrics().horizontalAdvance(tr("{} steps/s").format("15.5")) + 8)
@@ -675,6 +698,11 @@ class TheaterPanel(QWidget):
         self.output_views: list[GridView] = []
         self._stage_key = None
         self._top_row = None
+
+    def set_controls_visible(self, visible: bool) -> None:
+        self.controls_scroll.setVisible(visible)
+        if self.controls_button.isChecked() != visible:
+            self.controls_button.setChecked(visible)
 
     # =========================================================================================
     # controller
@@ -1047,7 +1075,7 @@ class TheaterPanel(QWidget):
         f.setBold(True)
         label.setFont(f)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setMinimumWidth(130)
+        label.setMinimumWidth(100)
         self.sum_labels.append(label)
         return label
 
