@@ -61,12 +61,21 @@ def keras_shape(shape: tuple | None) -> str:
 
 
 def _unique_names(layers: list[Layer]) -> None:
-    """Give automatically named layers Keras's unique names: conv2d, conv2d_1, conv2d_2..."""
-    used = {layer.name for layer in layers if not layer._auto_name}
-    for layer in layers:
-        if not layer._auto_name:
+    """Give layers Keras's unique names: conv2d, conv2d_1, conv2d_2...
+
+    Explicit names are kept (the first holder of a repeated name keeps it, later ones get a suffix);
+    automatic names take the first free ``base``, ``base_1``... in layer order.
+    """
+    used: set[str] = set()
+    keep = set()
+    for i, layer in enumerate(layers):
+        if not layer._auto_name and layer.name not in used:
+            used.add(layer.name)
+            keep.add(i)
+    for i, layer in enumerate(layers):
+        if i in keep:
             continue
-        base = layer._base_name
+        base = layer._base_name if layer._auto_name else layer.name
         name, k = base, 0
         while name in used:
             k += 1
@@ -394,6 +403,22 @@ class Sequential:
         optimizer.update([self._flat_params], [self._flat_grads])
         for p, idx, values in kept:
             p[idx] = values
+
+    def fit(self, x, y, optimizer=None, epochs: int = 1, batch_size: int = 32, validation_data=None,
+            seed: int = 0, **callbacks):
+        """Keras-style shortcut: train with a :class:`~engine.training.Trainer` and return its history.
+
+        ``callbacks`` are those of :meth:`Trainer.run` (``on_batch_end``, ``on_epoch_end``, ``on_snapshot``,
+        ``should_stop``...). ``optimizer`` defaults to Keras's ``Adam()``.
+        """
+        from engine.optimizers import Adam
+        from engine.training import Trainer
+
+        x_val, y_val = validation_data if validation_data is not None else (None, None)
+        trainer = Trainer(self, optimizer or Adam(), x, y, x_val, y_val, batch_size=batch_size, epochs=epochs,
+                          seed=seed)
+        trainer.run(**callbacks)
+        return trainer.history
 
     def predict_proba(self, x, batch_size: int = 256) -> np.ndarray:
         """Class probabilities ``(N, K)`` (a single ``(C, H, W)`` image gives ``(1, K)``)."""

@@ -34,8 +34,11 @@ def test_layers_get_keras_automatic_names():
     model = Sequential(keras_book_layers())
     assert [layer.name for layer in model.layers] == [
         "conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "conv2d_2", "flatten", "dense", "dense_1"]
-    named = Sequential([Dense(3, name="dense"), Dense(3), ReLU()])
-    assert [layer.name for layer in named.layers] == ["dense", "dense_1", "re_lu"]
+    named = Sequential([Dense(3), Dense(3, name="dense"), ReLU()])
+    assert [layer.name for layer in named.layers] == ["dense_1", "dense", "re_lu"]
+    # configs from an editor carry explicit names; repeated ones are made unique
+    repeated = Sequential([Dense(3, name="dense"), Dense(3, name="dense"), Dense(3, name="dense_1")])
+    assert [layer.name for layer in repeated.layers] == ["dense", "dense_2", "dense_1"]
 
 
 def test_build_infers_every_shape():
@@ -205,6 +208,15 @@ def test_a_tiny_network_overfits_16_samples():
     losses = [model.train_step(xf, y, opt)[0] for _ in range(150)]
     assert losses[-1] < 0.05 < losses[0]
     assert model.evaluate(x, y).accuracy == 1.0
+
+
+def test_fit_is_a_keras_style_shortcut_for_the_trainer():
+    model = small_model()
+    x, y = images(64), np.arange(64) % 3
+    epochs = []
+    history = model.fit(x, y, Adam(0.01), epochs=3, batch_size=16, validation_data=(x[:8], y[:8]),
+                        on_epoch_end=epochs.append)
+    assert history == epochs and len(history) == 3 and history[-1].val_accuracy is not None
 
 
 # --- frozen parameters ----------------------------------------------------------------------------
