@@ -1,0 +1,244 @@
+"""TrainingController: the GUI-thread adapter over the engine's Trainer and the worker thread."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+TIMEOUT = 60_000
+
+
+def _train_options(c, **extra):
+    options = dict(optimizer="adam", learning_rate=0.003, batch_size=32, epochs=1, seed=0)
+    options.update(extra)
+    c.set_options(**options)
+
+
+def test_start_trains_an_epoch_and_reports_batches_epochs_and_snapshots(qtbot, controller):
+    c = controller
+    _train_options(c, epochs=2)
+    states = []
+    c.state_changed.connect(states.append)
+    inspections = []
+    c.inspection_ready.connect(inspections.append)
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "finished"):
+        assert c.start()
+    per_epoch = int(np.ceil(len(c.dataset.y_train) / 32))
+    assert states[0] == "training" and states[-1] == "finished"
+    # every batch reaches the GUI exactly once, in order, even though they travel in throttled lists
+    assert [(b.epoch, b.batch) for b in c.history.batches] == [(e, b) for e in range(2) for b in range(per_epoch)]
+    assert len(c.history.epochs) == 2
+    first = np.mean([b.loss for b in c.history.batches[:3]])
+    last = np.mean([b.loss for b in c.history.batches[-3:]])
+    assert last < first
+    assert c.history.epochs[-1].confusion.shape == (4, 4)
+    assert any(i.live for i in inspections)
+    assert c.latest_snapshot is not None and c.latest_inspection.step == c.latest_snapshot.step
+
+
+def test_pause_then_resume_continues_exactly_where_it_stopped(qtbot, controller):
+    c = controller
+    _train_options(c, epochs=2)
+    c.start()
+    qtbot.waitUntil(lambda: len(c.history.batches) >= 3, timeout=TIMEOUT)
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "paused"):
+        c.pause()
+    done = c.trainer.step_count
+    assert len(c.history.batches) == done
+    qtbot.wait(200)
+    assert c.trainer.step_count == done          # nothing runs while paused
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "finished"):
+        assert c.resume()
+    per_epoch = int(np.ceil(len(c.dataset.y_train) / 32))
+    assert len(c.history.batches) == 2 * per_epoch
+    steps = [b.step for b in c.history.batches]
+    assert steps == list(range(len(steps)))      # no batch lost or repeated across the pause
+
+
+def test_step_trains_exactly_one_batch_then_pauses(qtbot, controller):
+    c = controller
+    _train_options(c)
+    before = c.model.get_flat_weights().copy()
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "paused"):
+        assert c.step()
+    assert len(c.history.batches) == 1
+    assert c.trainer.step_count == 1
+    assert not np.array_equal(before, c.model.get_flat_weights())
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "paused"):
+        c.step()
+    assert [b.step for b in c.history.batches] == [0, 1]
+
+
+def test_stop_returns_within_a_second_and_keeps_the_learned_weights(qtbot, controller):
+    c = controller
+    _train_options(c, epochs=50)
+    c.start()
+    qtbot.waitUntil(lambda: len(c.history.batches) >= 5, timeout=TIMEOUT)
+    t0 = time.perf_counter()
+    assert c.stop()
+    assert time.perf_counter() - t0 < 1.0
+    assert c.state == "idle" and not c.is_busy
+    weights = c.model.get_flat_weights().copy()
+    qtbot.wait(150)                                  # late signals of the stopped run change nothing
+    assert np.array_equal(weights, c.model.get_flat_weights())
+    assert c.state == "idle"
+
+
+def test_reset_with_the_same_seed_gives_the_same_initial_weights(qtbot, controller):
+    c = controller
+    _train_options(c, seed=7)
+    c.reset()
+    initial = c.model.get_flat_weights().copy()
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "paused"):
+        c.step()
+    assert not np.array_equal(initial, c.model.get_flat_weights())
+    c.reset()
+    assert np.array_equal(initial, c.model.get_flat_weights())
+    assert c.history.batches == [] and c.state == "idle"
+    c.set_options(seed=8)
+    c.reset()
+    assert not np.array_equal(initial, c.model.get_flat_weights())
+
+
+def test_exploding_loss_pauses_keeps_finite_weights_and_suggests_a_lower_learning_rate(qtbot, controller):
+    c = controller
+    _train_options(c, optimizer="sgd", learning_rate=1e30, epochs=20)   # overflows float32 at once
+    errors = []
+    c.error_occurred.connect(errors.append)
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "diverged"):
+        c.start()
+    assert np.all(np.isfinite(c.model.get_flat_weights()))
+    assert errors and "learning rate" in errors[-1] and "1e+29" in errors[-1]
+    # the student lowers the learning rate and starts again from the kept weights
+    c.set_options(learning_rate=0.01)
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "paused"):
+        c.step()
+    assert np.isfinite(c.history.batches[-1].loss)
+
+
+def test_classify_during_training_runs_on_a_copy_of_the_weights(qtbot, controller):
+    c = controller
+    _train_options(c, epochs=50)
+    c.start()
+    qtbot.waitUntil(lambda: c.latest_snapshot is not None, timeout=TIMEOUT)
+    copy = c.current_model_copy()
+    assert copy is not c.model
+    assert not np.shares_memory(copy.get_flat_weights(), c.model.get_flat_weights())
+    assert not any(np.shares_memory(a["W"], b.params["W"]) for a, b in
+                   zip(copy.get_weights(), c.model.layers) if "W" in a)
+    probs = c.classify(c.dataset.x_test[0])
+    assert probs.shape == (4,) and abs(float(probs.sum()) - 1) < 1e-4
+    # the copy holds the snapshot's weights exactly (a consistent state between two batches)
+    snap_w = np.concatenate([w[k].ravel() for w in c.latest_snapshot.weights for k in sorted(w)])
+    copy_w = np.concatenate([w[k].ravel() for w in copy.get_weights() for k in sorted(w)])
+    assert np.array_equal(np.sort(snap_w), np.sort(copy_w))
+    assert c.stop()
+
+
+def test_switching_the_model_during_training_stops_it_cleanly(qtbot, controller):
+    c = controller
+    _train_options(c, epochs=50)
+    c.start()
+    qtbot.waitUntil(lambda: len(c.history.batches) >= 3, timeout=TIMEOUT)
+    t0 = time.perf_counter()
+    assert c.set_preset("lenet5")
+    assert time.perf_counter() - t0 < 1.0
+    assert not c.is_busy and c.state == "idle"
+    assert c.preset_name == "lenet5" and c.history.batches == []
+
+
+def test_a_model_for_other_images_is_refused_and_the_current_model_kept(qtbot, controller):
+    from engine.presets import build_preset
+
+    c = controller
+    current = c.model
+    errors = []
+    c.error_occurred.connect(errors.append)
+    assert not c.set_model(build_preset("tinyvgg", (3, 64, 64), 10))
+    assert c.model is current
+    assert errors and "64 x 64 x 3" in errors[-1] and "28 x 28 x 1" in errors[-1]
+
+
+def test_choosing_another_image_during_training_reaches_the_live_snapshots(qtbot, controller):
+    c = controller
+    _train_options(c, epochs=50)
+    c.start()
+    qtbot.waitUntil(lambda: c.latest_snapshot is not None, timeout=TIMEOUT)
+    c.select_validation_sample(5)
+    new = c.sample
+    qtbot.waitUntil(lambda: c.latest_inspection is not None and c.latest_inspection.live
+                    and c.latest_inspection.sample is new
+                    and np.array_equal(c.latest_snapshot.activations[0], new.x), timeout=TIMEOUT)
+    assert c.stop()
+
+
+def test_inspection_has_the_input_and_every_layer_output(controller):
+    c = controller
+    ins = c.latest_inspection
+    assert len(ins.activations) == len(c.model.layers) + 1
+    assert np.array_equal(ins.activations[0], c.sample.x)
+    for act, row in zip(ins.activations[1:], c.model.summary_rows()):
+        assert act.shape == tuple(row.output_shape)
+    assert abs(float(ins.probabilities.sum()) - 1) < 1e-4
+
+
+def test_save_and_open_a_model_round_trip(qtbot, controller, tmp_path):
+    c = controller
+    _train_options(c)
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "paused"):
+        c.step()
+    expected = c.classify(c.dataset.x_test[3])
+    path = c.save_model(tmp_path / "bars")
+    assert path is not None and path.endswith(".npz")
+    c.reset()
+    assert not np.allclose(c.classify(c.dataset.x_test[3]), expected)
+    assert c.open_model(path)
+    assert np.allclose(c.classify(c.dataset.x_test[3]), expected, atol=1e-6)
+    assert c.loaded_metadata["class_names"] == ["square", "vertical", "horizontal", "diagonal"]
+
+
+def test_a_corrupt_model_file_is_refused_with_a_message(qtbot, controller, tmp_path):
+    c = controller
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"PK\x03\x04 this is not a real archive")
+    current = c.model
+    errors = []
+    c.error_occurred.connect(errors.append)
+    assert not c.open_model(bad)
+    assert c.model is current
+    assert errors and "broken.npz" in errors[-1] and "kept" in errors[-1]
+
+
+def test_warm_up_runs_on_the_worker_and_reports_compiling(qtbot, warm_kernels, bars):
+    from gui.controller import TrainingController
+
+    c = TrainingController()
+    try:
+        c.use_dataset(bars)
+        states = []
+        c.state_changed.connect(states.append)
+        with qtbot.waitSignal(c.kernels_ready, timeout=TIMEOUT):
+            c.warm_up()
+            assert c.state == "compiling"
+        assert states == ["compiling", "idle"]
+        assert c.kernels_warm and c.latest_inspection is not None
+    finally:
+        assert c.shutdown()
+
+
+def test_start_before_warm_up_compiles_first_then_trains(qtbot, warm_kernels, bars):
+    from gui.controller import TrainingController
+
+    c = TrainingController()
+    try:
+        c.use_dataset(bars)
+        _train_options(c)
+        states = []
+        c.state_changed.connect(states.append)
+        with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "finished"):
+            c.start()
+        assert states[0] == "compiling" and "training" in states
+    finally:
+        assert c.shutdown()
