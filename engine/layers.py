@@ -71,34 +71,55 @@ def _softmax(z, axis=1):
     return e
 
 
-def _act_forward(kind, z, alpha=0.3):
+def _act_forward(kind, z, alpha=0.3, inplace=False):
+    """``f(z)``; with ``inplace`` the result overwrites ``z`` (saves an allocation per training step)."""
     if kind is None:
         return z
+    out = z if inplace else None
     if kind == "relu":
-        return np.maximum(z, 0)
+        return np.maximum(z, 0, out=out)
     if kind == "sigmoid":
+        if inplace:
+            z *= 0.5
+            np.tanh(z, out=z)
+            z += 1
+            z *= 0.5
+            return z
         return _sigmoid(z)
     if kind == "tanh":
-        return np.tanh(z)
+        return np.tanh(z, out=out)
     if kind == "leaky_relu":
+        if inplace:
+            neg = z < 0
+            np.multiply(z, z.dtype.type(alpha), out=z, where=neg)
+            return z
         return np.where(z > 0, z, z * z.dtype.type(alpha))
     if kind == "softmax":
         return _softmax(z, axis=1)
     raise ValueError(kind)
 
 
-def _act_backward(kind, dy, z, a, alpha=0.3):
-    """Gradient with respect to the pre-activation ``z`` given ``a = f(z)`` and ``dy = dL/da``."""
+def _act_backward(kind, dy, a, alpha=0.3, inplace=False):
+    """Gradient with respect to the pre-activation given the output ``a = f(z)`` and ``dy = dL/da``.
+
+    Every supported activation's derivative is a function of its output (for ReLU/LeakyReLU
+    ``z > 0`` exactly when ``a > 0``). With ``inplace`` the result overwrites ``dy``.
+    """
     if kind is None:
         return dy
+    out = dy if inplace else None
     if kind == "relu":
-        return np.multiply(dy, a > 0, dtype=dy.dtype)
+        return np.multiply(dy, a > 0, out=out, dtype=dy.dtype)
     if kind == "sigmoid":
-        return dy * a * (1 - a)
+        d = a * (1 - a)
+        return np.multiply(dy, d, out=out)
     if kind == "tanh":
-        return dy * (1 - a * a)
+        d = a * a
+        np.subtract(1, d, out=d)
+        return np.multiply(dy, d, out=out)
     if kind == "leaky_relu":
-        return np.where(z > 0, dy, dy * dy.dtype.type(alpha))
+        scale = np.where(a > 0, dy.dtype.type(1), dy.dtype.type(alpha))
+        return np.multiply(dy, scale, out=out)
     if kind == "softmax":
         return a * (dy - (dy * a).sum(axis=1, keepdims=True))
     raise ValueError(kind)
@@ -294,6 +315,8 @@ class Layer:
         self.output: np.ndarray | None = None
         #: the network sets this False on its first layer: nobody needs d(loss)/d(pixels) there
         self.need_input_grad = True
+        #: inside a network every ``dy`` is a fresh array nobody else reads, so backward may overwrite it
+        self._owns_dy = False
 
     # -- shapes and parameters ------------------------------------------------------------
     def output_shape(self, input_shape: tuple) -> tuple:
@@ -498,12 +521,14 @@ class Conv2D(Layer):
         if b is not None and (b.dtype != np.float32 or not b.flags.c_contiguous):
             b = np.ascontiguousarray(b, np.float32)
         z = kernels.conv2d_forward(x, self._w_eff, b, self._stride, self._pad)
-        self.pre_activation = z
-        self.output = _act_forward(self.activation, z)
+        # While training nobody inspects the pre-activation: apply the activation in place.
+        inplace = training and self.activation is not None
+        self.pre_activation = None if inplace else z
+        self.output = _act_forward(self.activation, z, inplace=inplace)
         return self.output
 
     def backward(self, dy):
-        dz = _act_backward(self.activation, dy, self.pre_activation, self.output)
+        dz = _act_backward(self.activation, dy, self.output, inplace=self._owns_dy)
         return self.backward_linear(dz)
 
     def backward_linear(self, dz):
@@ -676,7 +701,7 @@ class _Activation(Layer):
         return self.output
 
     def backward(self, dy):
-        return _act_backward(self.kind, dy, self.input, self.output, getattr(self, "alpha", 0.3))
+        return _act_backward(self.kind, dy, self.output, getattr(self, "alpha", 0.3), inplace=self._owns_dy)
 
 
 class ReLU(_Activation):
@@ -804,12 +829,14 @@ class Dense(Layer):
         z = x @ self.params["W"]
         if self.use_bias:
             z += self.params["b"]
-        self.pre_activation = z
-        self.output = _act_forward(self.activation, z)
+        # In place while training, except a softmax: its logits are the loss's input.
+        inplace = training and self.activation not in (None, "softmax")
+        self.pre_activation = None if inplace else z
+        self.output = _act_forward(self.activation, z, inplace=inplace)
         return self.output
 
     def backward(self, dy):
-        dz = _act_backward(self.activation, dy, self.pre_activation, self.output)
+        dz = _act_backward(self.activation, dy, self.output, inplace=self._owns_dy)
         return self.backward_linear(dz)
 
     def backward_linear(self, dz):

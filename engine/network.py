@@ -214,6 +214,7 @@ class Sequential:
         self._consolidate()
         for layer in self.layers:
             layer.need_input_grad = True
+            layer._owns_dy = True
         self.layers[0].need_input_grad = False
         self.built = True
         return self

@@ -232,3 +232,38 @@ def test_whole_network_gradients_match_finite_differences_of_the_reference_netwo
 
             num = ref.numerical_gradient(f, weights[i][key].copy())
             assert rel_error(model.layers[i].grads[key], num) < 1e-4, (i, key)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh", "leaky_relu"])
+def test_training_mode_in_place_activations_give_exact_gradients(act):
+    """While training, fused activations overwrite their input and backward overwrites dy."""
+    rng = np.random.default_rng(8)
+    model = Sequential([Conv2D(2, 3, activation=act), Flatten(), Dense(4, activation=act), Dense(3)])
+    model.build((1, 5, 5), seed=1)
+    for layer in model.layers:
+        if "b" in layer.params:
+            layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.1
+    x = rng.standard_normal((2, 1, 5, 5)).astype(np.float32)
+    y = np.array([2, 0])
+    logits = model.logits(x, training=True)
+    assert model.layers[0].pre_activation is None  # consumed in place
+    _, dlogits = softmax_cross_entropy(logits, y)
+    model.backward_from_logits(dlogits)
+    weights = [{k: v.astype(np.float64) for k, v in w.items()} for w in model.get_weights()]
+
+    def reference_loss(ws):
+        h = ref.activation(act, ref.conv2d(x, ws[0]["W"], ws[0]["b"]))
+        h = ref.activation(act, ref.dense(h.reshape(len(h), -1), ws[2]["W"], ws[2]["b"]))
+        return ref.softmax_cross_entropy(ref.dense(h, ws[3]["W"], ws[3]["b"]), y)
+
+    for i in (0, 2, 3):
+        for key in ("W", "b"):
+            def f(v, i=i, key=key):
+                ws = [dict(w) for w in weights]
+                ws[i][key] = v
+                return reference_loss(ws)
+
+            assert rel_error(model.layers[i].grads[key], ref.numerical_gradient(f, weights[i][key].copy())) < 1e-4
+    # an inference forward keeps the pre-activation for the visualizer
+    model.forward(x)
+    assert model.layers[0].pre_activation is not None
