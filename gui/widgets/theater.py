@@ -1619,23 +1619,20 @@ class TheaterPanel(QWidget):
         kernel = kernel_for_input(k2d, W.shape[1]).astype(np.float32)
         frozen = self.freeze_check.isChecked()
         setter = getattr(c, "set_conv_filter", None)
+        if setter is None:
+            self._show_message(tr("This version of the program cannot change the model's filters."))
+            return False
+        if bool(getattr(c, "is_busy", False)) or getattr(c, "state", None) in ("training", "compiling"):
+            # the worker thread reads these weights while it trains: change them between runs only
+            self._show_message(tr("Pause training first, then use the kernel."))
+            return False
         try:
-            if setter is not None:
-                setter(li, f, kernel, frozen)
-            else:
-                if getattr(c, "state", None) == "training" or bool(getattr(c, "is_training", False)):
-                    self._show_message(tr("Pause training first, then use the kernel."))
-                    return False
-                model = c.current_model_copy()
-                target = model.layers[li]
-                target.params["W"][f] = kernel
-                fs = set(getattr(target, "frozen_filters", set()) or set())
-                fs.add(f) if frozen else fs.discard(f)
-                target.frozen_filters = fs
-                c.set_model(model)
+            # in place, not set_model: the trainer, its optimizer state and the curves so far stay
+            setter(li, f, kernel, frozen)
         except Exception as exc:
             self._show_message(tr("Could not change the model: {}").format(exc))
             return False
+        self._refresh_model_from_controller()
         self._show_message("")
         status = getattr(c, "status_message", None)
         text = tr("Filter {} of {} now holds this kernel{}.").format(

@@ -279,16 +279,48 @@ def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, contr
     _choose(p.preset_combo, "sobel_horizontal")
     p.target_filter_spin.setValue(1)
     p.freeze_check.setChecked(True)
+    model_before = controller.model
     with qtbot.waitSignal(p.kernel_applied, timeout=3000):
         assert p.use_kernel_in_model()
     layer = controller.model.layers[0]
+    assert controller.model is model_before              # edited in place: training history is kept
     np.testing.assert_allclose(layer.params["W"][1, 0], KERNEL_PRESETS["sobel_horizontal"].kernel)
     assert 1 in layer.frozen_filters
+    # the panel's own copy shows it too: the learned filter 1 is now the Sobel kernel
+    _choose(p.kernel_source, p.KERNEL_LEARNED)
+    p.filter_spin.setValue(1)
+    np.testing.assert_allclose(p.theater.kernel[0], KERNEL_PRESETS["sobel_horizontal"].kernel)
+    p.freeze_check.setChecked(False)
+    _choose(p.kernel_source, p.KERNEL_PRESET)
+    assert p.use_kernel_in_model() and 1 not in controller.model.layers[0].frozen_filters
     # a kernel of another size is refused with a message
     _choose(p.kernel_source, p.KERNEL_EDITED)
     p.kernel_size_spin.setValue(5)
     assert not p.use_kernel_in_model()
     assert "5x5" in p.error_text
+
+
+def test_use_this_kernel_during_training_keeps_the_filter_fixed_after_resuming(window, qtbot):
+    p = window.theater_panel
+    c = window.controller
+    _choose(p.preset_combo, "upper_horizontal_edge")
+    p.target_filter_spin.setValue(0)
+    p.freeze_check.setChecked(True)
+    assert c.start()
+    qtbot.waitUntil(lambda: c.is_training, timeout=30000)
+    assert not p.use_kernel_in_model()                      # refused while the worker runs
+    assert "Pause training" in p.error_text
+    c.pause()
+    qtbot.waitUntil(lambda: not c.is_busy, timeout=30000)
+    assert p.use_kernel_in_model()
+    batches = len(c.history.batches)
+    other = c.model.layers[0].params["W"][1].copy()
+    assert c.resume()
+    qtbot.waitUntil(lambda: len(c.history.batches) >= batches + 3, timeout=60000)   # three more batches
+    assert window.stop_training()
+    W = c.model.layers[0].params["W"]
+    np.testing.assert_allclose(W[0, 0], KERNEL_PRESETS["upper_horizontal_edge"].kernel, atol=1e-6)
+    assert not np.allclose(W[1], other)                     # the other filters did keep learning
 
 
 def test_apply_to_whole_image_shows_the_classic_filter_beside_the_learned_ones(qtbot, controller):
@@ -393,3 +425,19 @@ def test_presenter_keys_step_play_and_jump(panel, qtbot):
     assert panel.playing
     qtbot.keyClick(panel.stage, Qt.Key.Key_Space)
     assert not panel.playing
+
+
+def test_theater_tab_of_the_main_window_follows_the_learned_kernel_while_training(window, qtbot):
+    p = window.theater_panel
+    window.show_tab("theater")
+    _choose(p.input_source, p.INPUT_VAL)
+    p.sample_spin.setValue(5)
+    np.testing.assert_allclose(p.theater.x, window.controller.dataset.x_test[5] / 255.0)
+    _choose(p.kernel_source, p.KERNEL_LEARNED)
+    assert p.theater is not None, p.error_text
+    before = p.theater.kernel.copy()
+    layer0 = window.controller.model.layers[0]
+    np.testing.assert_allclose(before[0], layer0.params["W"][0, 0], rtol=1e-6)
+    assert window.controller.start()
+    qtbot.waitUntil(lambda: p.theater is not None and not np.allclose(p.theater.kernel, before), timeout=60000)
+    assert window.stop_training()
