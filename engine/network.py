@@ -209,6 +209,9 @@ class Sequential:
             except ShapeError as exc:
                 self.built = False
                 raise ArchitectureError(str(exc), index, layer.name) from None
+            except (TypeError, ValueError) as exc:  # a hyperparameter of the wrong kind, e.g. padding=[1, 2, 3]
+                self.built = False
+                raise ArchitectureError(f"{type(layer).__name__} '{layer.name}': {exc}", index, layer.name) from None
             shape = layer.out_shape
         self.input_shape = tuple(int(v) for v in input_shape)
         self._consolidate()

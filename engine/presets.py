@@ -75,12 +75,12 @@ def _keras_mnist(k):
 def _hongong(k):
     # Park Haesun, "혼자 공부하는 머신러닝+딥러닝" (hongong), chapter 8-2: Fashion-MNIST convnet.
     return [
-        Conv2D(32, 3, padding="same", activation="relu", kernel_initializer="he_uniform"),
+        Conv2D(32, 3, padding="same", activation="relu"),
         MaxPooling2D(2),
-        Conv2D(64, 3, padding="same", activation="relu", kernel_initializer="he_uniform"),
+        Conv2D(64, 3, padding="same", activation="relu"),
         MaxPooling2D(2),
         Flatten(),
-        Dense(100, activation="relu", kernel_initializer="he_uniform"),
+        Dense(100, activation="relu"),
         Dropout(0.4),
         Dense(k),
     ]

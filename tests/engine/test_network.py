@@ -58,6 +58,7 @@ def test_build_infers_every_shape():
         ([MaxPooling2D(2), MaxPooling2D(2), MaxPooling2D(2), Flatten(), Dense(2)], (1, 4, 4), 2, ["1x1", "pool"]),
         ([Flatten(), Conv2D(3, 3)], (1, 8, 8), 1, ["Conv2D", "Flatten"]),
         ([Flatten(), Dense(0)], (1, 8, 8), 1, ["units", "0"]),
+        ([Conv2D(2, 3, padding=[1, 2, 3]), Flatten(), Dense(2)], (1, 8, 8), 0, ["Conv2D"]),
     ],
 )
 def test_impossible_architectures_name_the_layer_and_the_fix(layers, shape, index, words):
