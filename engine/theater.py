@@ -243,10 +243,6 @@ class TheaterStep:
     value: float
     winners: tuple | None = None
 
-    def sum_text(self, digits: int = 2) -> str:
-        """``"30 + 0 = 30 → ReLU → 30"``-style line for the view (plain numbers, no units)."""
-        return f"{fmt(self.total, digits)} + {fmt(self.bias, digits)} = {fmt(self.pre_activation, digits)}"
-
 
 def fmt(v: float, digits: int = 2) -> str:
     """A number as a student writes it: ``30`` not ``30.0``, ``-0.25``, no ``-0``."""

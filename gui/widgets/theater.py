@@ -50,6 +50,9 @@ from gui.i18n import language, tr
 NUMBERS_UP_TO = 12          # grids up to 12x12 (padded) show their numbers; larger ones are images
 MAX_CHANNEL_ROWS = 3        # RGB: one row per channel; deeper inputs pick one channel
 COMPARE_FILTERS = 8         # learned filters shown beside the classic one in "apply to whole image"
+# Steps per second of the speed slider: slow enough to talk over, fast enough to fill a 26x26 map
+# (676 steps) in about 11 s.
+SPEEDS = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 45, 60)
 
 WINDOW_COLOR = QColor(255, 170, 0)      # the stamp: amber, visible on black, white, red and blue
 HOVER_COLOR = QColor(0, 200, 230)       # receptive window / reading cells while hovering
@@ -397,7 +400,6 @@ class TheaterPanel(QWidget):
         self.model = None                      # our own copy: never the training thread's model
         self.dropped: np.ndarray | None = None
         self.edited_kernel = np.array(KERNEL_PRESETS["vertical_edge"].kernel)
-        self._weights_dirty = False
         self._pending_weights = None
         self._updating = False
         self._hover_output: tuple[int, int] | None = None
@@ -585,8 +587,8 @@ class TheaterPanel(QWidget):
         row.addSpacing(12)
         row.addWidget(QLabel(tr("Speed")))
         self.speed_slider = QSlider(Qt.Orientation.Horizontal)
-        self.speed_slider.setRange(1, 30)       # steps per second x 2 (0.5 .. 15 per second)
-        self.speed_slider.setValue(4)
+        self.speed_slider.setRange(0, len(SPEEDS) - 1)
+        self.speed_slider.setValue(SPEEDS.index(2))
         self.speed_slider.setMinimumWidth(60)
         self.speed_slider.setMaximumWidth(140)
         row.addWidget(self.speed_slider)
@@ -897,10 +899,6 @@ class TheaterPanel(QWidget):
                                  .format("x".join(map(str, shape)), "x".join(map(str, image.shape))))
         acts = self.model.forward(image[None].astype(np.float32), training=False, return_all=True)
         return np.asarray(acts[layer_index][0], dtype=np.float64)
-
-    def current_kernel_2d(self) -> np.ndarray:
-        """The kernel shown in the editable table (channel 0 of a learned kernel)."""
-        return np.array(self.edited_kernel)
 
     def _kernel_and_input(self) -> tuple[np.ndarray, np.ndarray, str, str]:
         image, what = self._base_input()
@@ -1496,8 +1494,8 @@ class TheaterPanel(QWidget):
         self.seek(self.index + 1)
 
     def _on_speed_changed(self, value: int) -> None:
-        per_second = value / 2.0
-        self.timer.setInterval(int(1000 / per_second))
+        per_second = SPEEDS[int(value)]
+        self.timer.setInterval(max(int(round(1000 / per_second)), 1))
         self.speed_label.setText(tr("{} steps/s").format(fmt(per_second, 1)))
 
     # =========================================================================================

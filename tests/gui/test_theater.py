@@ -67,7 +67,9 @@ def test_step_fills_the_output_cell_by_cell_and_step_back_undoes_it(panel):
 
 
 def test_play_animates_to_the_last_cell_then_stops(panel, qtbot):
+    assert panel.timer.interval() == 500 and panel.speed_label.text() == "2 steps/s"   # the default pace
     panel.speed_slider.setValue(panel.speed_slider.maximum())
+    assert panel.timer.interval() == 17 and panel.speed_label.text() == "60 steps/s"
     panel.play_button.click()
     assert panel.playing
     qtbot.waitUntil(lambda: not panel.playing, timeout=5000)
