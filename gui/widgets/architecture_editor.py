@@ -292,7 +292,7 @@ class LayerSettingsWidget(QWidget):
             add(tr("activation"), self._activation_combo(ACTIVATION_CHOICES["Conv2D"]), "activation",
                 tr("Activation applied after the bias (none = linear)."))
             mode = QComboBox()
-            mode.addItem(tr("cross-correlation"), "cross_correlation")
+            mode.addItem(tr("correlation"), "cross_correlation")
             mode.addItem(tr("convolution"), "convolution")
             mode.currentIndexChanged.connect(lambda _i, w=mode: self.edited.emit("mode", w.currentData()))
             add(tr("mode"), mode, "mode",
@@ -335,6 +335,8 @@ class LayerSettingsWidget(QWidget):
             note.setStyleSheet("color: #888;")
             grid.addWidget(note, 0, 0)
         grid.setColumnStretch(2 * per_line, 1)
+        # A tall row (a long message beside it) must not spread the editors over its height.
+        grid.setRowStretch((max(len(pairs), 1) - 1) // per_line + 1, 1)
         self.set_config(config)
 
     def set_error(self, message: str) -> None:
@@ -359,8 +361,8 @@ class LayerSettingsWidget(QWidget):
     def _int_spin(self, key: str, lo: int, hi: int) -> QSpinBox:
         box = QSpinBox()
         box.installEventFilter(self)
-        box.setMinimumWidth(64)
-        box.setMaximumWidth(96)
+        box.setMinimumWidth(56)
+        box.setMaximumWidth(84)
         box.setRange(lo, hi)
         box.setAccelerated(True)
         box.valueChanged.connect(lambda v, k=key: self.edited.emit(k, int(v)))
@@ -590,7 +592,7 @@ class ArchitectureEditor(QWidget):
         self.start_combo = QComboBox()
         self.start_combo.setObjectName("start_combo")
         self.start_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.start_combo.setMinimumContentsLength(24)
+        self.start_combo.setMinimumContentsLength(18)
         self.start_combo.addItem(tr("Empty model"), ("empty", None))
         if self.controller is not None:
             self.start_combo.addItem(tr("The model in the window"), ("current", None))
@@ -606,7 +608,13 @@ class ArchitectureEditor(QWidget):
         self.input_label.setObjectName("input_label")
         self.input_label.setToolTip(tr("The input follows the dataset chosen in the window: its image size and "
                                        "number of channels (1 = grayscale, 3 = colour)."))
+        self.input_label.setWordWrap(True)
         top.addWidget(self.input_label, 1)
+        self.auto_classes = QCheckBox(tr("Last Dense = number of classes"))
+        self.auto_classes.setChecked(True)
+        self.auto_classes.setToolTip(tr("When the dataset or the starting model changes, set the units of the last "
+                                        "Dense layer to the dataset's number of classes."))
+        top.addWidget(self.auto_classes)
         root.addLayout(top)
 
         # edit toolbar
@@ -648,16 +656,30 @@ class ArchitectureEditor(QWidget):
                                     None, "remove_button")
         self.duplicate_button = button(tr("Duplicate"), tr("Copy the selected layer below it"),
                                        self._duplicate_selected, "Ctrl+D", "duplicate_button")
-        self.up_button = button(tr("Move up"), tr("Move the selected layer one place up (or drag the row)"),
+        self.up_button = button("▲", tr("Move the selected layer one place up (or drag the row)"),
                                 self._move_selected_up, "Alt+Up", "up_button")
-        self.down_button = button(tr("Move down"), tr("Move the selected layer one place down (or drag the row)"),
+        self.down_button = button("▼", tr("Move the selected layer one place down (or drag the row)"),
                                   self._move_selected_down, "Alt+Down", "down_button")
+        for b in (self.up_button, self.down_button):
+            b.setFixedWidth(b.fontMetrics().horizontalAdvance("▲") + 28)
         bar.addSpacing(12)
-        self.undo_action = self.undo_stack.createUndoAction(self, tr("Undo"))
+        # Fixed labels (the step is in the tooltip): QUndoStack's own actions would put the whole
+        # step description on the button and make the toolbar jump in width.
+        self.undo_action = QAction(tr("Undo"), self)
+        self.undo_action.triggered.connect(self.undo_stack.undo)
+        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        self.undo_stack.undoTextChanged.connect(
+            lambda text: self.undo_action.setToolTip(tr("Undo: {step}").format(step=text) + "  (Ctrl+Z)"))
+        self.undo_action.setEnabled(False)
         # One binding per key: the same key twice on an action makes Qt treat it as ambiguous.
         self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
         self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.redo_action = self.undo_stack.createRedoAction(self, tr("Redo"))
+        self.redo_action = QAction(tr("Redo"), self)
+        self.redo_action.triggered.connect(self.undo_stack.redo)
+        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        self.undo_stack.redoTextChanged.connect(
+            lambda text: self.redo_action.setToolTip(tr("Redo: {step}").format(step=text) + "  (Ctrl+Shift+Z)"))
+        self.redo_action.setEnabled(False)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.addAction(self.undo_action)
@@ -674,11 +696,6 @@ class ArchitectureEditor(QWidget):
                                      tr("Go back to the last draft in which every layer fitted"),
                                      self.restore_last_valid, None, "restore_button")
         bar.addStretch(1)
-        self.auto_classes = QCheckBox(tr("Last Dense = number of classes"))
-        self.auto_classes.setChecked(True)
-        self.auto_classes.setToolTip(tr("When the dataset or the starting model changes, set the units of the last "
-                                        "Dense layer to the dataset's number of classes."))
-        bar.addWidget(self.auto_classes)
         root.addLayout(bar)
 
         # the table
@@ -686,7 +703,7 @@ class ArchitectureEditor(QWidget):
         self.table.setObjectName("layer_table")
         self.table.setColumnCount(6)
         self.table.setHorizontalHeaderLabels([
-            "#", tr("Layer"), tr("Settings"), tr("Output (H x W x C)"), tr("Parameters"), tr("How it is computed"),
+            "#", tr("Layer"), tr("Settings"), tr("Output"), tr("Parameters"), tr("How it is computed"),
         ])
         self.table.horizontalHeaderItem(COL_FORMULA).setToolTip(tr(
             "Output size per side: (n + 2p - f) / s + 1 (n input size, p padding, f kernel or pool size, s stride; "
@@ -699,7 +716,12 @@ class ArchitectureEditor(QWidget):
         header.setSectionResizeMode(COL_SETTINGS, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_SHAPE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_PARAMS, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL_FORMULA, QHeaderView.ResizeMode.Stretch)
+        # The formulas take the remaining width but never less than a readable minimum: in a narrow
+        # window the table scrolls sideways instead of wrapping every formula one word per line.
+        header.setSectionResizeMode(COL_FORMULA, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        self.table.setMinimumWidth(320)
+        self.table.installEventFilter(self)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -718,8 +740,8 @@ class ArchitectureEditor(QWidget):
         self._row_height_timer = QTimer(self)
         self._row_height_timer.setSingleShot(True)
         self._row_height_timer.setInterval(0)
-        self._row_height_timer.timeout.connect(self.table.resizeRowsToContents)
-        header.sectionResized.connect(self._row_height_timer.start)
+        self._row_height_timer.timeout.connect(self._fit_columns)
+        header.sectionResized.connect(self._on_section_resized)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         root.addWidget(self.table, 1)
 
@@ -764,17 +786,48 @@ class ArchitectureEditor(QWidget):
         bottom.addWidget(self.train_button)
         bottom.addStretch(1)
         self.open_button = QPushButton(tr("Open model..."))
+        self.open_button.setToolTip(tr("Edit a model saved by ConvScope (.npz): its layers and learned weights."))
         self.open_button.clicked.connect(self._open_dialog)
         self.save_button = QPushButton(tr("Save model..."))
+        self.save_button.setToolTip(tr("Save the architecture and its weights (.npz); the window can open it."))
         self.save_button.clicked.connect(self._save_dialog)
-        self.summary_button = QPushButton(tr("Export summary (.txt)..."))
-        self.summary_button.clicked.connect(self._export_summary_dialog)
-        self.onnx_button = QPushButton(tr("Export ONNX..."))
-        self.onnx_button.clicked.connect(self._export_onnx_dialog)
-        for b in (self.open_button, self.save_button, self.summary_button, self.onnx_button):
+        self.export_button = QToolButton()
+        self.export_button.setObjectName("export_button")
+        self.export_button.setText(tr("Export"))
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        export_menu = QMenu(self.export_button)
+        self.summary_action = export_menu.addAction(tr("Keras-style summary (.txt)..."))
+        self.summary_action.triggered.connect(self._export_summary_dialog)
+        self.onnx_action = export_menu.addAction(tr("ONNX model for Netron / onnxruntime (.onnx)..."))
+        self.onnx_action.triggered.connect(self._export_onnx_dialog)
+        self.export_button.setMenu(export_menu)
+        for b in (self.open_button, self.save_button, self.export_button):
             bottom.addWidget(b)
         root.addLayout(bottom)
         self._update_input_label()
+
+    FORMULA_MIN_WIDTH = 320
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        if obj is self.table and event.type() == QEvent.Type.Resize:
+            self._row_height_timer.start()
+        return super().eventFilter(obj, event)
+
+    def _on_section_resized(self, index: int, _old: int, _new: int) -> None:
+        if index != COL_FORMULA:
+            self._row_height_timer.start()
+        else:
+            self.table.resizeRowsToContents()
+
+    def _fit_columns(self) -> None:
+        """Give the formula column the width left over (at least FORMULA_MIN_WIDTH), then fit row heights."""
+        header = self.table.horizontalHeader()
+        used = sum(header.sectionSize(c) for c in range(self.table.columnCount()) if c != COL_FORMULA)
+        width = max(self.FORMULA_MIN_WIDTH, self.table.viewport().width() - used)
+        if header.sectionSize(COL_FORMULA) != width:
+            header.resizeSection(COL_FORMULA, width)  # sectionResized then fits the rows
+        else:
+            self.table.resizeRowsToContents()
 
     # ------------------------------------------------------------------------- controller wiring
     def _connect_controller(self) -> None:
@@ -845,7 +898,9 @@ class ArchitectureEditor(QWidget):
         self.dataset_name = name
         self.class_names = class_names
         self._update_input_label()
-        if self.auto_classes.isChecked() and self._layers:
+        # A draft that mirrors the window's model is left alone: the window sends the model it keeps or
+        # picks for the new dataset through model_changed. Only a draft being edited is adjusted here.
+        if self.auto_classes.isChecked() and self._layers and self.is_dirty():
             fixed = self._with_class_count(self._layers)
             if fixed != self._layers:
                 self._push(fixed, tr("Match the dataset's {n} classes").format(n=self.num_classes))
@@ -1207,7 +1262,7 @@ class ArchitectureEditor(QWidget):
                 widget.set_config(layer["config"])
         for i, layer in enumerate(self._layers):
             self._fill_row(i, layer, self.rows[i] if i < len(self.rows) else None)
-        table.resizeRowsToContents()
+        self._fit_columns()
         self.empty_hint.setVisible(not self._layers)
 
     def _make_row_slot(self, widget: LayerSettingsWidget):
@@ -1380,8 +1435,8 @@ class ArchitectureEditor(QWidget):
             tip = tr("Pause or stop training before changing the model.")
         self.train_button.setToolTip(tip or tr("Apply the architecture and start training it on the current dataset."))
         self.restore_button.setEnabled(not self.valid and self._last_valid is not None)
-        for b in (self.save_button, self.summary_button, self.onnx_button):
-            b.setEnabled(self.valid)
+        for w in (self.save_button, self.export_button):
+            w.setEnabled(self.valid)
 
     # ---------------------------------------------------------------------------- UI actions
     def _selected_or_last(self) -> int:

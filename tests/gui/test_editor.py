@@ -399,7 +399,7 @@ def test_editor_onnx_export_runs_in_onnxruntime_like_our_engine(editor, tmp_path
 def test_nothing_to_export_while_invalid(editor):
     build_lenet5(editor)
     editor.set_layer_param(0, "kernel_size", 40)
-    assert not editor.save_button.isEnabled() and not editor.onnx_button.isEnabled()
+    assert not editor.save_button.isEnabled() and not editor.export_button.isEnabled()
     assert editor.apply() is None
 
 
