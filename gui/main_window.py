@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
         from gui.widgets.theater import TheaterPanel; self.theater_panel = TheaterPanel(c); self.add_tab("theater", tr("Convolution theater"), self.theater_panel)  # noqa: E402,E702,E501
         self.evaluation_panel = EvaluationPanel(c); self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)  # noqa: E702,E501
         self.classify_panel = ClassifyPanel(c); self.add_tab("classify", tr("Classify"), self.classify_panel)  # noqa: E702
+        from gui.widgets.architecture_editor import ArchitectureEditor; self.architecture_editor = ArchitectureEditor(c); self.add_tab("editor", tr("Edit architecture"), self.architecture_editor); self._action(self.model_menu, tr("Edit architecture..."), lambda: self.show_tab("editor"), "Ctrl+E", tr("Build your own network: add, remove and change layers and see every shape and parameter count."))  # noqa: E402,E702,E501
 
     # -- menus ---------------------------------------------------------------------------------
     def _create_menus(self) -> None:
