@@ -256,13 +256,13 @@ class MainWindow(QMainWindow):
         m.addSeparator()
 
         t = self.train_menu
-        self.start_action = self._action(t, tr("&Start"), c.start, "F5", tr("Start training."))
+        self.start_action = self._action(t, tr("&Start"), self.start_training, "F5", tr("Start training."))
         self.pause_action = self._action(t, tr("&Pause / Resume"), self.toggle_pause, "F6",
                                          tr("Pause after the current batch, or resume."))
-        self.step_action = self._action(t, tr("S&tep one batch"), c.step, "F10", tr("Train on exactly one batch."))
-        self.stop_action = self._action(t, tr("St&op"), c.stop, "Shift+F5", tr("End this training run; the weights are kept."))
+        self.step_action = self._action(t, tr("S&tep one batch"), self.step_training, "F10", tr("Train on exactly one batch."))
+        self.stop_action = self._action(t, tr("St&op"), self.stop_run, "Shift+F5", tr("End this training run; the weights are kept."))
         t.addSeparator()
-        self.reset_action = self._action(t, tr("&Reset weights"), c.reset, "Ctrl+R",
+        self.reset_action = self._action(t, tr("&Reset weights"), self.reset_weights, "Ctrl+R",
                                          tr("New initial weights from the seed."))
 
     def finish_menus(self) -> None:
@@ -343,6 +343,19 @@ class MainWindow(QMainWindow):
         elif c.model_path:
             parts.append(Path(c.model_path).name)
         self.setWindowTitle(" — ".join(parts))
+
+    # triggered(bool) must not reach the controller's optional arguments: small slots in between
+    def start_training(self) -> None:
+        self.controller.start()
+
+    def step_training(self) -> None:
+        self.controller.step()
+
+    def stop_run(self) -> None:
+        self.controller.stop()
+
+    def reset_weights(self) -> None:
+        self.controller.reset()
 
     def toggle_pause(self) -> None:
         if self.controller.state == "paused":

@@ -173,9 +173,10 @@ class TrainingPanel(QWidget):
         # -- wiring ------------------------------------------------------------------------------
         self.start_button.clicked.connect(self.on_start_clicked)
         self.pause_button.clicked.connect(self.on_pause_clicked)
-        self.step_button.clicked.connect(controller.step)
-        self.stop_button.clicked.connect(controller.stop)
-        self.reset_button.clicked.connect(controller.reset)
+        # bound methods without arguments: clicked(bool) would land in stop(timeout=False)
+        self.step_button.clicked.connect(self.on_step_clicked)
+        self.stop_button.clicked.connect(self.on_stop_clicked)
+        self.reset_button.clicked.connect(self.on_reset_clicked)
         self.dataset_combo.activated.connect(self.on_dataset_chosen)
         self.preset_combo.activated.connect(self.on_preset_chosen)
         self.optimizer_combo.currentIndexChanged.connect(self.on_option_edited)
@@ -260,6 +261,15 @@ class TrainingPanel(QWidget):
     # -- buttons and state -----------------------------------------------------------------------
     def on_start_clicked(self) -> None:
         self.controller.start()
+
+    def on_step_clicked(self) -> None:
+        self.controller.step()
+
+    def on_stop_clicked(self) -> None:
+        self.controller.stop()
+
+    def on_reset_clicked(self) -> None:
+        self.controller.reset()
 
     def on_pause_clicked(self) -> None:
         if self.controller.state == "paused":
