@@ -775,8 +775,9 @@ class ArchitectureEditor(QWidget):
         bottom = QHBoxLayout()
         self.apply_button = QPushButton(tr("Apply"))
         self.apply_button.setObjectName("apply_button")
-        self.apply_button.setToolTip(tr("Use this architecture as the window's model (new random weights "
-                                        "except for unchanged layers of a loaded model)."))
+        self.apply_button.setToolTip(tr("Use this architecture as the window's model. Layers you did not change "
+                                        "keep what they learned; new or changed layers start from random weights "
+                                        "(Train > Reset weights starts everything afresh)."))
         self.apply_button.clicked.connect(self.apply)
         self.train_button = QPushButton(tr("Apply and train"))
         self.train_button.setObjectName("train_button")
@@ -1030,6 +1031,7 @@ class ArchitectureEditor(QWidget):
 
         model = network.Sequential([layer_from_config(copy.deepcopy(c)) for c in self._layers],
                                    name=self.model_name)
+        self._remember_window_weights()
         try:
             model.build(input_shape=self.input_shape, seed=0)
         except MemoryError:
@@ -1182,6 +1184,17 @@ class ArchitectureEditor(QWidget):
         for layer, w in zip(model.layers, weights):
             if w:
                 self._weights[layer.name] = (_clean_config(layer.get_config()), {k: v.copy() for k, v in w.items()})
+
+    def _remember_window_weights(self) -> None:
+        """What the window's model has learned since it was applied or loaded is kept for unchanged layers."""
+        if self._applied is None or self.controller is None or not hasattr(self.controller, "current_model_copy"):
+            return
+        try:
+            model = self.controller.current_model_copy()
+        except Exception:  # noqa: BLE001 - no weights to keep is not an error
+            return
+        if model is not None and getattr(model, "built", True):
+            self._remember_weights(model)
 
     def _restore_weights(self, model) -> None:
         if not self._weights:

@@ -331,6 +331,29 @@ def test_apply_hands_the_model_to_the_controller_and_trains_it(qtbot):
     assert ed.apply_button.isEnabled()
 
 
+def test_save_and_export_take_the_weights_trained_in_the_window(qtbot, tmp_path):
+    pytest.importorskip("engine.persistence")
+    from engine.persistence import load_model
+
+    ctrl = FakeController(dataset=FakeDataset(input_shape=(1, 32, 32)))
+    ed = ArchitectureEditor(ctrl)
+    qtbot.addWidget(ed)
+    build_lenet5(ed)
+    assert ed.apply() is ctrl.model
+    trained = ctrl.model.get_weights()
+    trained[0]["W"] = trained[0]["W"] + 0.5  # what training did meanwhile
+    ctrl.model.set_weights(trained)
+    ed.add_layer("Dropout", index=5)  # edits after training (without saving) keep what was learned
+    np.testing.assert_array_equal(ed.build_model().get_weights()[0]["W"], trained[0]["W"])
+    ed.undo()
+    model, _meta = load_model(ed.save_model(tmp_path / "trained.npz"))
+    np.testing.assert_array_equal(model.get_weights()[0]["W"], trained[0]["W"])
+    ed.set_layer_param(6, "units", 80)  # an edited draft is no longer the trained model ...
+    model = ed.build_model()
+    assert model.layers[6].params["W"].shape == (120, 80)
+    np.testing.assert_array_equal(model.get_weights()[0]["W"], trained[0]["W"])  # ... but keeps its first conv
+
+
 def test_a_model_chosen_in_the_window_becomes_the_draft_unless_edits_are_pending(qtbot):
     from engine.presets import build_preset
 
