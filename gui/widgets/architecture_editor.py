@@ -848,7 +848,7 @@ class ArchitectureEditor(QWidget):
         if model is not None and getattr(model, "layers", None):
             self.load_model_object(model, text=tr("Load the window's model"))
             self.undo_stack.clear()
-            self._applied = self.layer_configs()
+            self._applied, self._applied_model = self.layer_configs(), model
 
     def on_dataset_changed(self, dataset) -> None:
         """The input follows the dataset; the last Dense follows its class count (when enabled)."""
@@ -866,7 +866,7 @@ class ArchitectureEditor(QWidget):
                                      "choose 'Start from: The model in the window' to edit the new one."))
             return
         self.load_model_object(model, text=tr("Load the window's model"))
-        self._applied = self.layer_configs()
+        self._applied, self._applied_model = self.layer_configs(), model
 
     def on_state_changed(self, state: str) -> None:
         self._training_state = str(state)
@@ -1189,6 +1189,8 @@ class ArchitectureEditor(QWidget):
         """What the window's model has learned since it was applied or loaded is kept for unchanged layers."""
         if self._applied is None or self.controller is None or not hasattr(self.controller, "current_model_copy"):
             return
+        if getattr(self.controller, "model", None) is not self._applied_model:
+            return  # the window switched to an unrelated model: its weights are not this draft's
         try:
             model = self.controller.current_model_copy()
         except Exception:  # noqa: BLE001 - no weights to keep is not an error
@@ -1491,6 +1493,7 @@ class ArchitectureEditor(QWidget):
                     self._set_status_note(tr("The window has no model yet."))
                     return
                 self.load_model_object(model, text=tr("Load the window's model"))
+                self._applied, self._applied_model = self.layer_configs(), self.controller.model
             else:
                 self.load_preset(name)
         except ConvScopeError as exc:
