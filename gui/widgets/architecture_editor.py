@@ -25,15 +25,14 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QGridLayout,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMenu,
     QMessageBox,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QStyledItemDelegate,
     QTableWidget,
@@ -1107,9 +1106,6 @@ class ArchitectureEditor(QWidget):
         self._weights.clear()
         self.load_model_object(model, text=tr("Open {file}").format(file=Path(path).name))
 
-    def summary_text(self) -> str:
-        return self.build_model().summary()
-
     def export_summary(self, path) -> Path:
         path = Path(path)
         if path.suffix.lower() != ".txt":
@@ -1454,10 +1450,6 @@ class ArchitectureEditor(QWidget):
             w.setEnabled(self.valid)
 
     # ---------------------------------------------------------------------------- UI actions
-    def _selected_or_last(self) -> int:
-        row = self.selected_row()
-        return row if row >= 0 else len(self._layers) - 1
-
     def _add_after_selection(self, class_name: str) -> None:
         row = self.selected_row()
         self.add_layer(class_name, index=None if row < 0 else row + 1)
