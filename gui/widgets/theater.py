@@ -1128,11 +1128,14 @@ class TheaterPanel(QWidget):
                 self.product_views.append(pv)
             else:
                 pv = GridView(tr("Window"), style="gray")
+                pv.tint = view.tint
                 self.patch_views.append(pv)
             lay.addWidget(pv, ch, 4)
             lay.addWidget(self._new_sum_label(), ch, 5)
             if not conv:
-                lay.addWidget(self._new_output_view(f"{tr('Output')} · {name}", "gray"), ch, 6)
+                out_view = self._new_output_view(f"{tr('Output')} · {name}", "gray")
+                out_view.tint = view.tint
+                lay.addWidget(out_view, ch, 6)
             lay.setRowStretch(ch, 1)
         if conv:
             lay.addWidget(self._new_output_view(tr("Output: the channel sums added"), "signed"), 0, 6, t.channels, 1)
@@ -1250,9 +1253,18 @@ class TheaterPanel(QWidget):
         t = self.theater
         d = self._digits()
         if t.op != "conv":
-            name = tr("maximum") if t.op == "max" else tr("average")
-            parts = [f"{name}({fmt(v, d)})" for v in st.channel_sums]
-            return tr("Window {} → {}").format(f"({st.i}, {st.j})", " , ".join(parts))
+            names = (tr("red"), tr("green"), tr("blue")) if t.channels == 3 else \
+                [f"{tr('channel')} {ch}" for ch in range(t.channels)]
+            parts = []
+            for ch in range(t.channels):
+                values = [fmt(v, d) for v in st.patch[ch][~st.virtual]]   # virtual pixels take no part
+                result = f"<b>{fmt(st.channel_sums[ch], 2)}</b>"
+                if t.op == "max":
+                    text = f"max({', '.join(values)}) = {result}"
+                else:
+                    text = f"({' + '.join(values)}) / {len(values)} = {result}"
+                parts.append(text if t.channels == 1 else f"{names[ch]}: {text}")
+            return " &nbsp;·&nbsp; ".join(parts)
 
         def signed(v):
             color = "#c03020" if v > 0 else "#2050c0" if v < 0 else "#444"
@@ -1620,7 +1632,8 @@ class TheaterPanel(QWidget):
         if setter is None:
             self._show_message(tr("This version of the program cannot change the model's filters."))
             return False
-        if bool(getattr(c, "is_busy", False)) or getattr(c, "state", None) in ("training", "compiling"):
+        busy = getattr(c, "is_busy", None)
+        if busy if busy is not None else getattr(c, "state", None) == "training":
             # the worker thread reads these weights while it trains: change them between runs only
             self._show_message(tr("Pause training first, then use the kernel."))
             return False

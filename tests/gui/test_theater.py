@@ -158,9 +158,11 @@ def test_max_pooling_highlights_the_winning_pixel(panel):
     assert panel.input_views[0].winners == [(0, 3)]         # 9 wins the top-right window
     assert panel.patch_views[0].winners == [(0, 1)]
     assert panel.sum_labels[0].text() == "max = 9"
+    assert "max(2, 9, 1, 5) = <b>9</b>" in panel.equation.text()
     _choose(panel.op_combo, "avg")
     panel.seek(3)
     assert panel.sum_labels[0].text() == "avg = 2.5"
+    assert "(2 + 3 + 1 + 4) / 4 = <b>2.5</b>" in panel.equation.text()
     assert panel.output_views[0].values.tolist() == [[3.75, 4.25], [4.75, 2.5]]
 
 
@@ -308,6 +310,7 @@ def test_use_this_kernel_during_training_keeps_the_filter_fixed_after_resuming(w
     _choose(p.preset_combo, "upper_horizontal_edge")
     p.target_filter_spin.setValue(0)
     p.freeze_check.setChecked(True)
+    c.set_options(epochs=200)          # long enough that it cannot finish before we try to change it
     assert c.start()
     qtbot.waitUntil(lambda: c.is_training, timeout=30000)
     assert not p.use_kernel_in_model()                      # refused while the worker runs
