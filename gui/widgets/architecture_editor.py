@@ -800,6 +800,11 @@ class ArchitectureEditor(QWidget):
         self.summary_action.triggered.connect(self._export_summary_dialog)
         self.onnx_action = export_menu.addAction(tr("ONNX model for Netron / onnxruntime (.onnx)..."))
         self.onnx_action.triggered.connect(self._export_onnx_dialog)
+        self.onnx_softmax_action = export_menu.addAction(tr("ONNX: also output probabilities (softmax)"))
+        self.onnx_softmax_action.setCheckable(True)
+        self.onnx_softmax_action.setChecked(True)
+        self.onnx_softmax_action.setToolTip(tr("Besides the logits, the ONNX model gets a second output with the "
+                                               "probability of each class."))
         self.export_button.setMenu(export_menu)
         for b in (self.open_button, self.save_button, self.export_button):
             bottom.addWidget(b)
@@ -1543,7 +1548,7 @@ class ArchitectureEditor(QWidget):
         if not path:
             return
         try:
-            saved = self.export_onnx(path)
+            saved = self.export_onnx(path, include_softmax=self.onnx_softmax_action.isChecked())
         except ConvScopeError as exc:
             self._error_box(tr("Cannot export ONNX"), str(exc))
         except OSError as exc:

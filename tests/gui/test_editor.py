@@ -479,3 +479,38 @@ def test_a_dense_layer_on_the_raw_image_too_big_to_train_is_flagged_not_allocate
     ed.set_layer_param(1, "units", 5000)  # 61 M: refused on the layer responsible, before any allocation
     assert not ed.is_valid and set(ed.problems) == {1}
     assert "61,445,000" in ed.row_message(1) and not ed.train_button.isEnabled()
+
+
+def test_file_buttons_write_read_and_report_errors_without_crashing(editor, qtbot, tmp_path, monkeypatch):
+    pytest.importorskip("onnx")
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    build_lenet5(editor)
+    answers = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(answers.pop(0)), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(answers.pop(0)), ""))
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, title, text, *a: warnings.append((title, text)))
+
+    answers.append(tmp_path / "net.onnx")
+    editor.onnx_action.trigger()
+    import onnx
+
+    outputs = [o.name for o in onnx.load(str(tmp_path / "net.onnx")).graph.output]
+    assert outputs == ["logits", "probabilities"]
+    answers.append(tmp_path / "summary.txt")
+    editor.summary_action.trigger()
+    assert "61,706" in (tmp_path / "summary.txt").read_text(encoding="utf-8")
+    answers.append(tmp_path / "net.npz")
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    assert (tmp_path / "net.npz").exists() and not warnings
+
+    (tmp_path / "broken.npz").write_bytes(b"not a model")
+    answers.append(tmp_path / "broken.npz")
+    before = editor.layer_configs()
+    qtbot.mouseClick(editor.open_button, Qt.MouseButton.LeftButton)
+    assert len(warnings) == 1 and editor.layer_configs() == before  # a message, nothing lost
+    answers.append(tmp_path / "no" / "such" / "dir" / "x.onnx")
+    (tmp_path / "no").write_text("a file where a folder should be")
+    editor.onnx_action.trigger()
+    assert len(warnings) == 2 and "x.onnx" in warnings[1][1]
