@@ -334,3 +334,186 @@ def test_pool_rejects_bad_arguments():
 
 def test_warmup_runs_every_kernel():
     kernels.warmup()
+
+
+# ---------------------------------------------------------------------------------------------
+# the thread team, chunking, both convolution layouts, fused ReLU
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def team_size(request):
+    before = kernels.get_num_threads()
+    kernels.set_num_threads(request.param)
+    yield request.param
+    kernels.set_num_threads(before)
+
+
+# Batches large enough to be cut into several chunks and shared by the team; both layouts
+# (padded-width columns for stride 1, general columns otherwise) are exercised.
+BIG_CONV_CASES = [
+    (9, 3, 14, 14, 8, 3, 1, (1, 1, 1, 1)),  # padded-width layout
+    (7, 6, 13, 11, 4, 5, 1, (2, 1, 0, 2)),  # padded-width, asymmetric padding
+    (9, 1, 12, 12, 4, 3, 1, (0, 0, 0, 0)),  # C*K*K < 16: general layout
+    (5, 4, 9, 9, 4, 3, 2, (1, 0, 1, 0)),  # stride 2: general layout
+    (6, 8, 5, 5, 8, 3, 1, (0, 0, 0, 0)),  # kernel wide compared to the output: general layout
+]
+
+
+@pytest.mark.parametrize("case", BIG_CONV_CASES, ids=lambda c: "N{}C{}H{}W{}F{}K{}s{}p{}".format(*c))
+def test_conv_is_correct_for_any_team_size_and_chunking(case, team_size, monkeypatch):
+    monkeypatch.setattr(kernels, "_CHUNK_VALUES", 2000)  # force several chunks per thread
+    N, C, H, W, F, K, s, pad = case
+    rng = np.random.default_rng(5)
+    x, w, b = f32(rng, N, C, H, W), f32(rng, F, C, K, K), f32(rng, F)
+    z_ref = ref_conv_forward(x, w, b, s, pad)
+    pre = np.empty(z_ref.shape, np.float32)
+    y = kernels.conv2d_forward(x, w, b, s, pad, relu=True, pre=pre)
+    scale = np.abs(z_ref).max()
+    assert_close(pre, z_ref, scale)
+    assert_close(y, np.maximum(z_ref, 0), scale)
+    assert (y >= 0).all()
+
+    g = f32(rng, *y.shape)
+    dx, dw, db = kernels.conv2d_backward(x, w, g, s, pad, relu_output=y)
+    masked = g.astype(np.float64) * (z_ref > 0)
+    dx_ref, dw_ref, db_ref = ref_conv_backward(x, w, masked, s, pad)
+    assert_close(dx, dx_ref, np.abs(dx_ref).max())
+    assert_close(dw, dw_ref, np.abs(dw_ref).max())
+    assert_close(db, db_ref, np.abs(db_ref).max())
+
+
+def test_conv_results_are_reproducible_bit_for_bit():
+    rng = np.random.default_rng(2)
+    x, w = f32(rng, 16, 8, 12, 12), f32(rng, 16, 8, 3, 3)
+    g = f32(rng, 16, 16, 12, 12)
+    first = kernels.conv2d_backward(x, w, g, 1, (1, 1, 1, 1))
+    for _ in range(3):
+        again = kernels.conv2d_backward(x, w, g, 1, (1, 1, 1, 1))
+        for a, b in zip(first, again):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_kernels_give_right_answers_when_called_from_two_threads_at_once():
+    import threading
+
+    rng = np.random.default_rng(4)
+    x, w, b = f32(rng, 12, 4, 10, 10), f32(rng, 6, 4, 3, 3), f32(rng, 6)
+    expected = ref_conv_forward(x, w, b, 1, (1, 1, 1, 1))
+    failures = []
+
+    def worker():
+        for _ in range(20):
+            y = kernels.conv2d_forward(x, w, b, 1, (1, 1, 1, 1))
+            p, _ = kernels.maxpool2d_forward(y, 2, 2, (0, 0, 0, 0))
+            if not np.allclose(y, expected, rtol=1e-4, atol=1e-4) or p.shape != (12, 6, 5, 5):
+                failures.append("wrong result")
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+
+
+def test_pooling_on_batches_large_enough_for_the_team(team_size):
+    rng = np.random.default_rng(8)
+    x = f32(rng, 8, 16, 14, 13)  # 23k values: split over the team
+    for pool, stride, pad in ((2, 2, (0, 0, 0, 0)), (3, 2, (1, 1, 1, 1)), (2, 2, (0, 1, 0, 1))):
+        y, arg = kernels.maxpool2d_forward(x, pool, stride, pad)
+        y_ref, arg_ref = ref_maxpool(x, pool, stride, pad)
+        np.testing.assert_array_equal(y, y_ref.astype(np.float32))
+        np.testing.assert_array_equal(arg, arg_ref)
+        dy = f32(rng, *y.shape)
+        dx = kernels.maxpool2d_backward(dy, arg, x.shape)
+        dx_ref = np.zeros((8, 16, 14 * 13))
+        for n in range(8):
+            for c in range(16):
+                np.add.at(dx_ref[n, c], arg_ref[n, c].ravel(), dy[n, c].ravel())
+        assert_close(dx, dx_ref.reshape(x.shape))
+        assert_close(kernels.avgpool2d_forward(x, pool, stride, pad), ref_avgpool(x, pool, stride, pad))
+
+
+# ---------------------------------------------------------------------------------------------
+# ReLU, dense, optimizer updates
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [7, 100_003])
+def test_relu_forward_backward_and_in_place(n, team_size):
+    rng = np.random.default_rng(n)
+    z = f32(rng, n)
+    a = kernels.relu_forward(z)
+    np.testing.assert_array_equal(a, np.maximum(z, 0))
+    dy = f32(rng, n)
+    np.testing.assert_array_equal(kernels.relu_backward(dy, a), np.where(z > 0, dy, 0))
+    out = kernels.relu_forward(z, out=z)
+    assert out is z
+    np.testing.assert_array_equal(z, a)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 4), (64, 3136, 100), (33, 400, 120)])
+def test_dense_forward_and_backward_match_numpy_float64(shape, team_size):
+    N, D, U = shape
+    rng = np.random.default_rng(N)
+    x, w, b, dz = f32(rng, N, D), f32(rng, D, U), f32(rng, U), f32(rng, N, U)
+    x64, w64, dz64 = (a.astype(np.float64) for a in (x, w, dz))
+    z = kernels.dense_forward(x, w, b)
+    ref = x64 @ w64 + b
+    assert_close(z, ref, np.abs(ref).max())
+    dx, dw, db = kernels.dense_backward(x, w, dz)
+    assert_close(dx, dz64 @ w64.T, np.abs(dz64 @ w64.T).max())
+    assert_close(dw, x64.T @ dz64, np.abs(x64.T @ dz64).max())
+    assert_close(db, dz64.sum(0), np.abs(dz64.sum(0)).max())
+    assert kernels.dense_backward(x, w, dz, need_dx=False)[0] is None
+
+
+@pytest.mark.parametrize("n", [10, 70_001])
+def test_optimizer_updates_follow_the_keras_formulas(n, team_size):
+    rng = np.random.default_rng(1)
+    p0, g = f32(rng, n), f32(rng, n)
+    p0_64, g64 = p0.astype(np.float64), g.astype(np.float64)
+
+    p, vel = p0.copy(), np.zeros(n, np.float32)
+    kernels.sgd_update(p, g, vel, 0.1, 0.0, False)
+    np.testing.assert_allclose(p, p0_64 - 0.1 * g64, rtol=1e-6, atol=1e-6)
+
+    p, vel = p0.copy(), np.full(n, 0.5, np.float32)
+    kernels.sgd_update(p, g, vel, 0.1, 0.9, False)
+    v_ref = 0.9 * 0.5 - 0.1 * g64
+    np.testing.assert_allclose(vel, v_ref, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(p, p0_64 + v_ref, rtol=1e-6, atol=1e-6)
+
+    p, vel = p0.copy(), np.full(n, 0.5, np.float32)
+    kernels.sgd_update(p, g, vel, 0.1, 0.9, True)
+    np.testing.assert_allclose(p, p0_64 + 0.9 * v_ref - 0.1 * g64, rtol=1e-6, atol=1e-6)
+
+    p, m, v = p0.copy(), np.full(n, 0.1, np.float32), np.full(n, 0.2, np.float32)
+    kernels.adam_update(p, g, m, v, 0.01, 0.9, 0.999, 1e-7)
+    m_ref = 0.9 * 0.1 + 0.1 * g64
+    v_ref = 0.999 * 0.2 + 0.001 * g64 * g64
+    np.testing.assert_allclose(m, m_ref, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(v, v_ref, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(p, p0_64 - 0.01 * m_ref / (np.sqrt(v_ref) + 1e-7), rtol=1e-5, atol=1e-6)
+
+    for momentum in (0.0, 0.5):
+        p, ms, vel = p0.copy(), np.full(n, 0.3, np.float32), np.full(n, 0.1, np.float32)
+        kernels.rmsprop_update(p, g, ms, vel, 0.01, 0.9, 1e-7, momentum)
+        ms_ref = 0.9 * 0.3 + 0.1 * g64 * g64
+        step = 0.01 * g64 / (np.sqrt(ms_ref) + 1e-7)
+        if momentum:
+            step = momentum * 0.1 + step
+            np.testing.assert_allclose(vel, step, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ms, ms_ref, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(p, p0_64 - step, rtol=1e-5, atol=1e-6)
+
+
+def test_set_num_threads_resizes_the_team():
+    before = kernels.get_num_threads()
+    try:
+        assert kernels.set_num_threads(3) == 3 and kernels.get_num_threads() == 3
+        assert kernels.set_num_threads(1) == 1
+    finally:
+        kernels.set_num_threads(before)
+    assert kernels.get_num_threads() == before
