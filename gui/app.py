@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train", action="store_true", help="start training as soon as the window is shown")
     p.add_argument("--size", default=None, metavar="WxH", help="initial window size, e.g. 1400x900")
     p.add_argument("--reset-layout", action="store_true", help="forget the remembered window layout")
+    p.add_argument("--tab", default=None, metavar="NAME",
+                   help="panel to show in front: feature_maps, filters, evaluation, classify, theater, editor")
+    p.add_argument("--classify", nargs="+", default=None, metavar="IMAGE",
+                   help="classify these image files once the model is ready (as if dropped on the window)")
+    # for bench/responsiveness.py: print start-up milestones (time.monotonic()) and quit after the first step
+    p.add_argument("--report-startup", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -65,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(options=args, restore_layout=not args.reset_layout and not args.screenshot)
     if size:
         window.resize(*size)
+    elif args.screenshot:
+        window.resize(1480, 920)
+    if args.report_startup:
+        _report_startup(window, app)
     window.show()
     window.startup_seconds = time.perf_counter() - t0
 
@@ -78,6 +88,33 @@ def main(argv: list[str] | None = None) -> int:
 
         QTimer.singleShot(int(args.screenshot_delay * 1000), window, shoot)
     return app.exec()
+
+
+def _report_startup(window, app) -> None:
+    """Print ``window_painted`` and ``first_step`` (``time.monotonic()``, comparable across processes)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def __init__(self):
+            super().__init__(window)
+            self.seen = False
+
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+            if not self.seen and event.type() == QEvent.Type.Paint:
+                self.seen = True
+                print(f"window_painted {time.monotonic():.6f}", flush=True)
+            return False
+
+    window._first_paint_filter = FirstPaint()
+    window.installEventFilter(window._first_paint_filter)
+
+    def on_batch(_metrics) -> None:
+        print(f"first_step {time.monotonic():.6f}", flush=True)
+        window.controller.batch_metrics_ready.disconnect(window._report_first_step)
+        QTimer.singleShot(0, window.close)
+
+    window._report_first_step = on_batch
+    window.controller.batch_metrics_ready.connect(on_batch)
 
 
 if __name__ == "__main__":

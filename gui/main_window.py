@@ -78,6 +78,43 @@ class GlossaryDialog(QDialog):
         self.text.setHtml(html)
 
 
+class PanelScrollArea(QScrollArea):
+    """Fills its viewport with the panel and scrolls only when the panel's *minimum* size does not fit.
+
+    (``widgetResizable`` would size a panel with word-wrapped labels by its preferred height and show
+    a needless vertical scroll bar on a 1280x800 screen.)
+    """
+
+    def __init__(self, panel: QWidget):
+        super().__init__()
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setWidgetResizable(False)
+        self.setWidget(panel)
+
+    def fit_panel(self) -> None:
+        panel = self.widget()
+        if panel is None:
+            return
+        need = panel.minimumSizeHint().expandedTo(panel.minimumSize())
+        vp = self.maximumViewportSize()
+        w = max(vp.width(), need.width())
+        h = max(vp.height(), need.height())
+        # a scroll bar along one axis takes room from the other
+        if w > vp.width():
+            h = max(need.height(), vp.height() - self.horizontalScrollBar().sizeHint().height())
+        if h > vp.height():
+            w = max(need.width(), vp.width() - self.verticalScrollBar().sizeHint().width())
+        panel.resize(w, h)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.fit_panel()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.fit_panel()
+
+
 class MessageBar(QWidget):
     """A non-blocking message strip under the menus (errors stay until closed or replaced)."""
 
@@ -154,6 +191,7 @@ class MainWindow(QMainWindow):
         self._create_panels()
         self._create_actions()
         self.finish_menus()
+        self._default_dock_sizes()
         c = self.controller
         c.status_message.connect(self.show_status)
         c.error_occurred.connect(self.message_bar.show_message)
@@ -185,6 +223,13 @@ class MainWindow(QMainWindow):
         self.evaluation_panel = EvaluationPanel(c); self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)  # noqa: E702,E501
         self.classify_panel = ClassifyPanel(c); self.add_tab("classify", tr("Classify"), self.classify_panel)  # noqa: E702
         from gui.widgets.architecture_editor import ArchitectureEditor; self.architecture_editor = ArchitectureEditor(c); self.add_tab("editor", tr("Edit architecture"), self.architecture_editor); self._action(self.model_menu, tr("Edit architecture..."), lambda: self.show_tab("editor"), "Ctrl+E", tr("Build your own network: add, remove and change layers and see every shape and parameter count."))  # noqa: E402,E702,E501
+
+    def _default_dock_sizes(self) -> None:
+        """Side panels as narrow as readable, the curves low: the central views get the room."""
+        side = [d for d in (self.docks.get("training"), self.docks.get("architecture")) if d is not None]
+        self.resizeDocks(side, [270] * len(side), Qt.Orientation.Horizontal)
+        if "curves" in self.docks:
+            self.resizeDocks([self.docks["curves"]], [205], Qt.Orientation.Vertical)
 
     # -- menus ---------------------------------------------------------------------------------
     def _create_menus(self) -> None:
@@ -290,11 +335,8 @@ class MainWindow(QMainWindow):
         self.tabs_by_key[key] = widget
         # A scroll area keeps a wide panel from forcing the whole window wider than a 1280x800 screen:
         # below the panel's minimum size it scrolls instead.
-        container = QScrollArea()
+        container = PanelScrollArea(widget)
         container.setObjectName(f"tabscroll_{key}")
-        container.setWidgetResizable(True)
-        container.setFrameShape(QScrollArea.Shape.NoFrame)
-        container.setWidget(widget)
         self._tab_containers[key] = container
         return self.workspace.addTab(container, title)
 
@@ -384,9 +426,26 @@ class MainWindow(QMainWindow):
                 c.open_model(model)
             else:
                 c.set_preset(str(model))
+        tab = getattr(opts, "tab", None)
+        if tab:
+            self.show_tab(tab)
+        files = getattr(opts, "classify", None)
+        if files:
+            # predictions compile kernels too: wait until the worker has them ready
+            self._pending_classify = list(files)
+            c.kernels_ready.connect(self._classify_pending)
         c.warm_up()
+        if c.kernels_warm:
+            self._classify_pending()
         if getattr(opts, "train", False):
             c.start()
+
+    def _classify_pending(self, *_args) -> None:
+        files, self._pending_classify = getattr(self, "_pending_classify", None), None
+        if files:
+            self.classify_files(files)
+            if getattr(self.options, "tab", None):
+                self.show_tab(self.options.tab)
 
     # -- files: images, models, pictures -------------------------------------------------------
     def classify_files(self, paths: list[str]) -> None:

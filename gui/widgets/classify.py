@@ -50,7 +50,7 @@ class DrawPad(QWidget):
     """A black square to draw a white digit on with the mouse (like an MNIST image, 10x larger)."""
 
     drawn = Signal()
-    SIZE = 280
+    SIZE = 224
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -58,7 +58,7 @@ class DrawPad(QWidget):
         self.canvas = QImage(self.SIZE, self.SIZE, QImage.Format.Format_Grayscale8)
         self.canvas.fill(0)
         self._last: QPointF | None = None
-        self.pen_width = 22
+        self.pen_width = 18
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip(tr("Draw a digit with the mouse (left button). The network sees it shrunk to the size "
                            "of its training images."))
@@ -185,7 +185,7 @@ class ClassifyPanel(QWidget):
         self.history.setMovement(QListView.Movement.Static)
         self.history.setResizeMode(QListView.ResizeMode.Adjust)
         self.history.setWordWrap(True)
-        self.history.setMaximumHeight(100)
+        self.history.setMaximumHeight(92)
         self.history.setToolTip(tr("The images you classified; click one to show it again."))
         self.history.currentRowChanged.connect(self.on_history_row)
 

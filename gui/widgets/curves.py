@@ -52,8 +52,6 @@ class CurvesPanel(QWidget):
             plot.setLabel("bottom", tr("epoch"))
             plot.setLabel("left", ylabel)
             plot.showGrid(x=True, y=True, alpha=0.25)
-            # the loss falls and the accuracy rises: keep each legend where its curves are not
-            plot.addLegend(offset=(-10, 10) if plot is self.loss_plot else (-10, -10), labelTextSize="10pt")
             plot.setMenuEnabled(False)
         self.acc_plot.setYRange(0, 1, padding=0.02)
         raw_pen = pg.mkPen((*TRAIN_COLOR, 60), width=1)
@@ -81,7 +79,16 @@ class CurvesPanel(QWidget):
         self.summary = QLabel()
         self.summary.setToolTip(tr("Validation images are never trained on: they show how well the network "
                                    "generalizes. A growing gap to the training curve means overfitting."))
+        # the legend lives above the plots: inside, it would cover the curves of a low dock
+        self.legend = QLabel(
+            "<span style='color:rgb{};font-weight:bold'>━━ {}</span> &nbsp; "
+            "<span style='color:rgb{};font-weight:bold'>● {}</span>".format(
+                TRAIN_COLOR, tr("training (smoothed)"), VAL_COLOR, tr("validation")))
+        self.legend.setToolTip(tr("Left: loss; right: accuracy. Thin blue: each batch; thick blue: smoothed; red "
+                                  "dots: validation after each epoch."))
         top = QHBoxLayout()
+        top.addWidget(self.legend)
+        top.addSpacing(16)
         top.addWidget(self.log_check)
         top.addWidget(self.raw_check)
         top.addStretch(1)

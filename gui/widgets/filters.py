@@ -13,7 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from gui.i18n import tr
-from gui.widgets.common import BACKGROUND, SIGNED_CMAP, StableLevels, colormap, mosaic
+from gui.widgets.common import BACKGROUND, SIGNED_CMAP, StableLevels, colormap, grid_shape, mosaic
 
 REFRESH_MS = 150
 MAX_INPUT_COLUMNS = 16     # beyond that, the columns are paged with the "first input channel" box
@@ -167,48 +167,66 @@ class FilterPanel(QWidget):
             img = mosaic(tiles, cols, GAP, fill=1.0)
             self.image.setImage(img, levels=(0, 1), autoLevels=False)
             self.image.setLookupTable(None)
-            rows_cols = (int(np.ceil(f / cols)), cols)
-            self._layout(rows_cols, k, per_row=None)
+            self._layout((f, cols), k, per_row=None, grid=True)
         else:
             start = self.first_input.value() if c > MAX_INPUT_COLUMNS else 0
             stop = min(c, start + MAX_INPUT_COLUMNS)
             sub = w[:, start:stop]                          # (F, C', K, K)
             cshow = sub.shape[1]
-            tiles = sub.reshape(f * cshow, k, k)
-            img = mosaic(tiles, cshow, GAP)
+            if cshow == 1:
+                # one kernel per filter: a compact grid, numbered like the feature maps
+                _, cols = grid_shape(f, self._view_aspect())
+                img = mosaic(sub[:, 0], cols, GAP)
+            else:
+                cols = cshow                                # rows: filters, columns: input channels
+                img = mosaic(sub.reshape(f * cshow, k, k), cshow, GAP)
             self.image.setImage(img, levels=(lo, hi), autoLevels=False)
             self.image.setColorMap(colormap(SIGNED_CMAP))
             self.colorbar.setLevels((lo, hi))
-            self._layout((f, cshow), k, per_row=(start, stop))
+            self._layout((f, cols), k, per_row=(start, stop), grid=cshow == 1)
+        layout_text = (tr("Each square is one filter, numbered.") if rgb or c == 1 else
+                       tr("Rows: filter number; columns: input channel."))
         self.caption.setText(
-            tr("{} filters, each {}x{} with {} input channel(s): {} weights + {} biases. Rows: filter number; "
-               "columns: input channel. Watch them change from noise into edge and blob detectors.").format(
-                f, k, k, c, f * c * k * k, f))
+            tr("{} filters, each {}x{} with {} input channel(s): {} weights + {} biases.").format(
+                f, k, k, c, f * c * k * k, f) + " " + layout_text + " " +
+            tr("Watch them change from noise into edge and blob detectors."))
         self.render_count += 1
 
-    def _layout(self, rows_cols: tuple[int, int], k: int, per_row) -> None:
-        key = (rows_cols, k, per_row)
+    def _view_aspect(self) -> float:
+        r = self.view.rect()
+        return r.width() / r.height() if r.height() > 0 else 1.0
+
+    def _layout(self, shape: tuple[int, int], k: int, per_row, grid: bool) -> None:
+        """Filter numbers (and input-channel titles): rebuilt only when the arrangement changes."""
+        key = (shape, k, per_row, grid)
         if key == self._label_key:
             return
         self._label_key = key
         for item in self._labels:
             self.view.removeItem(item)
         self._labels = []
-        rows, cols = rows_cols
-        if per_row is not None and rows <= 128:
-            for r in range(rows):     # filter numbers at the left
+        f, cols = shape
+        if grid:
+            if f <= 256:
+                for i in range(f):
+                    r, c = divmod(i, cols)
+                    t = pg.TextItem(str(i), color=(60, 60, 60), anchor=(0.5, 1))
+                    t.setPos(c * (k + GAP) + k / 2, r * (k + GAP) - 0.05)
+                    self.view.addItem(t)
+                    self._labels.append(t)
+        elif f <= 128:
+            for r in range(f):     # filter numbers at the left
                 t = pg.TextItem(str(r), color=(60, 60, 60), anchor=(1, 0.5))
                 t.setPos(-0.5, r * (k + GAP) + k / 2)
                 self.view.addItem(t)
                 self._labels.append(t)
             start, stop = per_row
-            if stop - start > 1:
-                for cidx in range(stop - start):
-                    t = pg.TextItem(tr("in {}").format(start + cidx), color=(60, 60, 60), anchor=(0.5, 1))
-                    t.setPos(cidx * (k + GAP) + k / 2, -0.5)
-                    self.view.addItem(t)
-                    self._labels.append(t)
-        self.view.autoRange(padding=0.04)
+            for cidx in range(stop - start):
+                t = pg.TextItem(tr("in {}").format(start + cidx), color=(60, 60, 60), anchor=(0.5, 1))
+                t.setPos(cidx * (k + GAP) + k / 2, -0.5)
+                self.view.addItem(t)
+                self._labels.append(t)
+        self.view.autoRange(padding=0.06)
 
     def showEvent(self, event) -> None:  # noqa: N802
         self._dirty = True

@@ -221,7 +221,11 @@ def test_filters_show_the_kernels_of_the_selected_conv_layer(qtbot, window):
     w = c.model.layers[0].params["W"]
     assert fp.kernels().shape == w.shape == (8, 1, 3, 3)
     img = fp.image.image
-    assert np.allclose(img[0:3, 0:3], w[0, 0]) and np.allclose(img[4:7, 0:3], w[1, 0])
+    _, cols = fp._label_key[0]                                         # a numbered grid of the 8 kernels
+    for i in range(8):
+        r, col = divmod(i, cols)
+        assert np.allclose(img[r * 4:r * 4 + 3, col * 4:col * 4 + 3], w[i, 0])
+    assert [t.textItem.toPlainText() for t in fp._labels] == [str(i) for i in range(8)]
     c.select_layer(2)
     fp.render()
     assert fp.kernels().shape == (16, 8, 3, 3)
