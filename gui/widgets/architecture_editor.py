@@ -656,9 +656,9 @@ class ArchitectureEditor(QWidget):
         self.duplicate_button = button(tr("Duplicate"), tr("Copy the selected layer below it"),
                                        self._duplicate_selected, "Ctrl+D", "duplicate_button")
         self.up_button = button("▲", tr("Move the selected layer one place up (or drag the row)"),
-                                self._move_selected_up, "Alt+Up", "up_button")
+                                self._move_selected_up, "Ctrl+Shift+Up", "up_button")
         self.down_button = button("▼", tr("Move the selected layer one place down (or drag the row)"),
-                                  self._move_selected_down, "Alt+Down", "down_button")
+                                  self._move_selected_down, "Ctrl+Shift+Down", "down_button")
         for b in (self.up_button, self.down_button):
             b.setFixedWidth(b.fontMetrics().horizontalAdvance("▲") + 28)
         bar.addSpacing(12)

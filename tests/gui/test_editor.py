@@ -246,7 +246,7 @@ def test_dragging_a_row_reorders_layers_through_the_undo_stack(editor, qtbot):
     assert order() == start  # the two moves undone
 
 
-def test_delete_key_removes_a_layer_only_from_the_table(editor, qtbot):
+def test_keyboard_delete_only_in_the_table_and_move_with_ctrl_shift_arrows(editor, qtbot):
     build_lenet5(editor)
     editor.show()
     editor.activateWindow()
@@ -259,6 +259,10 @@ def test_delete_key_removes_a_layer_only_from_the_table(editor, qtbot):
     editor.table.setFocus()
     qtbot.keyClick(editor.table, Qt.Key.Key_Delete)
     assert len(editor.layer_configs()) == 7
+    editor.select_row(2)
+    qtbot.keyClick(editor.table, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert [c["class_name"] for c in editor.layer_configs()][1:3] == ["Conv2D", "MaxPooling2D"]
+    assert editor.selected_row() == 1
 
 
 def test_trained_weights_survive_edits_of_other_layers(qtbot):
