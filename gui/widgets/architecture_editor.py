@@ -948,6 +948,10 @@ class ArchitectureEditor(QWidget):
         layers = self.layer_configs()
         index = len(layers) if index is None else max(0, min(int(index), len(layers)))
         cfg = dict(DEFAULT_CONFIGS[class_name])
+        if (class_name == "Dense" and index == len(layers) and "units" not in config
+                and self.auto_classes.isChecked() and self.num_classes):
+            # A Dense added at the end is the output layer: one raw score (logit) per class.
+            cfg.update(units=int(self.num_classes), activation=None)
         cfg.update(config)
         cfg["name"] = self._unique_name(class_name, layers)
         layers.insert(index, {"class_name": class_name, "config": cfg})

@@ -98,6 +98,7 @@ def test_lenet5_through_the_widgets_menu_and_spin_boxes(editor, qtbot):
         editor.add_actions[cls].trigger()
     assert [c["class_name"] for c in editor.layer_configs()] == [
         "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense", "Dense"]
+    assert editor.is_valid  # each Dense added at the end came as the output layer: 10 units, no activation
     editor.settings_widget(0).editors["filters"].setValue(6)
     editor.settings_widget(0).editors["kernel_size"].setValue(5)
     editor.settings_widget(2).editors["filters"].setValue(16)
