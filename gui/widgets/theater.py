@@ -401,6 +401,7 @@ class TheaterPanel(QWidget):
         self.dropped: np.ndarray | None = None
         self.edited_kernel = np.array(KERNEL_PRESETS["vertical_edge"].kernel)
         self._pending_weights = None
+        self._stale = False
         self._updating = False
         self._hover_output: tuple[int, int] | None = None
         self._hover_input: tuple[int, int] | None = None
@@ -776,7 +777,10 @@ class TheaterPanel(QWidget):
         except Exception:
             return  # another architecture's snapshot (model just changed): the next one will fit
         if self.kernel_source.currentData() == self.KERNEL_LEARNED:
-            self.rebuild(keep_index=True)
+            if self.isVisible():
+                self.rebuild(keep_index=True)
+            else:
+                self._stale = True     # another tab is showing: redraw once when we are shown again
 
     def on_sample_changed(self, sample) -> None:
         """A dropped or drawn image becomes the input at once; a validation pick is followed only
@@ -1657,6 +1661,12 @@ class TheaterPanel(QWidget):
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.pause()  # an animation nobody sees wastes the GUI thread's time
         super().hideEvent(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.rebuild(keep_index=True)
 
 
 if __name__ == "__main__":  # preview on the lecture's grids: python -m gui.widgets.theater [--ko] [shot.png]

@@ -261,6 +261,7 @@ def test_snapshot_weights_refresh_the_learned_kernel(qtbot, controller):
     controller.set_model(_tiny_model())
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
+    p.show()
     _choose(p.kernel_source, p.KERNEL_LEARNED)
     weights = controller.model.get_weights()
     weights[0]["W"][0, 0] = np.arange(9, dtype=np.float32).reshape(3, 3)
@@ -446,3 +447,27 @@ def test_theater_tab_of_the_main_window_follows_the_learned_kernel_while_trainin
     assert window.controller.start()
     qtbot.waitUntil(lambda: p.theater is not None and not np.allclose(p.theater.kernel, before), timeout=60000)
     assert window.stop_training()
+
+
+def test_a_hidden_theater_catches_up_with_training_when_shown_again(qtbot, controller):
+    from gui.widgets.theater import TheaterPanel
+
+    controller.set_model(_tiny_model())
+    p = TheaterPanel(controller)
+    qtbot.addWidget(p)
+    p.show()
+    _choose(p.kernel_source, p.KERNEL_LEARNED)
+    p.hide()
+    weights = controller.model.get_weights()
+    weights[0]["W"][0, 0] = 7.0
+
+    class Snapshot:
+        pass
+
+    snap = Snapshot()
+    snap.weights = weights
+    p.on_snapshot(snap)
+    qtbot.waitUntil(lambda: p._stale, timeout=3000)
+    assert p.theater.kernel[0, 0, 0] != 7.0                  # no work while nobody looks
+    p.show()
+    assert (p.theater.kernel == 7.0).all()
