@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
@@ -163,6 +163,8 @@ def test_max_pooling_highlights_the_winning_pixel(panel):
     panel.seek(3)
     assert panel.sum_labels[0].text() == "avg = 2.5"
     assert "(2 + 3 + 1 + 4) / 4 = <b>2.5</b>" in panel.equation.text()
+    panel.apply_button.click()                              # no model: input and the pooled map
+    assert [v.values.tolist() for v in panel.compare_views[1:]] == [[[3.75, 4.25], [4.75, 2.5]]]
     assert panel.output_views[0].values.tolist() == [[3.75, 4.25], [4.75, 2.5]]
 
 
