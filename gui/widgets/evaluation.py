@@ -202,7 +202,9 @@ class EvaluationPanel(QWidget):
         self._text_items = []
         if self.confusion is None:
             self.image.clear()
+            self.glw.hide()                # empty axes would only puzzle a student
             return
+        self.glw.show()
         c = self.confusion
         k = c.shape[0]
         frac = row_normalized(c)

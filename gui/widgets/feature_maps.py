@@ -200,6 +200,8 @@ class FeatureMapPanel(QWidget):
             self.on_model_changed(controller.model)
         if controller.latest_inspection is not None:
             self.on_inspection(controller.latest_inspection)
+        if controller.sample is not None:
+            self.on_sample_changed(controller.sample)
 
     # -- controller events -----------------------------------------------------------------------
     def on_dataset_changed(self, ds) -> None:
@@ -241,6 +243,9 @@ class FeatureMapPanel(QWidget):
             self.sample_spin.setValue(sample.index)
             self.sample_spin.blockSignals(False)
         self._levels.reset()
+        # the input can be shown at once, even while the kernels for the maps still compile
+        self.input_image.setImage(chw_to_display(sample.x), levels=(0.0, 1.0), autoLevels=False)
+        self.input_view.autoRange(padding=0.02)
 
     def on_inspection(self, inspection) -> None:
         self.inspection = inspection       # keep only the newest; render() draws it on the timer

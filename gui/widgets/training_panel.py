@@ -123,7 +123,7 @@ class TrainingPanel(QWidget):
         self.pause_button = QPushButton(tr("Pause"))
         self.pause_button.setToolTip(tr("Pause after the current batch; Resume continues exactly where it "
                                         "stopped."))
-        self.step_button = QPushButton(tr("Step"))
+        self.step_button = QPushButton(tr("Step 1 batch"))
         self.step_button.setToolTip(tr("Train on exactly one batch, then pause: watch a single weight update."))
         self.stop_button = QPushButton(tr("Stop"))
         self.stop_button.setToolTip(tr("End this training run; the weights learned so far are kept."))
@@ -201,6 +201,8 @@ class TrainingPanel(QWidget):
 
     # -- options ---------------------------------------------------------------------------------
     def show_options(self, options: dict) -> None:
+        if self._latest_batch is None:
+            self.progress_label.setText(tr("Epoch {} / {}").format(0, options["epochs"]))
         self._updating = True
         try:
             i = self.optimizer_combo.findData(options["optimizer"])

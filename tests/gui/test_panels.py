@@ -348,3 +348,28 @@ def test_train_menu_actions_start_and_stop_training(qtbot, window):
     qtbot.waitUntil(lambda: len(c.history.batches) >= 2, timeout=TIMEOUT)
     window.stop_action.trigger()
     assert c.state == "idle" and not c.is_busy
+
+
+def test_filters_of_an_rgb_input_show_per_channel_kernels_and_colour_pictures(qtbot, window):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (64, 3, 32, 32), dtype=np.uint8)
+    y = rng.integers(0, 3, 64)
+    rgb = SimpleNamespace(name="rgb", x_train=x, y_train=y, x_test=x[:16], y_test=y[:16],
+                          class_names=["r", "g", "b"], input_shape=(3, 32, 32), num_classes=3, source="test")
+    c = window.controller
+    c.use_dataset(rgb)
+    assert c.model.input_shape == (3, 32, 32)
+    fp = window.filter_panel
+    window.show_tab("filters")
+    fp.render()
+    w = c.model.layers[0].params["W"]
+    f = w.shape[0]
+    assert fp.image.image.shape == (f * 4 - 1, 3 * 4 - 1)             # one column per colour channel
+    assert np.allclose(fp.image.image[0:3, 4:7], w[0, 1])
+    fp.view_combo.setCurrentIndex(fp.view_combo.findData("rgb"))
+    fp.render()
+    img = fp.image.image
+    assert img.ndim == 3 and img.shape[2] == 3 and np.nanmax(img) <= 1 and np.nanmin(img) >= 0
+    assert not window.classify_panel.pad_widget.isVisibleTo(window.classify_panel)   # no digit pad for RGB
