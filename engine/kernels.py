@@ -106,15 +106,24 @@ _blas_limited = False
 
 
 def _limit_blas_threads() -> None:
-    """Run BLAS single-threaded: the team supplies the parallelism (two pools fight otherwise)."""
+    """Run numpy's BLAS single-threaded: the team supplies the parallelism (two pools fight otherwise).
+
+    Only the BLAS that numpy loaded is limited, so another library in the process (a benchmark's
+    PyTorch, say) keeps its own setting.
+    """
     global _blas_limited
     if _blas_limited:
         return
     _blas_limited = True
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
 
-        threadpool_limits(limits=1, user_api="blas")
+        controller = ThreadpoolController()
+        blas = controller.select(user_api="blas")
+        numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+        mine = [lib for lib in blas.lib_controllers if "numpy" in os.path.relpath(lib.filepath, numpy_dir).split(os.sep)[0]]
+        for lib in mine or blas.lib_controllers:
+            lib.set_num_threads(1)
     except Exception:  # threadpoolctl missing or an unknown BLAS: slower, still correct
         pass
 

@@ -1,0 +1,310 @@
+"""Training speed of ConvScope's engine against PyTorch on the CPU, side by side in one run.
+
+    python bench/speed.py                       # W1-W3, 5 alternating rounds of ~2 s per framework
+    python bench/speed.py --workloads W2 --rounds 9 --seconds 3
+    python bench/speed.py --no-torch            # the engine alone (PyTorch not installed)
+
+Workloads (issue 3), 28x28x1 inputs, 10 classes:
+    W1  LeNet-5: conv 6@5x5 pad 2 relu, maxpool 2, conv 16@5x5 relu, maxpool 2, dense 120 relu,
+        dense 84 relu, dense 10; batch 64, SGD (lr 0.01)
+    W2  Keras-book convnet: conv 32@3x3 relu, maxpool 2, conv 64@3x3 relu, maxpool 2, conv 64@3x3 relu,
+        dense 64 relu, dense 10; batch 64, Adam
+    W3  hongong convnet: conv 32@3x3 same relu, maxpool 2, conv 64@3x3 same relu, maxpool 2,
+        dense 100 relu, dropout 0.4, dense 10; batch 32, Adam
+
+ConvScope trains through the engine's real ``Trainer.step()`` (the code path the GUI runs): batch
+gathered from uint8 pixels and scaled by 1/255, forward, softmax cross-entropy, backward, optimizer
+step, accuracy count. PyTorch (``torch.set_num_threads(2)``, the same models, initial weights copied
+from ours) does the same per batch: gather uint8, scale, forward, loss, backward, step, ``loss.item()``
+and the accuracy count. Rounds alternate between the two so that load from other processes on a
+shared machine hits both alike; the table gives the median images/s of each and the ratio of the
+medians, with the spread of the per-round ratios.
+
+PyTorch is a benchmark-only dependency (``pip install torch``); the engine never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from engine import kernels  # noqa: E402
+from engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D  # noqa: E402
+from engine.network import Sequential  # noqa: E402
+from engine.optimizers import SGD, Adam  # noqa: E402
+from engine.training import Trainer  # noqa: E402
+
+INPUT_SHAPE = (1, 28, 28)
+NUM_CLASSES = 10
+
+
+def _w1():
+    return [
+        Conv2D(6, 5, padding=2, activation="relu"), MaxPooling2D(2),
+        Conv2D(16, 5, activation="relu"), MaxPooling2D(2),
+        Flatten(), Dense(120, activation="relu"), Dense(84, activation="relu"), Dense(NUM_CLASSES),
+    ]
+
+
+def _w2():
+    return [
+        Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
+        Conv2D(64, 3, activation="relu"), MaxPooling2D(2),
+        Conv2D(64, 3, activation="relu"),
+        Flatten(), Dense(64, activation="relu"), Dense(NUM_CLASSES),
+    ]
+
+
+def _w3():
+    return [
+        Conv2D(32, 3, padding="same", activation="relu"), MaxPooling2D(2),
+        Conv2D(64, 3, padding="same", activation="relu"), MaxPooling2D(2),
+        Flatten(), Dense(100, activation="relu"), Dropout(0.4), Dense(NUM_CLASSES),
+    ]
+
+
+# name -> (title, layers, batch size, optimizer name)
+WORKLOADS = {
+    "W1": ("LeNet-5, b64, SGD", _w1, 64, "sgd"),
+    "W2": ("Keras-book, b64, Adam", _w2, 64, "adam"),
+    "W3": ("hongong, b32, Adam", _w3, 32, "adam"),
+}
+
+
+def make_data(batch_size: int, batches: int = 100, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n = batch_size * batches
+    x = rng.integers(0, 256, size=(n, *INPUT_SHAPE), dtype=np.uint8)
+    y = rng.integers(0, NUM_CLASSES, size=n).astype(np.int64)
+    return x, y
+
+
+# ------------------------------------------------------------------------------------------------
+# ConvScope
+# ------------------------------------------------------------------------------------------------
+
+
+class EngineRunner:
+    def __init__(self, key: str, x, y):
+        title, layers, self.batch_size, opt = WORKLOADS[key]
+        self.model = Sequential(layers(), name=key).build(INPUT_SHAPE, seed=0)
+        optimizer = SGD(0.01) if opt == "sgd" else Adam(0.001)
+        self.trainer = Trainer(self.model, optimizer, x, y, batch_size=self.batch_size, epochs=10**6, seed=0)
+
+    def run(self, seconds: float) -> float:
+        trainer = self.trainer
+        steps = 0
+        t0 = time.perf_counter()
+        while True:
+            trainer.step()
+            steps += 1
+            elapsed = time.perf_counter() - t0
+            if elapsed >= seconds and steps >= 5:
+                return steps * self.batch_size / elapsed
+
+    def profile(self, steps: int = 30) -> list[tuple[str, float, float]]:
+        """Median ms per layer forward / backward over ``steps`` training steps of this model."""
+        model = self.model
+        x, _ = self.trainer._load_batch(np.arange(self.batch_size))
+        fwd = {i: [] for i in range(len(model.layers))}
+        bwd = {i: [] for i in range(len(model.layers))}
+        for _ in range(steps):
+            h = x
+            for i, layer in enumerate(model.layers):
+                t = time.perf_counter()
+                h = layer.forward(h, training=True)
+                fwd[i].append(time.perf_counter() - t)
+            d = np.full(h.shape, 1.0 / h.size, np.float32)
+            for i in range(len(model.layers) - 1, -1, -1):
+                t = time.perf_counter()
+                d = model.layers[i].backward(d)
+                bwd[i].append(time.perf_counter() - t)
+                if d is None:
+                    break
+        return [
+            (layer.name, float(np.median(fwd[i])) * 1e3, float(np.median(bwd[i])) * 1e3 if bwd[i] else 0.0)
+            for i, layer in enumerate(model.layers)
+        ]
+
+
+# ------------------------------------------------------------------------------------------------
+# PyTorch
+# ------------------------------------------------------------------------------------------------
+
+
+def _torch_model(key: str, engine_model: Sequential):
+    import torch
+    from torch import nn
+
+    modules = []
+    for layer in engine_model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            w = layer.params["W"]
+            top, bottom, left, right = layer.padding_pixels
+            if (top, left) != (bottom, right):
+                raise SystemExit(f"{key}: asymmetric padding has no nn.Conv2d equivalent")
+            conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], stride=layer._stride, padding=(top, left))
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(w))
+                conv.bias.copy_(torch.from_numpy(layer.params["b"]))
+            modules.append(conv)
+        elif kind == "MaxPooling2D":
+            modules.append(nn.MaxPool2d(layer._pool, layer._stride))
+        elif kind == "Flatten":
+            modules.append(nn.Flatten())
+        elif kind == "Dense":
+            w = layer.params["W"]
+            dense = nn.Linear(w.shape[0], w.shape[1])
+            with torch.no_grad():
+                dense.weight.copy_(torch.from_numpy(w.T.copy()))
+                dense.bias.copy_(torch.from_numpy(layer.params["b"]))
+            modules.append(dense)
+        elif kind == "Dropout":
+            modules.append(nn.Dropout(float(layer.rate)))
+        else:
+            raise SystemExit(f"{key}: no PyTorch twin for {kind}")
+        if getattr(layer, "activation", None) == "relu":
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules)
+
+
+class TorchRunner:
+    def __init__(self, key: str, x, y, engine_model: Sequential):
+        import torch
+
+        self.torch = torch
+        _, _, self.batch_size, opt = WORKLOADS[key]
+        self.model = _torch_model(key, engine_model)
+        self.model.train()
+        params = self.model.parameters()
+        self.optimizer = torch.optim.SGD(params, lr=0.01) if opt == "sgd" else torch.optim.Adam(params, lr=0.001, eps=1e-7)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.x = torch.from_numpy(x)
+        self.y = torch.from_numpy(y)
+        self.perm = torch.from_numpy(np.random.default_rng(0).permutation(len(x)))
+        self.pos = 0
+
+    def step(self):
+        bs = self.batch_size
+        if self.pos + bs > len(self.perm):
+            self.pos = 0
+        idx = self.perm[self.pos:self.pos + bs]
+        self.pos += bs
+        xb = self.x[idx].float().mul_(1 / 255)
+        yb = self.y[idx]
+        self.optimizer.zero_grad(set_to_none=True)
+        logits = self.model(xb)
+        loss = self.loss_fn(logits, yb)
+        loss.backward()
+        self.optimizer.step()
+        loss.item()
+        int((logits.argmax(1) == yb).sum())
+
+    def run(self, seconds: float) -> float:
+        steps = 0
+        t0 = time.perf_counter()
+        while True:
+            self.step()
+            steps += 1
+            elapsed = time.perf_counter() - t0
+            if elapsed >= seconds and steps >= 5:
+                return steps * self.batch_size / elapsed
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workloads", default="W1,W2,W3", help="comma-separated subset of W1,W2,W3")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per framework (median taken)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of one round")
+    parser.add_argument("--threads", type=int, default=2, help="threads for both frameworks (default 2)")
+    parser.add_argument("--no-torch", action="store_true", help="measure the engine only")
+    parser.add_argument("--profile", action="store_true", help="also print the engine's per-layer times")
+    args = parser.parse_args(argv)
+
+    keys = [k.strip().upper() for k in args.workloads.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
+
+    kernels.set_num_threads(args.threads)
+    t = time.perf_counter()
+    kernels.warmup()
+    print(f"kernels ready in {time.perf_counter() - t:.1f} s (engine threads: {kernels.get_num_threads()})")
+
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            print("PyTorch is not installed: measuring the engine only (pip install torch==2.13.0).")
+        else:
+            torch.set_num_threads(args.threads)
+            print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}")
+    try:
+        print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    except OSError:
+        pass
+
+    rows = []
+    for key in keys:
+        title, _, batch_size, _ = WORKLOADS[key]
+        x, y = make_data(batch_size)
+        ours = EngineRunner(key, x, y)
+        theirs = TorchRunner(key, x, y, ours.model) if torch is not None else None
+        ours.run(0.5)  # warm caches, page in buffers
+        if theirs is not None:
+            theirs.run(0.5)
+        ours_rates, torch_rates = [], []
+        for _ in range(args.rounds):
+            ours_rates.append(ours.run(args.seconds))
+            if theirs is not None:
+                torch_rates.append(theirs.run(args.seconds))
+        ours_med = float(np.median(ours_rates))
+        line = f"{key} {title}: ConvScope {', '.join(f'{r:,.0f}' for r in ours_rates)} img/s"
+        if torch_rates:
+            line += f" | PyTorch {', '.join(f'{r:,.0f}' for r in torch_rates)} img/s"
+        print(line, flush=True)
+        torch_med = float(np.median(torch_rates)) if torch_rates else None
+        round_ratios = [a / b for a, b in zip(ours_rates, torch_rates)] if torch_rates else []
+        rows.append((key, title, ours_med, torch_med, round_ratios))
+        if args.profile:
+            print(f"  {key} per layer (ms, median of 30 steps): forward / backward")
+            for name, f_ms, b_ms in ours.profile():
+                print(f"    {name:<16} {f_ms:7.3f} {b_ms:7.3f}")
+
+    print()
+    print(f"Training images/s, median of {args.rounds} alternating rounds of {args.seconds:g} s "
+          f"({args.threads} threads each)")
+    header = f"{'workload':<28} {'ConvScope':>10} {'PyTorch':>10} {'ratio':>7}  {'per-round ratios (min-max)':>26}"
+    print(header)
+    print("-" * len(header))
+    for key, title, ours_med, torch_med, ratios in rows:
+        if torch_med:
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            print(f"{key + ' ' + title:<28} {ours_med:>10,.0f} {torch_med:>10,.0f} {ours_med / torch_med:>6.2f}x  {spread:>26}")
+        else:
+            print(f"{key + ' ' + title:<28} {ours_med:>10,.0f} {'-':>10} {'-':>7}")
+    try:
+        print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    except OSError:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
