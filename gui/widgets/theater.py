@@ -385,7 +385,7 @@ def _to_chw(array) -> np.ndarray | None:
 class TheaterPanel(QWidget):
     """The convolution theater tab: ``TheaterPanel(controller)`` (``controller`` may be None)."""
 
-    INPUT_GRID, INPUT_TRAIN, INPUT_VAL, INPUT_DROPPED = range(4)
+    INPUT_GRID, INPUT_TRAIN, INPUT_VAL, INPUT_DROPPED, INPUT_FMAP = range(5)
     KERNEL_PRESET, KERNEL_LEARNED, KERNEL_EDITED = range(3)
 
     step_changed = Signal(int)
@@ -475,6 +475,7 @@ class TheaterPanel(QWidget):
         self.input_source.addItem(tr("Training sample"), self.INPUT_TRAIN)
         self.input_source.addItem(tr("Validation sample"), self.INPUT_VAL)
         self.input_source.addItem(tr("Dropped or drawn image"), self.INPUT_DROPPED)
+        self.input_source.addItem(tr("Feature map of a layer"), self.INPUT_FMAP)
         form.addRow(tr("Source"), self.input_source)
         self.grid_combo = QComboBox()
         for g in INPUT_GRIDS.values():
@@ -483,6 +484,10 @@ class TheaterPanel(QWidget):
         self.sample_spin = QSpinBox()
         self.sample_spin.setRange(0, 0)
         form.addRow(tr("Sample #"), self.sample_spin)
+        self.fmap_layer_combo = QComboBox()
+        self.fmap_layer_combo.setToolTip(tr("The output of this layer for the validation sample: pool it, or "
+                                            "slide a filter over it, as the next layer does."))
+        form.addRow(tr("Feature map of"), self.fmap_layer_combo)
         self.channel_combo = QComboBox()
         form.addRow(tr("Channels"), self.channel_combo)
         col.addWidget(box)
@@ -628,7 +633,8 @@ class TheaterPanel(QWidget):
         col.addStretch(1)
 
         # -- signals --
-        for w in (self.input_source, self.grid_combo, self.channel_combo, self.op_combo, self.kernel_source,
+        for w in (self.input_source, self.grid_combo, self.fmap_layer_combo, self.channel_combo, self.op_combo,
+                  self.kernel_source,
                   self.preset_combo, self.layer_combo, self.in_channel_combo, self.padding_combo, self.mode_combo):
             w.currentIndexChanged.connect(self._on_control_changed)
         for w in (self.sample_spin, self.filter_spin, self.pool_size_spin, self.stride_spin, self.pad_spin):
@@ -739,7 +745,7 @@ class TheaterPanel(QWidget):
     def on_dataset_changed(self, dataset) -> None:
         self.dataset = dataset
         self._update_sample_range()
-        if self.input_source.currentData() in (self.INPUT_TRAIN, self.INPUT_VAL):
+        if self.input_source.currentData() in (self.INPUT_TRAIN, self.INPUT_VAL, self.INPUT_FMAP):
             self.rebuild()
 
     def on_model_changed(self, model) -> None:
@@ -750,11 +756,16 @@ class TheaterPanel(QWidget):
         """Use ``model`` (already a private copy) for learned kernels and activations."""
         self.model = model
         self._fill_layer_combo()
-        if self.kernel_source.currentData() == self.KERNEL_LEARNED or model is None:
+        if self._uses_model() or model is None:
             self.rebuild()
 
+    def _uses_model(self) -> bool:
+        """True when the stage shows the model's weights or activations (they change while training)."""
+        learned = self.op_combo.currentData() == "conv" and self.kernel_source.currentData() == self.KERNEL_LEARNED
+        return learned or self.input_source.currentData() == self.INPUT_FMAP
+
     def on_kernels_ready(self, *_args) -> None:
-        if self.kernel_source.currentData() == self.KERNEL_LEARNED:
+        if self._uses_model():
             self.rebuild(keep_index=True)
 
     def on_snapshot(self, snapshot) -> None:
@@ -776,7 +787,7 @@ class TheaterPanel(QWidget):
             self.model.set_weights(weights)
         except Exception:
             return  # another architecture's snapshot (model just changed): the next one will fit
-        if self.kernel_source.currentData() == self.KERNEL_LEARNED:
+        if self._uses_model():
             if self.isVisible():
                 self.rebuild(keep_index=True)
             else:
@@ -798,7 +809,7 @@ class TheaterPanel(QWidget):
         source = getattr(sample, "source", "file")
         index = getattr(sample, "index", None)
         if source == "validation" and index is not None:
-            if self.input_source.currentData() == self.INPUT_VAL:
+            if self.input_source.currentData() in (self.INPUT_VAL, self.INPUT_FMAP):
                 self.sample_spin.setValue(int(index))
             return
         chw = _to_chw(array) if array is not None else None
@@ -818,7 +829,7 @@ class TheaterPanel(QWidget):
         src = self.input_source.currentData()
         n = 0
         if ds is not None:
-            n = len(ds.x_test if src == self.INPUT_VAL else ds.x_train)
+            n = len(ds.x_train if src == self.INPUT_TRAIN else ds.x_test)
         self.sample_spin.setRange(0, max(n - 1, 0))
 
     def _conv_layers(self) -> list[tuple[int, object]]:
@@ -836,6 +847,20 @@ class TheaterPanel(QWidget):
             self.layer_combo.addItem(f"{i}: {layer.name} ({W.shape[0]}× {W.shape[2]}x{W.shape[3]}x{W.shape[1]})", i)
         k = self.layer_combo.findData(current)
         self.layer_combo.setCurrentIndex(max(k, 0))
+        current = self.fmap_layer_combo.currentData()
+        self.fmap_layer_combo.clear()
+        if self.model is not None:
+            try:
+                rows = self.model.summary_rows()
+            except Exception:
+                rows = []
+            for row in rows:
+                shape = tuple(row.output_shape or ())
+                if len(shape) == 3:
+                    c, h, w = shape
+                    self.fmap_layer_combo.addItem(f"{row.index}: {row.name} ({h}x{w}x{c})", row.index)
+        k = self.fmap_layer_combo.findData(current)
+        self.fmap_layer_combo.setCurrentIndex(max(k, 0))
         convs = self._conv_layers()
         first_filters = convs[0][1].params["W"].shape[0] if convs else 1
         self.target_filter_spin.setRange(0, max(first_filters - 1, 0))
@@ -882,6 +907,17 @@ class TheaterPanel(QWidget):
             name = names[label] if label < len(names) else str(label)
             what = tr("training sample") if src == self.INPUT_TRAIN else tr("validation sample")
             return np.asarray(xs[k], dtype=np.float64) / 255.0, f"{what} #{k} ({name})"
+        if src == self.INPUT_FMAP:
+            if ds is None or self.model is None:
+                raise ConvScopeError(tr("Feature maps need a dataset and a model: open a dataset first."))
+            layer_index = self.fmap_layer_combo.currentData()
+            if layer_index is None:
+                raise ConvScopeError(tr("The model has no layer with a feature map yet."))
+            k = min(self.sample_spin.value(), len(ds.x_test) - 1)
+            image = np.asarray(ds.x_test[k], dtype=np.float64) / 255.0
+            fmap = self._activations(image)[layer_index + 1]
+            name = self.model.layers[layer_index].name
+            return fmap, f"{name} · {tr('validation sample')} #{k}"
         if src == self.INPUT_DROPPED:
             if self.dropped is None:
                 raise ConvScopeError(tr("No image has been dropped yet: drop a picture on the window."))
@@ -889,10 +925,8 @@ class TheaterPanel(QWidget):
         grid = INPUT_GRIDS[self.grid_combo.currentData() or "lecture_6x6"]
         return grid.array, (grid.name_ko if language() == "ko" else grid.name_en)
 
-    def _model_input(self, image: np.ndarray, layer_index: int) -> np.ndarray:
-        """The activations entering layer ``layer_index`` for ``image`` (the image itself for layer 0)."""
-        if layer_index == 0 or self.model is None:
-            return image
+    def _activations(self, image: np.ndarray) -> list[np.ndarray]:
+        """``[input, layer0 output, layer1 output, ...]`` of our model copy for one image (float64)."""
         if self.controller is not None and getattr(self.controller, "kernels_warm", True) is False:
             # a forward pass here would compile numba kernels on the GUI thread and freeze the window
             raise ConvScopeError(tr("The engine is still preparing its kernels; the deeper layers appear "
@@ -902,7 +936,13 @@ class TheaterPanel(QWidget):
             raise ConvScopeError(tr("The model expects {} images but this input is {}: pick a dataset sample.")
                                  .format("x".join(map(str, shape)), "x".join(map(str, image.shape))))
         acts = self.model.forward(image[None].astype(np.float32), training=False, return_all=True)
-        return np.asarray(acts[layer_index][0], dtype=np.float64)
+        return [np.asarray(a[0], dtype=np.float64) for a in acts]
+
+    def _model_input(self, image: np.ndarray, layer_index: int) -> np.ndarray:
+        """The activations entering layer ``layer_index`` for ``image`` (the image itself for layer 0)."""
+        if layer_index == 0 or self.model is None:
+            return image
+        return self._activations(image)[layer_index]
 
     def _kernel_and_input(self) -> tuple[np.ndarray, np.ndarray, str, str]:
         image, what = self._base_input()
@@ -1011,7 +1051,8 @@ class TheaterPanel(QWidget):
         self.pad_spin.setEnabled(self.padding_combo.currentData() == "custom")
         src_in = self.input_source.currentData()
         self.grid_combo.setEnabled(src_in == self.INPUT_GRID)
-        self.sample_spin.setEnabled(src_in in (self.INPUT_TRAIN, self.INPUT_VAL))
+        self.sample_spin.setEnabled(src_in in (self.INPUT_TRAIN, self.INPUT_VAL, self.INPUT_FMAP))
+        self.fmap_layer_combo.setEnabled(src_in == self.INPUT_FMAP)
         has_conv = bool(self._conv_layers())
         self.use_button.setEnabled(conv and has_conv)
         self.target_filter_spin.setEnabled(has_conv)

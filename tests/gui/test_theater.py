@@ -473,3 +473,29 @@ def test_a_hidden_theater_catches_up_with_training_when_shown_again(qtbot, contr
     assert p.theater.kernel[0, 0, 0] != 7.0                  # no work while nobody looks
     p.show()
     assert (p.theater.kernel == 7.0).all()
+
+
+def test_pooling_a_real_feature_map_gives_the_model_pooling_layer_output(qtbot, controller):
+    from types import SimpleNamespace
+
+    from gui.widgets.theater import TheaterPanel
+
+    controller.set_model(_tiny_model(filters=4))
+    rng = np.random.default_rng(1)
+    ds = SimpleNamespace(name="toy6", x_train=rng.integers(0, 256, (4, 1, 6, 6), dtype=np.uint8),
+                         y_train=np.zeros(4, np.int64), x_test=rng.integers(0, 256, (3, 1, 6, 6), dtype=np.uint8),
+                         y_test=np.zeros(3, np.int64), class_names=["a"], input_shape=(1, 6, 6), num_classes=3)
+    controller.kernels_warm = True          # only our own forward pass on a 6x6 image (cached kernels)
+    p = TheaterPanel(controller)
+    qtbot.addWidget(p)
+    p.on_dataset_changed(ds)
+    _choose(p.op_combo, "max")
+    _choose(p.input_source, p.INPUT_FMAP)
+    p.sample_spin.setValue(2)
+    _choose(p.fmap_layer_combo, 0)                          # the conv layer's 4x4x4 output ...
+    _choose(p.channel_combo, 3)                              # ... one channel of it
+    acts = controller.model.forward(ds.x_test[2:3].astype(np.float32) / 255.0, return_all=True)
+    np.testing.assert_allclose(p.theater.x[0], acts[1][0, 3], atol=1e-6)
+    # pooled by the theater = what the model's own MaxPooling2D layer produced
+    np.testing.assert_allclose(p.theater.output()[0], acts[2][0, 3], atol=1e-6)
+    assert "conv2d" in p.headline.text() and "#2" in p.headline.text()
