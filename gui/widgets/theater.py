@@ -1594,37 +1594,38 @@ class TheaterPanel(QWidget):
     # whole image and model
     # =========================================================================================
     def apply_to_whole_image(self) -> None:
-        """Show the classic filter's full output beside the first conv layer's learned filters' outputs."""
+        """The current filter's full output beside the outputs of the first conv layer's learned filters
+        for the same picture."""
         t = self.theater
         self._clear_layout(self.compare_layout)
+        self.compare_views: list[GridView] = []
         if t is None:
             return
-        try:
-            image, _what = self._base_input()
-        except ConvScopeError as exc:
-            self._show_message(str(exc))
-            return
-        self.compare_views: list[GridView] = []
+        self._add_compare_view(t.x.mean(axis=0), tr("Input"), "gray")
         if t.op == "conv":
-            kern = kernel_for_input(self.edited_kernel, image.shape[0]) \
-                if self.kernel_source.currentData() != self.KERNEL_LEARNED else None
-            if kern is None:
-                kern = t.kernel if t.channels == image.shape[0] else kernel_for_input(t.kernel[0], image.shape[0])
-            out = apply_kernel(image, kern, stride=t.stride, padding=self._padding_value(), mode=t.mode,
-                               bias=t.bias, relu=t.relu)
-            title = self.kernel_text
+            self._add_compare_view(t.output(), self.kernel_text, "signed")
         else:
-            out = ConvTheater(image, op=t.op, pool_size=t.size, stride=t.stride, padding=self._padding_value()).output()[0]
             title = tr("Max pooling") if t.op == "max" else tr("Average pooling")
-        self._add_compare_view(image.mean(axis=0), tr("Input"), "gray")
-        self._add_compare_view(out, title, "signed" if t.op == "conv" else "gray", bold=True)
-        convs = self._conv_layers()
+            out = t.output()
+            for ch in range(min(t.channels, MAX_CHANNEL_ROWS)):
+                self._add_compare_view(out[ch], title + (f" · {ch}" if t.channels > 1 else ""), "gray")
         note = ""
-        if convs:
+        convs = self._conv_layers()
+        if self.input_source.currentData() == self.INPUT_FMAP:
+            note = tr("The first layer's filters read pictures, not feature maps: pick a picture as the input "
+                      "to compare with them.")
+        elif not convs:
+            note = tr("Build or load a model to see its learned filters here.")
+        else:
+            image, _what = self._base_input()
             li, layer = convs[0]
             W = np.asarray(layer.params["W"], dtype=np.float64)
             b = np.asarray(layer.params.get("b", np.zeros(W.shape[0])), dtype=np.float64)
-            if W.shape[1] == image.shape[0]:
+            if W.shape[1] != image.shape[0]:
+                note = tr("The model's first layer expects {} channel(s); this input has {}.").format(
+                    W.shape[1], image.shape[0])
+            else:
+                # each learned filter with its own layer's stride, padding, mode and activation
                 stride = getattr(layer, "strides", 1)
                 stride = stride[0] if isinstance(stride, (tuple, list)) else stride
                 padding = getattr(layer, "padding", "valid")
@@ -1634,21 +1635,17 @@ class TheaterPanel(QWidget):
                     try:
                         y = apply_kernel(image, W[f], stride=int(stride), padding=padding, mode=mode,
                                          bias=float(b[f]), relu=relu)
-                    except ConvScopeError:
+                    except ConvScopeError as exc:
+                        note = str(exc)
                         break
                     self._add_compare_view(y, f"{layer.name} #{f}", "signed")
-            else:
-                note = tr("The model's first layer expects {} channel(s); this input has {}.").format(
-                    W.shape[1], image.shape[0])
-        else:
-            note = tr("Build or load a model to see its learned filters here.")
         if note:
             lab = QLabel(note)
             lab.setWordWrap(True)
             self.compare_layout.addWidget(lab)
         self.compare_box.show()
 
-    def _add_compare_view(self, values, title: str, style: str, bold: bool = False) -> None:
+    def _add_compare_view(self, values, title: str, style: str) -> None:
         v = GridView(title, style=style)
         v.set_data(values, digits=self._digits() if self.theater is not None else 2)
         v.setMinimumSize(60, 150)

@@ -499,3 +499,27 @@ def test_pooling_a_real_feature_map_gives_the_model_pooling_layer_output(qtbot, 
     # pooled by the theater = what the model's own MaxPooling2D layer produced
     np.testing.assert_allclose(p.theater.output()[0], acts[2][0, 3], atol=1e-6)
     assert "conv2d" in p.headline.text() and "#2" in p.headline.text()
+
+
+def test_apply_to_whole_image_on_one_channel_of_a_feature_map_pools_that_channel(qtbot, controller):
+    from types import SimpleNamespace
+
+    from gui.widgets.theater import TheaterPanel
+
+    controller.set_model(_tiny_model(filters=4))
+    controller.kernels_warm = True
+    rng = np.random.default_rng(2)
+    x_test = rng.integers(0, 256, (2, 1, 6, 6), dtype=np.uint8)
+    ds = SimpleNamespace(name="toy6", x_train=x_test, y_train=np.zeros(2, np.int64), x_test=x_test,
+                         y_test=np.zeros(2, np.int64), class_names=["a"], input_shape=(1, 6, 6), num_classes=3)
+    p = TheaterPanel(controller)
+    qtbot.addWidget(p)
+    p.on_dataset_changed(ds)
+    _choose(p.op_combo, "avg")
+    _choose(p.input_source, p.INPUT_FMAP)
+    _choose(p.channel_combo, 1)
+    p.apply_button.click()
+    fmap = controller.model.forward(x_test[:1].astype(np.float32) / 255.0, return_all=True)[1][0, 1]
+    np.testing.assert_allclose(p.compare_views[0].values, fmap, atol=1e-6)
+    np.testing.assert_allclose(p.compare_views[1].values, fmap.reshape(2, 2, 2, 2).mean(axis=(1, 3)), atol=1e-6)
+    assert len(p.compare_views) == 2                          # no first-layer comparison on a feature map
