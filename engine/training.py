@@ -251,7 +251,8 @@ class Trainer:
         t0 = time.perf_counter()
         val_loss = val_acc = confusion = None
         if self.x_val is not None and len(self.x_val):
-            result = self.model.evaluate(self.x_val, self.y_val, batch_size=500)
+            with np.errstate(over="ignore", invalid="ignore"):
+                result = self.model.evaluate(self.x_val, self.y_val, batch_size=500)
             val_loss, val_acc, confusion = result.loss, result.accuracy, result.confusion
         seen = max(self._epoch_seen, 1)
         metrics = EpochMetrics(
@@ -312,15 +313,19 @@ class Trainer:
         model = self.model
         if sample is None:
             sample, label = self.default_sample, self.default_label
-        acts = model.forward(np.asarray(sample)[None] if np.ndim(sample) == 3 else sample, training=False,
-                             return_all=True)
+        # Weights close to divergence may overflow on this sample: the picture shows inf, no warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            acts = model.forward(np.asarray(sample)[None] if np.ndim(sample) == 3 else sample, training=False,
+                                 return_all=True)
         head = model._head()
         if head == "softmax_layer":
             probs = acts[-1][0]
         elif head == "fused_softmax":
-            probs = softmax(np.asarray(model.layers[-1].pre_activation, np.float64))[0]
+            with np.errstate(over="ignore", invalid="ignore"):
+                probs = softmax(np.asarray(model.layers[-1].pre_activation, np.float64))[0]
         else:
-            probs = softmax(np.asarray(acts[-1], np.float64))[0]
+            with np.errstate(over="ignore", invalid="ignore"):
+                probs = softmax(np.asarray(acts[-1], np.float64))[0]
         pre = tuple(
             None if getattr(layer, "pre_activation", None) is None else layer.pre_activation[0].copy()
             for layer in model.layers
