@@ -434,7 +434,7 @@ class TheaterPanel(QWidget):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(1, False)
-        self.splitter.setSizes([self.controls_scroll.minimumWidth(), 1000])
+        self.splitter.setSizes([max(self.controls_scroll.minimumWidth(), 340), 1000])
         root.addWidget(self.splitter)
 
         self._connect_controller()
