@@ -794,8 +794,8 @@ class TheaterPanel(QWidget):
                 self._stale = True     # another tab is showing: redraw once when we are shown again
 
     def on_sample_changed(self, sample) -> None:
-        """A dropped or drawn image becomes the input at once; a validation pick is followed only
-        when the theater already shows validation samples (a lecture grid stays on screen)."""
+        """A dropped or drawn image is kept as the "dropped" input and shown at once when the theater
+        is on screen; a validation pick is followed when the theater already shows validation samples."""
         array = sample
         if isinstance(sample, dict):
             array = next((sample[k] for k in ("x", "array", "image") if k in sample), None)
@@ -817,8 +817,13 @@ class TheaterPanel(QWidget):
             return
         self.dropped = chw
         if self.input_source.currentData() == self.INPUT_DROPPED:
-            self.rebuild()
-        else:
+            if self.isVisible():
+                self.rebuild()
+            else:
+                self._stale = True
+        elif self.isVisible():
+            # dropped while the theater is on screen: the user wants to see it here; from another tab
+            # (a drawing pad emits on every stroke) the lecture grid stays until they pick the image
             self.input_source.setCurrentIndex(self.input_source.findData(self.INPUT_DROPPED))
 
     # =========================================================================================

@@ -355,9 +355,14 @@ def test_a_dropped_image_becomes_the_input(qtbot, controller):
     qtbot.addWidget(p)
     img = np.zeros((1, 6, 6), np.float32)
     img[0, :, 3:] = 1.0
+    controller.set_sample(img, source="drawing")             # drawn in another tab: kept, not shown
+    assert p.input_source.currentData() == p.INPUT_GRID and p.dropped is not None
+    p.show()
+    qtbot.waitExposed(p)
+    img[0, :, :3] = 0.5
     controller.set_sample(img, source="file", name="edge.png")
     assert p.input_source.currentData() == p.INPUT_DROPPED
-    assert p.theater.output().tolist() == [[0, -3, -3, 0]] * 4
+    assert p.theater.output().tolist() == [[0, -1.5, -1.5, 0]] * 4
 
 
 def test_korean_labels(qtbot):
