@@ -14,6 +14,7 @@ its weights, refreshed from training snapshots), or cells edited by hand.
 from __future__ import annotations
 
 import math
+import traceback
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
@@ -1020,11 +1021,14 @@ class TheaterPanel(QWidget):
                 x, kernel, stride=self.stride_spin.value(), padding=self._padding_value(),
                 mode=self.mode_combo.currentData(), bias=self.bias_spin.value(), relu=self.relu_check.isChecked(),
                 op=op, pool_size=self.pool_size_spin.value())
-        except (ConvScopeError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a message in the panel, never a traceback dialog
+            if not isinstance(exc, ConvScopeError):
+                traceback.print_exc()
             self.timer.stop()
             self._set_play_icon(False)
             self.theater = None
-            self._show_message(str(exc))
+            message = str(exc) if isinstance(exc, ConvScopeError) else tr("Could not compute this step: {}").format(exc)
+            self._show_message(message)
             self._render()
             return
         self._show_message("")
