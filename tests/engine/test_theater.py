@@ -125,7 +125,7 @@ def test_every_step_value_fills_the_same_output_map(case):
 
 def _engine_conv(x, kern, stride, padding, mode, bias):
     """The engine's Conv2D on the same numbers (float32, like training)."""
-    layers = pytest.importorskip("engine.layers")
+    from engine import layers
     c, k = x.shape[0], kern.shape[-1]
     layer = layers.Conv2D(1, k, strides=stride, padding=padding, mode=mode)
     layer.build((c,) + x.shape[1:], np.random.default_rng(0))
@@ -146,7 +146,7 @@ def test_theater_output_equals_the_engine_conv2d(case):
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=[str(c) for c in CONV_CASES])
 def test_theater_output_equals_the_engine_conv_kernel(case):
-    kernels = pytest.importorskip("engine.kernels")
+    from engine import kernels
     c, h, w, k, s, padding, mode = case
     x, kern = _case_data(c, h, w, k, seed=3)
     weights = kern[:, ::-1, ::-1] if mode == "convolution" else kern  # true convolution = flipped filter
@@ -189,7 +189,7 @@ def test_pooling_output_equals_the_naive_reference_and_the_steps(case):
 @pytest.mark.parametrize("case", POOL_CASES, ids=[str(c) for c in POOL_CASES])
 def test_pooling_output_equals_the_engine_pooling_layers(case):
     c, h, w, size, s, padding, op = case
-    layers = pytest.importorskip("engine.layers")
+    from engine import layers
     x = np.random.default_rng(h * size + 1).normal(size=(c, h, w))
     cls = layers.MaxPooling2D if op == "max" else layers.AveragePooling2D
     layer = cls(pool_size=size, strides=s, padding=padding)
@@ -201,7 +201,7 @@ def test_pooling_output_equals_the_engine_pooling_layers(case):
 
 @pytest.mark.parametrize("case", POOL_CASES, ids=[str(c) for c in POOL_CASES])
 def test_pooling_values_and_winners_equal_the_engine_pool_kernels(case):
-    kernels = pytest.importorskip("engine.kernels")
+    from engine import kernels
     c, h, w, size, s, padding, op = case
     x = np.random.default_rng(h * size + 2).normal(size=(c, h, w))
     x32 = np.ascontiguousarray(x[None], dtype=np.float32)

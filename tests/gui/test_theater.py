@@ -119,7 +119,7 @@ def test_stride_padding_and_mode_change_size_and_values(panel):
 @pytest.mark.parametrize("stride,padding,mode", [(1, "valid", "cross_correlation"), (2, "same", "convolution"),
                                                  (3, "valid", "convolution"), (1, "same", "cross_correlation")])
 def test_panel_output_equals_the_engine_conv2d_layer(panel, stride, padding, mode):
-    layers = pytest.importorskip("engine.layers")
+    from engine import layers
     _choose(panel.grid_combo, "rgb_7x7x3")
     _choose(panel.preset_combo, "sobel_vertical")
     panel.stride_spin.setValue(stride)
@@ -211,11 +211,13 @@ def test_a_kernel_that_does_not_fit_gives_a_message_not_a_crash(panel):
 # with the real controller and a real model
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
-def controller(qtbot):
-    ctrl_mod = pytest.importorskip("gui.controller")
-    c = ctrl_mod.TrainingController()
+def bare_controller(qtbot):
+    """A controller without a dataset (the tests give it a tiny model); its thread ends at teardown."""
+    from gui.controller import TrainingController
+
+    c = TrainingController()
     yield c
-    assert c.shutdown() if hasattr(c, "shutdown") else c.stop()
+    assert c.shutdown(timeout=10), "the worker thread did not end"
 
 
 def _tiny_model(channels=1, size=6, filters=4):
@@ -228,7 +230,8 @@ def _tiny_model(channels=1, size=6, filters=4):
     return model
 
 
-def test_learned_kernel_comes_from_a_copy_of_the_model_with_its_layer_settings(qtbot, controller):
+def test_learned_kernel_comes_from_a_copy_of_the_model_with_its_layer_settings(qtbot, bare_controller):
+    controller = bare_controller
     from gui.widgets.theater import TheaterPanel
 
     model = _tiny_model()
@@ -257,7 +260,8 @@ def test_learned_kernel_comes_from_a_copy_of_the_model_with_its_layer_settings(q
     np.testing.assert_allclose(p.theater.kernel[0], controller.model.layers[2].params["W"][2, 3], rtol=1e-6)
 
 
-def test_snapshot_weights_refresh_the_learned_kernel(qtbot, controller):
+def test_snapshot_weights_refresh_the_learned_kernel(qtbot, bare_controller):
+    controller = bare_controller
     from gui.widgets.theater import TheaterPanel
 
     controller.set_model(_tiny_model())
@@ -277,7 +281,8 @@ def test_snapshot_weights_refresh_the_learned_kernel(qtbot, controller):
     qtbot.waitUntil(lambda: p.theater.kernel[0, 0, 2] == 2, timeout=3000)
 
 
-def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, controller):
+def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, bare_controller):
+    controller = bare_controller
     from gui.widgets.theater import TheaterPanel
 
     controller.set_model(_tiny_model())
@@ -331,7 +336,8 @@ def test_use_this_kernel_during_training_keeps_the_filter_fixed_after_resuming(w
     assert not np.allclose(W[1], other)                     # the other filters did keep learning
 
 
-def test_apply_to_whole_image_shows_the_classic_filter_beside_the_learned_ones(qtbot, controller):
+def test_apply_to_whole_image_shows_the_classic_filter_beside_the_learned_ones(qtbot, bare_controller):
+    controller = bare_controller
     from gui.widgets.theater import TheaterPanel
 
     controller.set_model(_tiny_model(filters=4))
@@ -347,7 +353,8 @@ def test_apply_to_whole_image_shows_the_classic_filter_beside_the_learned_ones(q
     np.testing.assert_allclose(views[3].values, learned[1], atol=1e-5)
 
 
-def test_a_dropped_image_becomes_the_input(qtbot, controller):
+def test_a_dropped_image_becomes_the_input(qtbot, bare_controller):
+    controller = bare_controller
     from gui.widgets.theater import TheaterPanel
 
     controller.set_model(_tiny_model())
@@ -456,7 +463,8 @@ def test_theater_tab_of_the_main_window_follows_the_learned_kernel_while_trainin
     assert window.stop_training()
 
 
-def test_a_hidden_theater_catches_up_with_training_when_shown_again(qtbot, controller):
+def test_a_hidden_theater_catches_up_with_training_when_shown_again(qtbot, bare_controller):
+    controller = bare_controller
     from gui.widgets.theater import TheaterPanel
 
     controller.set_model(_tiny_model())
@@ -480,7 +488,8 @@ def test_a_hidden_theater_catches_up_with_training_when_shown_again(qtbot, contr
     assert (p.theater.kernel == 7.0).all()
 
 
-def test_pooling_a_real_feature_map_gives_the_model_pooling_layer_output(qtbot, controller):
+def test_pooling_a_real_feature_map_gives_the_model_pooling_layer_output(qtbot, bare_controller):
+    controller = bare_controller
     from types import SimpleNamespace
 
     from gui.widgets.theater import TheaterPanel
@@ -506,7 +515,8 @@ def test_pooling_a_real_feature_map_gives_the_model_pooling_layer_output(qtbot, 
     assert "conv2d" in p.headline.text() and "#2" in p.headline.text()
 
 
-def test_apply_to_whole_image_on_one_channel_of_a_feature_map_pools_that_channel(qtbot, controller):
+def test_apply_to_whole_image_on_one_channel_of_a_feature_map_pools_that_channel(qtbot, bare_controller):
+    controller = bare_controller
     from types import SimpleNamespace
 
     from gui.widgets.theater import TheaterPanel
