@@ -1294,8 +1294,10 @@ class TheaterPanel(QWidget):
         return t.cells_reading_padded(*self._hover_input)
 
     def _digits(self) -> int:
+        """0 decimals when every number on the stage is whole (the lecture grids), else 2."""
         t = self.theater
-        vals = t.padded if t.kernel is None else np.concatenate([t.padded.ravel(), t.kernel.ravel()])
+        vals = t.padded.ravel() if t.kernel is None else np.concatenate([t.padded.ravel(), t.kernel.ravel()])
+        vals = np.append(vals, t.bias)
         whole = np.all(np.abs(vals - np.round(vals)) < 1e-9)
         return 0 if whole else 2
 
@@ -1332,6 +1334,15 @@ class TheaterPanel(QWidget):
         text = f"Σ {total} + {tr('bias')} {signed(st.bias)} = <b>{signed(st.pre_activation)}</b>"
         if t.relu:
             text += f" &nbsp;→ ReLU → <b>{signed(st.value)}</b>"
+        if t.channels == 1 and t.size <= 3:
+            # the seed's x1*w1 + x2*w2 + ... written out, pixel by pixel (small enough to read)
+            kd = self._kernel_digits(t.effective_kernel)
+            terms = []
+            for x, w in zip(st.patch[0].ravel(), t.effective_kernel[0].ravel()):
+                ws = fmt(w, kd)
+                terms.append(f"{fmt(x, d)}×{'(' + ws + ')' if w < 0 else ws}")
+            expansion = " + ".join(terms) + f" = {fmt(st.total, max(d, kd))}"
+            text = f"<span style='font-size:15px; color:#555'>{expansion}</span><br>{text}"
         return text
 
     def _formula_html(self) -> str:

@@ -59,6 +59,7 @@ def test_step_fills_the_output_cell_by_cell_and_step_back_undoes_it(panel):
     assert panel.product_views[0].values.tolist() == [[10, 0, 0]] * 3
     assert panel.sum_labels[0].text() == "Σ = 30"
     assert ">30<" in panel.equation.text()
+    assert "10×1 + 10×0 + 0×(-1) + 10×1 + 10×0 + 0×(-1) + 10×1 + 10×0 + 0×(-1) = 30" in panel.equation.text()
     assert _filled(panel.output_views[0]) == 2
     panel.back_button.click()
     assert panel.index == 0 and _filled(panel.output_views[0]) == 1
@@ -114,6 +115,8 @@ def test_stride_padding_and_mode_change_size_and_values(panel):
     assert panel.theater.output().tolist() == [[0, 0, 0, 0]] * 4
     panel.bias_spin.setValue(5)
     assert panel.theater.output().tolist() == [[5, 0, 0, 5]] * 4
+    panel.bias_spin.setValue(0.5)
+    assert "0.5" in panel.equation.text()                    # a fractional bias is not rounded away
 
 
 @pytest.mark.parametrize("stride,padding,mode", [(1, "valid", "cross_correlation"), (2, "same", "convolution"),
