@@ -519,3 +519,38 @@ def test_file_buttons_write_read_and_report_errors_without_crashing(editor, qtbo
     (tmp_path / "no").write_text("a file where a folder should be")
     editor.onnx_action.trigger()
     assert len(warnings) == 2 and "x.onnx" in warnings[1][1]
+
+
+class TinyDataset(FakeDataset):
+    """A dataset object with the documented fields, random pixels: enough to train one batch."""
+
+    def __init__(self):
+        super().__init__("tiny", (1, 16, 16), 3)
+        rng = np.random.default_rng(0)
+        self.x_train = rng.integers(0, 256, (96, 1, 16, 16), dtype=np.uint8)
+        self.y_train = rng.integers(0, 3, 96).astype(np.int64)
+        self.x_test, self.y_test = self.x_train[:32], self.y_train[:32]
+        self.source = "generated in the test"
+
+
+@pytest.mark.timeout(300)
+def test_applied_model_trains_one_batch_in_the_real_controller(qtbot, controller):
+    ds = TinyDataset()
+    controller.dataset = ds
+    controller.dataset_changed.emit(ds)
+    ed = ArchitectureEditor(controller)
+    qtbot.addWidget(ed)
+    assert ed.input_shape == (1, 16, 16) and ed.num_classes == 3
+    ed.add_layer("Conv2D", filters=4, kernel_size=3, strides=2, padding="same", mode="convolution")
+    ed.add_layer("AveragePooling2D", padding="same")
+    ed.add_layer("Flatten")
+    ed.add_layer("Dense")
+    assert ed.is_valid and ed.layer_configs()[-1]["config"]["units"] == 3
+    model = ed.apply()
+    assert model is not None and controller.model is model
+    with qtbot.waitSignal(controller.batch_metrics_ready, timeout=240_000):
+        assert controller.step()
+    qtbot.waitUntil(lambda: controller.state not in ("training", "compiling"), timeout=60_000)
+    assert ed.is_valid and not ed.is_dirty()
+    ed.set_layer_param(0, "filters", 6)
+    assert ed.apply() is controller.model and controller.model.layers[0].params["W"].shape == (6, 1, 3, 3)
