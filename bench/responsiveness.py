@@ -57,7 +57,8 @@ def probe_stalls(args) -> dict:
     from gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    # antialiasing only where it shows (the curves ask for it per item): it doubles the paint time
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     i18n.set_language("en")
     opts = argparse.Namespace(dataset=args.dataset, model=args.model, data_dir=args.data_dir, train=False,
                               tab="feature_maps", classify=None)

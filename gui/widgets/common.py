@@ -109,6 +109,32 @@ class StableLevels:
         return self.low, self.high
 
 
+def nice_ceil(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) that is >= ``value``.
+
+    Colour bars and axes snap to these: their ticks are then redrawn only when the range really
+    changes, which saves most of the painting time while training.
+    """
+    if not np.isfinite(value) or value <= 0:
+        return 1.0
+    exp = math.floor(math.log10(value))
+    base = 10.0 ** exp
+    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if m * base >= value * (1 - 1e-9):
+            return m * base
+    return 10 * base
+
+
+def snapped_levels(lo: float, hi: float, signed: bool) -> tuple[float, float]:
+    """Levels rounded outwards to :func:`nice_ceil` steps (symmetric when ``signed``)."""
+    if signed:
+        m = nice_ceil(max(abs(lo), abs(hi)))
+        return -m, m
+    top = nice_ceil(hi)
+    bottom = 0.0 if lo >= 0 else -nice_ceil(-lo)
+    return bottom, top
+
+
 def is_signed(values: np.ndarray) -> bool:
     """True when a noticeable part of the values is negative (pick a diverging colour map)."""
     v = np.asarray(values)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from gui.i18n import tr
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, VAL_COLOR
 
-REFRESH_MS = 100
+REFRESH_MS = 200     # 5 redraws a second are plenty for curves; painting axes is the GUI's main cost
 
 
 def ema(values: np.ndarray, alpha: float) -> np.ndarray:
@@ -23,9 +23,10 @@ def ema(values: np.ndarray, alpha: float) -> np.ndarray:
     acc = 0.0
     weight = 0.0
     for i, v in enumerate(values):
-        acc = alpha * acc + (1 - alpha) * v
-        weight = alpha * weight + (1 - alpha)
-        out[i] = acc / weight
+        if np.isfinite(v):
+            acc = alpha * acc + (1 - alpha) * v
+            weight = alpha * weight + (1 - alpha)
+        out[i] = acc / weight if weight > 0 else np.nan
     return out
 
 
@@ -40,6 +41,7 @@ class CurvesPanel(QWidget):
         self._shown_epochs = 0
         self._smoothed_loss = np.zeros(0)
         self._smoothed_acc = np.zeros(0)
+        self._x = self._loss = self._acc = np.zeros(0)
         self.render_count = 0
 
         self.glw = pg.GraphicsLayoutWidget()
@@ -53,19 +55,24 @@ class CurvesPanel(QWidget):
             plot.setLabel("left", ylabel)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMenuEnabled(False)
-        self.acc_plot.setYRange(0, 1, padding=0.02)
-        raw_pen = pg.mkPen((*TRAIN_COLOR, 60), width=1)
+        raw_pen = pg.mkPen((*TRAIN_COLOR, 70), width=1)
         smooth_pen = pg.mkPen(TRAIN_COLOR, width=2.5)
         val_pen = pg.mkPen(VAL_COLOR, width=2.5)
-        # created once; the timer feeds them with setData
-        self.loss_raw = self.loss_plot.plot(pen=raw_pen)
-        self.loss_smooth = self.loss_plot.plot(pen=smooth_pen, name=tr("training (smoothed)"))
+        # created once; the timer feeds them with setData. Antialiasing only for the thick lines.
+        self.loss_raw = self.loss_plot.plot(pen=raw_pen, antialias=False)
+        self.loss_smooth = self.loss_plot.plot(pen=smooth_pen, antialias=True)
         self.loss_val = self.loss_plot.plot(pen=val_pen, symbol="o", symbolSize=8, symbolBrush=VAL_COLOR,
-                                            name=tr("validation"))
-        self.acc_raw = self.acc_plot.plot(pen=raw_pen)
-        self.acc_smooth = self.acc_plot.plot(pen=smooth_pen, name=tr("training (smoothed)"))
+                                            antialias=True)
+        self.acc_raw = self.acc_plot.plot(pen=raw_pen, antialias=False)
+        self.acc_smooth = self.acc_plot.plot(pen=smooth_pen, antialias=True)
         self.acc_val = self.acc_plot.plot(pen=val_pen, symbol="o", symbolSize=8, symbolBrush=VAL_COLOR,
-                                          name=tr("validation"))
+                                          antialias=True)
+        # Ranges are set by hand in whole epochs and nice loss values: an axis whose range moves every
+        # frame regenerates its ticks every frame (most of the painting time while training).
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.disableAutoRange()
+        self.loss_plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self._ranges: dict[str, tuple] = {}
         for item in (self.loss_raw, self.loss_smooth, self.acc_raw, self.acc_smooth):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="mean")
@@ -118,6 +125,8 @@ class CurvesPanel(QWidget):
         self._shown_epochs = 0
         self._smoothed_loss = np.zeros(0)
         self._smoothed_acc = np.zeros(0)
+        self._x = self._loss = self._acc = np.zeros(0)
+        self._ranges = {}
         for item in (self.loss_raw, self.loss_smooth, self.loss_val, self.acc_raw, self.acc_smooth, self.acc_val):
             item.setData([], [])
         self.summary.setText("")
@@ -125,38 +134,66 @@ class CurvesPanel(QWidget):
 
     def on_log_toggled(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
+        self._ranges.pop("loss", None)
+        self._dirty = True
 
     def on_raw_toggled(self, on: bool) -> None:
         self.loss_raw.setVisible(on)
         self.acc_raw.setVisible(on)
 
+    def _grow(self) -> None:
+        """Append the batches that arrived since the last redraw to the cached arrays (O(new))."""
+        batches = self.controller.history.batches
+        n0, n = len(self._x), len(batches)
+        if n < n0:                                   # a new run: start over
+            self._x = self._loss = self._acc = np.zeros(0)
+            self._smoothed_loss = self._smoothed_acc = np.zeros(0)
+            n0 = 0
+        if n == n0:
+            return
+        new = batches[n0:n]
+        self._x = np.concatenate([self._x, [b.epoch_progress for b in new]])
+        self._loss = np.concatenate([self._loss, [b.loss for b in new]])
+        self._acc = np.concatenate([self._acc, [b.accuracy for b in new]])
+        per_epoch = max(1, new[-1].batches_per_epoch)
+        alpha = float(np.clip(1 - 1 / max(5.0, per_epoch / 10), 0.6, 0.98))
+        # smooth only the new batches (the average continues from the last shown value)
+        self._smoothed_loss = _extend_ema(self._smoothed_loss, self._loss, alpha)
+        self._smoothed_acc = _extend_ema(self._smoothed_acc, self._acc, alpha)
+
     def curve_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Arrays the plots show (x in epochs): raw/smoothed per batch, validation per epoch."""
-        h = self.controller.history
-        batches = h.batches
-        n = len(batches)
-        if n:
-            x = np.fromiter((b.epoch + (b.batch + 1) / max(1, b.batches_per_epoch) for b in batches), float, n)
-            loss = np.fromiter((b.loss for b in batches), float, n)
-            acc = np.fromiter((b.accuracy for b in batches), float, n)
-        else:
-            x = loss = acc = np.zeros(0)
-        per_epoch = max(1, batches[-1].batches_per_epoch) if n else 1
-        alpha = float(np.clip(1 - 1 / max(5.0, per_epoch / 10), 0.6, 0.98))
-        if len(self._smoothed_loss) > n:
-            self._smoothed_loss = np.zeros(0)
-            self._smoothed_acc = np.zeros(0)
-        # smooth only the new batches (the average continues from the last shown value)
-        self._smoothed_loss = _extend_ema(self._smoothed_loss, loss, alpha)
-        self._smoothed_acc = _extend_ema(self._smoothed_acc, acc, alpha)
-        ep = h.epochs
+        self._grow()
+        ep = self.controller.history.epochs
         ex = np.array([e.epoch + 1 for e in ep], float)
+        nan = float("nan")
         return {
-            "loss_raw": (x, loss), "acc_raw": (x, acc),
-            "loss_smooth": (x, self._smoothed_loss), "acc_smooth": (x, self._smoothed_acc),
-            "loss_val": (ex, np.array([e.val_loss for e in ep], float)),
-            "acc_val": (ex, np.array([e.val_accuracy for e in ep], float)),
+            "loss_raw": (self._x, self._loss), "acc_raw": (self._x, self._acc),
+            "loss_smooth": (self._x, self._smoothed_loss), "acc_smooth": (self._x, self._smoothed_acc),
+            "loss_val": (ex, np.array([nan if e.val_loss is None else e.val_loss for e in ep], float)),
+            "acc_val": (ex, np.array([nan if e.val_accuracy is None else e.val_accuracy for e in ep], float)),
         }
+
+    def _update_ranges(self, d) -> None:
+        x = d["loss_raw"][0]
+        xmax = max(1.0, float(np.ceil(x.max() - 1e-9))) if len(x) else 1.0
+        _, raw = d["loss_raw"]
+        vals = np.concatenate([raw[np.isfinite(raw)], d["loss_val"][1][np.isfinite(d["loss_val"][1])]])
+        if self.log_check.isChecked():
+            pos = vals[vals > 0]
+            lo = float(np.floor(np.log10(pos.min()))) if len(pos) else -3.0
+            hi = float(np.ceil(np.log10(pos.max()))) if len(pos) else 1.0
+            loss_range = (lo, max(hi, lo + 1))
+        else:
+            # a single wild batch must not squash the curve: the top follows the 99th percentile
+            top = float(np.percentile(vals, 99)) if len(vals) else 1.0
+            loss_range = (0.0, _nice_ceil(top))
+        if self._ranges.get("loss") != (xmax, loss_range):
+            self._ranges["loss"] = (xmax, loss_range)
+            self.loss_plot.setRange(xRange=(0, xmax), yRange=loss_range, padding=0.02)
+        if self._ranges.get("acc") != xmax:
+            self._ranges["acc"] = xmax
+            self.acc_plot.setRange(xRange=(0, xmax), yRange=(0, 1), padding=0.02)
 
     def render(self) -> None:
         if not self._dirty:
@@ -169,12 +206,19 @@ class CurvesPanel(QWidget):
             x, y = d[key]
             finite = np.isfinite(y)
             item.setData(x[finite], y[finite])
+        self._update_ranges(d)
         h = self.controller.history
         if h.epochs:
             e = h.epochs[-1]
             self.summary.setText(tr("epoch {}: validation loss {:.3f}, accuracy {:.1%}").format(
                 e.epoch + 1, e.val_loss, e.val_accuracy))
         self.render_count += 1
+
+
+def _nice_ceil(v: float) -> float:
+    from gui.widgets.common import nice_ceil
+
+    return nice_ceil(v)
 
 
 def _extend_ema(done: np.ndarray, values: np.ndarray, alpha: float) -> np.ndarray:
@@ -189,7 +233,8 @@ def _extend_ema(done: np.ndarray, values: np.ndarray, alpha: float) -> np.ndarra
     out = np.empty(len(values), np.float64)
     out[:n0] = done
     for i in range(n0, len(values)):
-        acc = alpha * acc + (1 - alpha) * values[i]
-        weight = alpha * weight + (1 - alpha)
-        out[i] = acc / weight
+        if np.isfinite(values[i]):               # a diverged batch (NaN) must not poison the average
+            acc = alpha * acc + (1 - alpha) * values[i]
+            weight = alpha * weight + (1 - alpha)
+        out[i] = acc / weight if weight > 0 else np.nan
     return out

@@ -149,6 +149,9 @@ class EvaluationPanel(QWidget):
     def on_history_reset(self, *_args) -> None:
         self.confusion = None
         self.selected_cell = None
+        for t in self._text_items:                   # class names may change with the dataset
+            self.plot.removeItem(t)
+        self._text_items = []
         self.images.clear()
         self.cell_box.hide()
         self.epoch_spin.setEnabled(False)
@@ -197,9 +200,6 @@ class EvaluationPanel(QWidget):
         if not self._dirty or not self.isVisible():
             return
         self._dirty = False
-        for t in self._text_items:
-            self.plot.removeItem(t)
-        self._text_items = []
         if self.confusion is None:
             self.image.clear()
             self.glw.hide()                # empty axes would only puzzle a student
@@ -210,24 +210,30 @@ class EvaluationPanel(QWidget):
         frac = row_normalized(c)
         self.image.setImage(frac, levels=(0.0, 1.0), autoLevels=False)
         self.image.setRect(0, 0, k, k)
-        big = k <= 20
-        if big:
-            for i in range(k):
-                for j in range(k):
-                    color = (255, 255, 255) if frac[i, j] > 0.5 else (30, 30, 30)
-                    t = pg.TextItem(str(int(c[i, j])), color=color, anchor=(0.5, 0.5))
-                    f = t.textItem.font()
-                    f.setPointSize(10 if k <= 10 else 8)
-                    f.setBold(i == j)
-                    t.setFont(f)
-                    t.setPos(j + 0.5, i + 0.5)
-                    self.plot.addItem(t)
-                    self._text_items.append(t)
-        names = self.class_names()
-        ticks = [(i + 0.5, names[i]) for i in range(k)]
-        self.plot.getAxis("left").setTicks([ticks])
-        self.plot.getAxis("bottom").setTicks([ticks])
-        self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
+        if len(self._text_items) != (k * k if k <= 20 else 0):
+            # the count labels and ticks are made once per class count, then only their text changes
+            for t in self._text_items:
+                self.plot.removeItem(t)
+            self._text_items = []
+            if k <= 20:
+                for i in range(k):
+                    for j in range(k):
+                        t = pg.TextItem("", anchor=(0.5, 0.5))
+                        f = t.textItem.font()
+                        f.setPointSize(10 if k <= 10 else 8)
+                        f.setBold(i == j)
+                        t.setFont(f)
+                        t.setPos(j + 0.5, i + 0.5)
+                        self.plot.addItem(t)
+                        self._text_items.append(t)
+            names = self.class_names()
+            ticks = [(i + 0.5, names[i]) for i in range(k)]
+            self.plot.getAxis("left").setTicks([ticks])
+            self.plot.getAxis("bottom").setTicks([ticks])
+            self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
+        for n, t in enumerate(self._text_items):
+            i, j = divmod(n, k)
+            t.setText(str(int(c[i, j])), color=(255, 255, 255) if frac[i, j] > 0.5 else (30, 30, 30))
 
     # -- drill-down ------------------------------------------------------------------------------
     def on_scene_clicked(self, event) -> None:

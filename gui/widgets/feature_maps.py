@@ -35,6 +35,7 @@ from gui.widgets.common import (
     grid_shape,
     is_signed,
     mosaic,
+    snapped_levels,
     tile_at,
 )
 
@@ -83,6 +84,8 @@ class FeatureMapPanel(QWidget):
         self._signed: bool | None = None
         self._layout_key = None
         self._labels: list[pg.TextItem] = []
+        self._detail_sample = None
+        self._detail_cmap = None
         self._tile_hw = (0, 0)
         self._cols = 1
         self._n = 0
@@ -244,6 +247,7 @@ class FeatureMapPanel(QWidget):
             self.sample_spin.blockSignals(False)
         self._levels.reset()
         # the input can be shown at once, even while the kernels for the maps still compile
+        self._detail_sample = sample
         self.input_image.setImage(chw_to_display(sample.x), levels=(0.0, 1.0), autoLevels=False)
         self.input_view.autoRange(padding=0.02)
 
@@ -305,9 +309,10 @@ class FeatureMapPanel(QWidget):
         if self._signed is None:
             self._signed = is_signed(act)
             self.colorbar.setColorMap(colormap(SIGNED_CMAP if self._signed else ACTIVATION_CMAP))
-        lo, hi = self._levels.update(act, self._signed)
+        lo, hi = snapped_levels(*self._levels.update(act, self._signed), self._signed)
         self.image.setImage(tiles, levels=(lo, hi), autoLevels=False)
-        self.colorbar.setLevels((lo, hi))
+        if self.colorbar.levels() != (lo, hi):
+            self.colorbar.setLevels((lo, hi))     # the bar's axis repaints only when the range snaps
         if winners is not None:
             m = mosaic(winners.astype(np.float32), cols, GAP, fill=0.0)
             rgba = np.zeros(m.shape + (4,), np.uint8)
@@ -356,14 +361,23 @@ class FeatureMapPanel(QWidget):
 
     def _update_detail(self, act: np.ndarray, lo: float, hi: float) -> None:
         ins = self.inspection
-        x = chw_to_display(ins.sample.x)
-        self.input_image.setImage(x, levels=(0.0, 1.0), autoLevels=False)
+        if self._detail_sample is not ins.sample:
+            # the input changes only with the sample: no need to upload and re-fit it every frame
+            self._detail_sample = ins.sample
+            self.input_image.setImage(chw_to_display(ins.sample.x), levels=(0.0, 1.0), autoLevels=False)
+            self.input_view.autoRange(padding=0.02)
         ch = self.channel if self.channel is not None and self.channel < act.shape[0] else 0
+        shape_before = None if self.channel_image.image is None else self.channel_image.image.shape
         self.channel_image.setImage(act[ch], levels=(lo, hi), autoLevels=False)
-        self.channel_image.setColorMap(colormap(SIGNED_CMAP if self._signed else ACTIVATION_CMAP))
-        self.channel_title.setText(tr("Channel {} (enlarged)").format(ch))
-        self.input_view.autoRange(padding=0.02)
-        self.channel_view.autoRange(padding=0.02)
+        cmap = SIGNED_CMAP if self._signed else ACTIVATION_CMAP
+        if cmap != self._detail_cmap:
+            self._detail_cmap = cmap
+            self.channel_image.setColorMap(colormap(cmap))
+        title = tr("Channel {} (enlarged)").format(ch)
+        if self.channel_title.text != title:
+            self.channel_title.setText(title)
+        if shape_before != act[ch].shape:
+            self.channel_view.autoRange(padding=0.02)
 
     def _update_caption(self, act: np.ndarray, winners: bool) -> None:
         ins = self.inspection

@@ -13,7 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from gui.i18n import tr
-from gui.widgets.common import BACKGROUND, SIGNED_CMAP, StableLevels, colormap, grid_shape, mosaic
+from gui.widgets.common import BACKGROUND, SIGNED_CMAP, StableLevels, colormap, grid_shape, mosaic, snapped_levels
 
 REFRESH_MS = 150
 MAX_INPUT_COLUMNS = 16     # beyond that, the columns are paged with the "first input channel" box
@@ -158,7 +158,7 @@ class FilterPanel(QWidget):
         self.first_input.blockSignals(False)
         rgb = self.view_combo.currentData() == "rgb" and c == 3
         self.view_combo.setEnabled(c == 3)
-        lo, hi = self._levels.update(w, signed=True)
+        lo, hi = snapped_levels(*self._levels.update(w, signed=True), True)
         if rgb:
             # one colour picture per filter: map [-m, m] to [0, 1] per channel
             m = max(abs(lo), abs(hi))
@@ -182,7 +182,8 @@ class FilterPanel(QWidget):
                 img = mosaic(sub.reshape(f * cshow, k, k), cshow, GAP)
             self.image.setImage(img, levels=(lo, hi), autoLevels=False)
             self.image.setColorMap(colormap(SIGNED_CMAP))
-            self.colorbar.setLevels((lo, hi))
+            if self.colorbar.levels() != (lo, hi):
+                self.colorbar.setLevels((lo, hi))
             self._layout((f, cols), k, per_row=(start, stop), grid=cshow == 1)
         layout_text = (tr("Each square is one filter, numbered.") if rgb or c == 1 else
                        tr("Rows: filter number; columns: input channel."))
