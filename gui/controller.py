@@ -805,6 +805,8 @@ class TrainingController(QObject):
         _LIVE_CONTROLLERS.discard(self)
         self.worker.stop_event.set()
         self._pending_after_warmup = None
+        if self._busy_kind == "warmup":
+            timeout = max(timeout, 600.0)   # a compilation always ends; leaving before it would abort
         self.worker.idle_event.wait(timeout)
         if self._eval_thread is not None:
             self._eval_thread.join(timeout)

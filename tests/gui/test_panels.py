@@ -373,3 +373,24 @@ def test_filters_of_an_rgb_input_show_per_channel_kernels_and_colour_pictures(qt
     img = fp.image.image
     assert img.ndim == 3 and img.shape[2] == 3 and np.nanmax(img) <= 1 and np.nanmin(img) >= 0
     assert not window.classify_panel.pad_widget.isVisibleTo(window.classify_panel)   # no digit pad for RGB
+
+
+def test_the_window_speaks_korean(qtbot, warm_kernels, bars):
+    from gui import i18n
+    from gui.main_window import MainWindow
+
+    i18n.set_language("ko")
+    try:
+        w = MainWindow(restore_layout=False)
+        qtbot.addWidget(w)
+        w.controller.use_dataset(bars)
+        titles = [w.workspace.tabText(i) for i in range(w.workspace.count())]
+        assert "특성 맵" in titles and "필터" in titles and "평가" in titles and "분류하기" in titles
+        p = w.training_panel
+        assert p.start_button.text() == "시작" and "학습률" in p.lr_spin.toolTip()
+        assert w.architecture_panel.view.blocks[0].title == "입력"
+        assert "전체 파라미터" in w.architecture_panel.totals.text()
+        assert w.docks["curves"].windowTitle() == "곡선"
+    finally:
+        i18n.set_language("en")
+        assert w.stop_training()
