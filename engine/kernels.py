@@ -529,6 +529,36 @@ def _conv_grad_in_wide(dy, a, masked, Wp, n0, m, d2, db):
             db[f] += acc
 
 
+@njit(nogil=True, cache=True)
+def _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, K, OH, xpbuf, cols):
+    """Pad images n0..n0+m-1 into xpbuf and build their padded-width columns (one call per chunk)."""
+    C = x.shape[1]
+    xpf = xpbuf[: m * C * Hp * Wp + K]
+    _pad_chunk(x, n0, m, pt, pl, Hp, Wp, xpf)
+    _im2col_wide(xpf, m, C, Hp, Wp, K, OH, cols)
+
+
+@njit(nogil=True, cache=True)
+def _bwd_cols_wide(dy, a, masked, n0, m, d2, db, x, pt, pl, Hp, Wp, K, OH, xpbuf, cols):
+    """Gradient rows of the chunk (masked by the ReLU) and its columns, in one call."""
+    _conv_grad_in_wide(dy, a, masked, Wp, n0, m, d2, db)
+    _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, K, OH, xpbuf, cols)
+
+
+@njit(nogil=True, cache=True)
+def _bwd_dx_wide(dcols, n0, m, pt, pl, Hp, Wp, K, OH, dxpbuf, dx):
+    C = dx.shape[1]
+    dxpf = dxpbuf[: m * C * Hp * Wp + K]
+    _col2im_wide(dcols, m, C, Hp, Wp, K, OH, dxpf)
+    _crop_chunk(dxpf, n0, m, pt, pl, Hp, Wp, dx)
+
+
+@njit(nogil=True, cache=True)
+def _bwd_cols(dy3, a3, masked, n0, m, d2, db, x, K, s, pt, pl, OH, OW, cols):
+    _conv_grad_in(dy3, a3, masked, n0, m, d2, db)
+    _im2col(x, n0, m, K, s, pt, pl, OH, OW, cols)
+
+
 def _conv_geometry(x, w, stride, pad):
     _check_array(x, "x", 4)
     _check_array(w, "w", 4)
@@ -600,17 +630,16 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
             return
         colbuf = _scratch("cols", CKK * nb * L)
         zbuf = _scratch("z", F * nb * L)
-        if wide:
-            xpbuf = _scratch("xpad", nb * C * Hp * Wp + K)
+        xpbuf = _scratch("xpad", nb * C * Hp * Wp + K) if wide else colbuf
+        m = 0
         for ch in range(c_lo, c_hi):
             n0 = ch * nb
-            m = min(nb, N - n0)
-            cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
-            z2 = zbuf[: F * m * L].reshape(F, m * L)
+            if min(nb, N - n0) != m:
+                m = min(nb, N - n0)
+                cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
+                z2 = zbuf[: F * m * L].reshape(F, m * L)
             if wide:
-                xpf = xpbuf[: m * C * Hp * Wp + K]
-                _pad_chunk(x, n0, m, pt, pl, Hp, Wp, xpf)
-                _im2col_wide(xpf, m, C, Hp, Wp, K, OH, cols)
+                _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, K, OH, xpbuf, cols)
                 np.matmul(wm, cols, out=z2)
                 _conv_out_wide(z2, Wp, b, has_bias, relu, n0, m, y, pre, has_pre)
             else:
@@ -666,34 +695,34 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
         if wide:
             xpbuf = _scratch("xpad", nb * C * Hp * Wp + K)
             dxpbuf = _scratch("dxpad", nb * C * Hp * Wp + K) if need_dx else None
-        dw = np.zeros((F, CKK), np.float32)
-        tmp = np.empty((F, CKK), np.float32)
+        # dw is accumulated transposed: cols @ d2.T runs 10-90% faster in OpenBLAS than d2 @ cols.T
+        # for these shapes (few filters, many columns).
+        dwt = np.zeros((CKK, F), np.float32)
+        tmp = np.empty((CKK, F), np.float32)
         db = np.zeros(F, np.float32)
+        m = 0
         for ch in range(c_lo, c_hi):
             n0 = ch * nb
-            m = min(nb, N - n0)
-            cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
-            d2 = dbuf[: F * m * L].reshape(F, m * L)
+            if min(nb, N - n0) != m:
+                m = min(nb, N - n0)
+                cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
+                d2 = dbuf[: F * m * L].reshape(F, m * L)
+                d2T = d2.T
+                if need_dx:
+                    dcols = dcolbuf[: CKK * m * L].reshape(CKK, m * L)
             if wide:
-                _conv_grad_in_wide(dy, a, masked, Wp, n0, m, d2, db)
-                xpf = xpbuf[: m * C * Hp * Wp + K]
-                _pad_chunk(x, n0, m, pt, pl, Hp, Wp, xpf)
-                _im2col_wide(xpf, m, C, Hp, Wp, K, OH, cols)
+                _bwd_cols_wide(dy, a, masked, n0, m, d2, db, x, pt, pl, Hp, Wp, K, OH, xpbuf, cols)
             else:
-                _conv_grad_in(dy3, a3, masked, n0, m, d2, db)
-                _im2col(x, n0, m, K, s, pt, pl, OH, OW, cols)
-            np.matmul(d2, cols.T, out=tmp)
-            dw += tmp
+                _bwd_cols(dy3, a3, masked, n0, m, d2, db, x, K, s, pt, pl, OH, OW, cols)
+            np.matmul(cols, d2T, out=tmp)
+            dwt += tmp
             if need_dx:
-                dcols = dcolbuf[: CKK * m * L].reshape(CKK, m * L)
                 np.matmul(wt, d2, out=dcols)
                 if wide:
-                    dxpf = dxpbuf[: m * C * Hp * Wp + K]
-                    _col2im_wide(dcols, m, C, Hp, Wp, K, OH, dxpf)
-                    _crop_chunk(dxpf, n0, m, pt, pl, Hp, Wp, dx)
+                    _bwd_dx_wide(dcols, n0, m, pt, pl, Hp, Wp, K, OH, dxpbuf, dx)
                 else:
                     _col2im(dcols, n0, m, K, s, pt, pl, OH, OW, dx)
-        dws[part] = dw
+        dws[part] = dwt
         dbs[part] = db
 
     team.run(job)
@@ -706,7 +735,7 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
             else:
                 dw += dws[part]
                 db += dbs[part]
-    return dx, dw.reshape(F, C, K, K), db
+    return dx, np.ascontiguousarray(dw.T).reshape(F, C, K, K), db
 
 
 # --------------------------------------------------------------------------------------------
@@ -799,7 +828,7 @@ def _maxpool_bwd(dy, am, n0, n1, dx):
                     plane[np.uint64(a)] += gs[t]
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def _avgpool_fwd(x, n0, n1, k, s, pt, pl, y):
     H, W = x.shape[2], x.shape[3]
     C, OH, OW = y.shape[1], y.shape[2], y.shape[3]
@@ -819,7 +848,7 @@ def _avgpool_fwd(x, n0, n1, k, s, pt, pl, y):
                     y[n, c, i, j] = acc / np.float32(cnt) if cnt > 0 else np.float32(0.0)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def _avgpool_bwd(dy, n0, n1, k, s, pt, pl, dx):
     C, H, W = dx.shape[1], dx.shape[2], dx.shape[3]
     OH, OW = dy.shape[2], dy.shape[3]
@@ -1052,7 +1081,8 @@ def dense_backward(x, w, dz, need_dx=True):
 
 
 # --------------------------------------------------------------------------------------------
-# optimizer updates (in place, one fused pass)
+# optimizer updates (in place, one fused pass; error_model="numpy" drops the zero-division test
+# that otherwise keeps LLVM from vectorizing a loop with a division)
 # --------------------------------------------------------------------------------------------
 
 
@@ -1075,7 +1105,7 @@ def _sgd(i0, i1, p, g, vel, lr, momentum, nesterov):
             p[i] += v
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def _adam(i0, i1, p, g, m, v, alpha, b1, b2, eps):
     p, g, m, v = p[i0:i1], g[i0:i1], m[i0:i1], v[i0:i1]
     i0, i1 = 0, p.size
@@ -1094,7 +1124,7 @@ def _adam(i0, i1, p, g, m, v, alpha, b1, b2, eps):
         p[i] -= alpha * mi / (np.sqrt(vi) + eps)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def _rmsprop(i0, i1, p, g, ms, vel, lr, rho, eps, momentum):
     p, g, ms, vel = p[i0:i1], g[i0:i1], ms[i0:i1], vel[i0:i1]
     i0, i1 = 0, p.size
