@@ -1,0 +1,138 @@
+"""Image-folder datasets, like Keras ``image_dataset_from_directory``: one subfolder per class.
+
+```
+my_pictures/
+    cats/  a.jpg b.png ...
+    dogs/  c.jpg ...
+```
+Class names are the subfolder names in alphabetical order. Every image is decoded with
+:func:`engine.imaging.load_image` and fitted to ``image_size`` keeping its aspect ratio (padded,
+not stretched). Files that cannot be used are skipped and listed in ``ds.skipped`` with the reason;
+the load fails only when too little is left to train on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from engine.datasets.base import Dataset, split_train_validation
+from engine.errors import DatasetError, ImageError
+
+__all__ = ["load_image_folder", "IMAGE_EXTENSIONS"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+_IGNORED = {"thumbs.db", "desktop.ini", ".ds_store"}
+MAX_IMAGES = 200_000
+
+
+def _parse_size(image_size) -> tuple[int, int]:
+    try:
+        if isinstance(image_size, (int, np.integer)):
+            h = w = int(image_size)
+        else:
+            h, w = (int(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise DatasetError(f"image_size must be (height, width), got {image_size!r}.") from None
+    if not (4 <= h <= 512 and 4 <= w <= 512):
+        raise DatasetError(f"image_size must be between 4 and 512 pixels per side, got {image_size!r}.")
+    return h, w
+
+
+def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", validation_split: float = 0.2,
+                      seed: int = 0, max_per_class: int | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> Dataset:
+    """Load ``path/<class>/<image>`` files into a :class:`Dataset` (validation part in ``x_test``).
+
+    ``color``: ``"grayscale"`` (1 channel) or ``"rgb"`` (3). ``validation_split``: fraction of each
+    class kept for validation (stratified, shuffled with ``seed``). ``progress(done, total)`` is
+    called while decoding.
+    """
+    from engine.imaging import fit_to_shape, load_image
+
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DatasetError(f"the folder '{root}' does not exist.")
+    if not root.is_dir():
+        raise DatasetError(f"'{root}' is a file; choose a folder that holds one subfolder per class.")
+    h, w = _parse_size(image_size)
+    color = str(color).lower()
+    if color not in ("grayscale", "rgb"):
+        raise DatasetError(f"color must be 'grayscale' or 'rgb', got {color!r}.")
+    channels = 1 if color == "grayscale" else 3
+
+    class_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                        key=lambda d: d.name)
+    loose = [f.name for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
+    if not class_dirs:
+        hint = (f" It holds {len(loose)} images directly; move them into subfolders named after their class "
+                f"(e.g. '{root.name}/cats/', '{root.name}/dogs/').") if loose else ""
+        raise DatasetError(f"'{root}' has no subfolders. An image dataset needs one subfolder per class, each "
+                           f"holding that class's pictures.{hint}")
+
+    skipped: list[tuple[str, str]] = []
+    notes: list[str] = []
+    if loose:
+        notes.append(f"{len(loose)} images directly in '{root.name}' were ignored: only images inside class "
+                     f"subfolders are used.")
+    files: list[tuple[Path, int]] = []
+    class_names: list[str] = []
+    for d in class_dirs:
+        entries = sorted(p for p in d.rglob("*") if p.is_file())
+        imgs = []
+        for p in entries:
+            if p.name.lower() in _IGNORED or p.name.startswith("."):
+                continue
+            if p.suffix.lower() not in IMAGE_EXTENSIONS:
+                skipped.append((str(p), f"not an image file type ({p.suffix or 'no extension'}; "
+                                         f"{', '.join(IMAGE_EXTENSIONS)} are read)"))
+                continue
+            imgs.append(p)
+        if max_per_class is not None:
+            imgs = imgs[:int(max_per_class)]
+        if not imgs:
+            notes.append(f"the subfolder '{d.name}' has no images and is not a class.")
+            continue
+        class_names.append(d.name)
+        files += [(p, len(class_names) - 1) for p in imgs]
+    if len(files) > MAX_IMAGES:
+        raise DatasetError(f"'{root}' holds {len(files)} images; at most {MAX_IMAGES} fit in memory here. "
+                           f"Use max_per_class or a smaller folder.")
+    if len(class_names) < 2:
+        raise DatasetError(f"'{root}' has images for {len(class_names)} class(es) "
+                           f"({', '.join(class_names) or 'none'}); a classifier needs at least two subfolders "
+                           f"with pictures.")
+
+    x = np.empty((len(files), channels, h, w), np.uint8)
+    y = np.empty(len(files), np.int64)
+    n = 0
+    for i, (p, label) in enumerate(files):
+        if progress:
+            progress(i, len(files))
+        try:
+            x[n] = fit_to_shape(load_image(p), (channels, h, w))
+        except ImageError as exc:
+            skipped.append((str(p), str(exc)))
+            continue
+        except MemoryError:
+            skipped.append((str(p), "too large to decode in memory"))
+            continue
+        y[n] = label
+        n += 1
+    if progress:
+        progress(len(files), len(files))
+    x, y = x[:n], y[:n]
+    counts = np.bincount(y, minlength=len(class_names))
+    empty = [class_names[k] for k in np.flatnonzero(counts == 0)]
+    if empty:
+        raise DatasetError(f"no readable image in the class folder(s) {', '.join(empty)} of '{root}' "
+                           f"({len(skipped)} files skipped, e.g. {skipped[0][0]}: {skipped[0][1]}).")
+    if n < 2:
+        raise DatasetError(f"'{root}' has only {n} readable images; add more pictures to each class folder.")
+    x_tr, y_tr, x_val, y_val = split_train_validation(x, y, validation_split, seed=seed)
+    if skipped:
+        notes.append(f"{len(skipped)} files were skipped (see the list of skipped files).")
+    return Dataset(root.name or str(root), x_tr, y_tr, x_val, y_val, class_names, source=str(root),
+                   display_name=root.name or str(root), skipped=skipped, notes=notes)
