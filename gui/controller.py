@@ -293,6 +293,12 @@ class TrainingController(QObject):
     kernels_ready = Signal(float)
     history_reset = Signal()
     evaluation_ready = Signal(object)         # EvalResult of the validation set (see request_evaluation)
+    dataset_ready = Signal(object)            # dataset, its model and its first sample are all in place
+    dataset_loading = Signal(str)             # a background load started (name)
+    dataset_failed = Signal(str)              # ... and failed (the message went to error_occurred)
+
+    _dataset_loaded = Signal(str, object)
+    _dataset_progress = Signal(str, float, float)
 
     _evaluation_done = Signal(object, object)
 
@@ -341,6 +347,10 @@ class TrainingController(QObject):
         self._eval_key = None
         self.latest_evaluation = None            # (key, EvalResult)
         self._evaluation_done.connect(self._on_evaluation_done)
+        self._load_thread: threading.Thread | None = None
+        self.loading_dataset: str | None = None
+        self._dataset_loaded.connect(self._on_dataset_loaded)
+        self._dataset_progress.connect(self._on_dataset_progress)
 
     # ------------------------------------------------------------------------------------------
     # small helpers
@@ -409,34 +419,93 @@ class TrainingController(QObject):
     # ------------------------------------------------------------------------------------------
     # dataset and model
     # ------------------------------------------------------------------------------------------
-    def set_dataset(self, name_or_path, data_dir: str | None = None) -> bool:
-        """Load a dataset by name ("shapes", "mnist", "fashion_mnist") or an image-folder path.
+    @staticmethod
+    def _load(name: str, seed: int, data_dir: str | None = None, progress=None):
+        """Load a dataset by name or image-folder path (any thread; no Qt)."""
+        import os
 
-        Stops training first. Keeps the current dataset and reports a message when loading fails.
-        Builds the default preset for it when the current model does not fit its images.
-        """
         from engine import datasets
 
+        path = Path(name).expanduser()
+        if name not in ("shapes", "mnist", "fashion_mnist") and path.is_dir():
+            return datasets.load_image_folder(str(path), seed=seed)
+        kwargs = {"seed": seed}
+        data_dir = data_dir or os.environ.get("CONVSCOPE_DATA_DIR")
+        if data_dir:
+            kwargs["data_dir"] = data_dir
+        if progress is not None:
+            kwargs["progress"] = progress
+        return datasets.load_dataset(name, **kwargs)
+
+    def set_dataset(self, name_or_path, data_dir: str | None = None) -> bool:
+        """Load a dataset by name ("shapes", "mnist", "fashion_mnist") or an image-folder path, now.
+
+        Stops training first. Keeps the current dataset and reports a message when loading fails.
+        Builds the default preset for it when the current model does not fit its images. (The window
+        uses :meth:`load_dataset_async`, which does the same without blocking the GUI.)
+        """
         self.stop()
         name = str(name_or_path)
         self.status_message.emit(tr("Loading dataset {}...").format(name))
         try:
-            path = Path(name).expanduser()
-            if name not in ("shapes", "mnist", "fashion_mnist") and path.is_dir():
-                ds = datasets.load_image_folder(str(path), seed=self.options["seed"])
-            else:
-                kwargs = {"seed": self.options["seed"]}
-                import os
-
-                data_dir = data_dir or os.environ.get("CONVSCOPE_DATA_DIR")
-                if data_dir:
-                    kwargs["data_dir"] = data_dir
-                ds = datasets.load_dataset(name, **kwargs)
+            ds = self._load(name, int(self.options["seed"]), data_dir)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the current dataset
             traceback.print_exc()
             self._error(tr("Could not load the dataset {}: {}").format(name, _message(exc)))
             return False
         return self.use_dataset(ds)
+
+    def load_dataset_async(self, name_or_path, data_dir: str | None = None) -> bool:
+        """Load a dataset on a background thread; ``dataset_changed`` or ``dataset_failed`` follows.
+
+        Reading MNIST takes ~0.4 s and generating the shapes ~0.9 s (a download much longer): the
+        window stays responsive meanwhile. Returns False when a load is already running.
+        """
+        if self._load_thread is not None and self._load_thread.is_alive():
+            return False
+        self.stop()
+        name = str(name_or_path)
+        seed = int(self.options["seed"])
+        done = self._dataset_loaded
+        progress_signal = self._dataset_progress
+        last = [0.0]
+
+        def progress(done_bytes, total_bytes) -> None:
+            now = time.perf_counter()
+            if now - last[0] > 0.25:
+                last[0] = now
+                progress_signal.emit(name, float(done_bytes), float(total_bytes or 0))
+
+        def work() -> None:
+            try:
+                result = self._load(name, seed, data_dir, progress)
+            except Exception as exc:  # noqa: BLE001
+                traceback.print_exc()
+                result = exc
+            done.emit(name, result)
+
+        self.loading_dataset = name
+        self.dataset_loading.emit(name)
+        self.status_message.emit(tr("Loading dataset {}...").format(name))
+        self._load_thread = threading.Thread(target=work, name="convscope-dataset", daemon=True)
+        self._load_thread.start()
+        return True
+
+    @Slot(str, float, float)
+    def _on_dataset_progress(self, name: str, done: float, total: float) -> None:
+        if total > 0:
+            self.status_message.emit(tr("Downloading {}: {:.0%} of {:.1f} MB").format(name, done / total, total / 1e6))
+        else:
+            self.status_message.emit(tr("Downloading {}: {:.1f} MB").format(name, done / 1e6))
+
+    @Slot(str, object)
+    def _on_dataset_loaded(self, name: str, result) -> None:
+        self.loading_dataset = None
+        if isinstance(result, Exception):
+            self._error(tr("Could not load the dataset {}: {}").format(name, _message(result)))
+            self.dataset_failed.emit(name)
+            return
+        self.use_dataset(result)
 
     def use_dataset(self, ds) -> bool:
         """Use an already loaded dataset object (see ``engine.datasets``); stops training first."""
@@ -456,6 +525,7 @@ class TrainingController(QObject):
             # weights learned on another dataset would only confuse: the same preset, fresh weights
             self.set_preset(self.preset_name, use_preset_settings=False)
         self.select_validation_sample(0)
+        self.dataset_ready.emit(ds)
         return True
 
     def _model_fits(self, model) -> bool:
@@ -808,8 +878,9 @@ class TrainingController(QObject):
         if self._busy_kind == "warmup":
             timeout = max(timeout, 600.0)   # a compilation always ends; leaving before it would abort
         self.worker.idle_event.wait(timeout)
-        if self._eval_thread is not None:
-            self._eval_thread.join(timeout)
+        for helper in (self._eval_thread, self._load_thread):
+            if helper is not None:
+                helper.join(timeout)
         self._thread.quit()
         ended = self._thread.wait(int(timeout * 1000))
         self._shut_down = ended

@@ -413,30 +413,47 @@ class MainWindow(QMainWindow):
 
     # -- start-up ------------------------------------------------------------------------------
     def start_up(self) -> None:
-        """After the window is shown: dataset, model, kernel warm-up, and --train."""
+        """After the window is shown: kernel warm-up and dataset loading in the background, then the
+        model, --classify and --train once the dataset is there."""
         opts = self.options
         c = self.controller
-        dataset = getattr(opts, "dataset", None) or "shapes"
-        data_dir = getattr(opts, "data_dir", None)
-        if not c.set_dataset(dataset, data_dir=data_dir) and dataset != "shapes":
-            c.set_dataset("shapes")
+        c.warm_up()                                  # compiles on the worker while the data loads
+        tab = getattr(opts, "tab", None)
+        if tab:
+            self.show_tab(tab)
+        c.dataset_ready.connect(self._after_first_dataset)
+        c.dataset_failed.connect(self._first_dataset_failed)
+        c.load_dataset_async(getattr(opts, "dataset", None) or "shapes", data_dir=getattr(opts, "data_dir", None))
+
+    def _first_dataset_failed(self, name: str) -> None:
+        if name != "shapes":                         # the message is shown; fall back to the built-in data
+            self.controller.load_dataset_async("shapes")
+        else:
+            self._end_start_up()
+
+    def _end_start_up(self) -> None:
+        c = self.controller
+        c.dataset_ready.disconnect(self._after_first_dataset)
+        c.dataset_failed.disconnect(self._first_dataset_failed)
+
+    def _after_first_dataset(self, _ds) -> None:
+        self._end_start_up()
+        opts = self.options
+        c = self.controller
         model = getattr(opts, "model", None)
-        if model and c.dataset is not None:
+        if model:
             if str(model).lower().endswith(".npz") or Path(str(model)).is_file():
                 c.open_model(model)
             else:
                 c.set_preset(str(model))
-        tab = getattr(opts, "tab", None)
-        if tab:
-            self.show_tab(tab)
         files = getattr(opts, "classify", None)
         if files:
             # predictions compile kernels too: wait until the worker has them ready
             self._pending_classify = list(files)
-            c.kernels_ready.connect(self._classify_pending)
-        c.warm_up()
-        if c.kernels_warm:
-            self._classify_pending()
+            if c.kernels_warm:
+                self._classify_pending()
+            else:
+                c.kernels_ready.connect(self._classify_pending)
         if getattr(opts, "train", False):
             c.start()
 

@@ -156,7 +156,8 @@ class CurvesPanel(QWidget):
         self._loss = np.concatenate([self._loss, [b.loss for b in new]])
         self._acc = np.concatenate([self._acc, [b.accuracy for b in new]])
         per_epoch = max(1, new[-1].batches_per_epoch)
-        alpha = float(np.clip(1 - 1 / max(5.0, per_epoch / 10), 0.6, 0.98))
+        # about 1/50 of an epoch: smooth enough to read, short enough not to lag the raw batches
+        alpha = float(np.clip(1 - 1 / max(5.0, per_epoch / 50), 0.6, 0.95))
         # smooth only the new batches (the average continues from the last shown value)
         self._smoothed_loss = _extend_ema(self._smoothed_loss, self._loss, alpha)
         self._smoothed_acc = _extend_ema(self._smoothed_acc, self._acc, alpha)

@@ -186,6 +186,8 @@ class TrainingPanel(QWidget):
         self.seed_spin.valueChanged.connect(self.on_option_edited)
         controller.state_changed.connect(self.on_state_changed)
         controller.dataset_changed.connect(self.on_dataset_changed)
+        controller.dataset_loading.connect(self.on_dataset_loading)
+        controller.dataset_failed.connect(self.on_dataset_failed)
         controller.model_changed.connect(self.on_model_changed)
         controller.batch_metrics_ready.connect(self.on_batch_metrics)
         controller.epoch_metrics_ready.connect(self.on_epoch_metrics)
@@ -230,7 +232,7 @@ class TrainingPanel(QWidget):
                 self.on_dataset_changed(self.controller.dataset)
                 return
             key = path
-        if not self.controller.set_dataset(key):
+        if not self.controller.load_dataset_async(key):
             self.on_dataset_changed(self.controller.dataset)
 
     def on_preset_chosen(self, index: int) -> None:
@@ -238,7 +240,17 @@ class TrainingPanel(QWidget):
         if name and not self.controller.set_preset(name):
             self.on_model_changed(self.controller.model)
 
+    def on_dataset_loading(self, name: str) -> None:
+        self.dataset_combo.setEnabled(False)
+        self.preset_combo.setEnabled(False)
+        self.state_label.setText(tr("Loading dataset {}...").format(name))
+
+    def on_dataset_failed(self, _name: str) -> None:
+        self.on_state_changed(self.controller.state)
+        self.on_dataset_changed(self.controller.dataset)
+
     def on_dataset_changed(self, ds) -> None:
+        self.on_state_changed(self.controller.state)
         if ds is None:
             return
         i = self.dataset_combo.findData(ds.name)

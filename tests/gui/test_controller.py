@@ -242,3 +242,37 @@ def test_start_before_warm_up_compiles_first_then_trains(qtbot, warm_kernels, ba
         assert states[0] == "compiling" and "training" in states
     finally:
         assert c.shutdown()
+
+
+def test_loading_a_dataset_in_the_background_keeps_the_window_responsive(qtbot, controller):
+    c = controller
+    ready = []
+    c.dataset_ready.connect(ready.append)
+    with qtbot.waitSignal(c.dataset_ready, timeout=TIMEOUT):
+        assert c.load_dataset_async("shapes")
+        assert c.loading_dataset == "shapes"       # returned at once; the thread does the work
+    ds = ready[0]
+    assert c.dataset is ds and ds.name == "shapes" and ds.num_classes == 8
+    assert c.model.num_classes == 8 and c.preset_name == "shapes_small"
+    assert c.sample is not None and c.sample.x.shape == (1, 28, 28)
+
+
+def test_a_dataset_that_cannot_be_loaded_keeps_the_current_one(qtbot, controller, tmp_path):
+    c = controller
+    current = c.dataset
+    errors = []
+    c.error_occurred.connect(errors.append)
+    with qtbot.waitSignal(c.dataset_failed, timeout=TIMEOUT):
+        c.load_dataset_async("no_such_dataset")
+    assert c.dataset is current
+    assert errors and "no_such_dataset" in errors[-1]
+    assert not c.set_dataset("no_such_dataset")
+    assert c.dataset is current
+
+
+def test_mnist_from_the_shared_folder_gets_the_keras_book_model(qtbot, controller, shared_data):
+    c = controller
+    assert c.set_dataset("mnist", data_dir=str(shared_data / "mnist"))
+    assert c.dataset.x_train.shape == (60000, 1, 28, 28)
+    assert c.preset_name == "keras_mnist" and c.model.total_params == 93_322
+    assert c.options["optimizer"] == "rmsprop"
