@@ -18,6 +18,7 @@ Files may be ``.gz`` or uncompressed, named ``train-images-idx3-ubyte`` or ``tra
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import socket
 import tempfile
@@ -319,7 +320,7 @@ def download_file(url: str, dest, size: int | None = None, md5: str | None = Non
         response = opener(url, timeout=timeout)
     except urllib.error.HTTPError as exc:
         raise DownloadError(f"{url}: the server answered {exc.code} {exc.reason}.") from exc
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+    except (urllib.error.URLError, socket.timeout, TimeoutError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadError(f"{url}: cannot connect ({reason}).", network=True) from exc
     h_md5, h_sha = hashlib.md5(), hashlib.sha256()
@@ -342,8 +343,8 @@ def download_file(url: str, dest, size: int | None = None, md5: str | None = Non
                     raise DownloadError(f"{url}: download cancelled.")
                 try:
                     chunk = response.read(chunk_size)
-                except (socket.timeout, TimeoutError, OSError) as exc:
-                    raise DownloadError(f"{url}: the connection broke after {done} bytes ({exc}).", network=True) from exc
+                except (socket.timeout, TimeoutError, OSError, http.client.HTTPException) as exc:
+                    raise DownloadError(f"{url}: the connection broke after {done} bytes ({exc!r}).") from exc
                 if not chunk:
                     break
                 out.write(chunk)
