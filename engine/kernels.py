@@ -105,6 +105,17 @@ def _default_threads() -> int:
 _blas_limited = False
 
 
+def _numpy_blas_libraries():
+    """threadpoolctl controllers of the BLAS that numpy loaded (all BLAS libraries if unsure)."""
+    from threadpoolctl import ThreadpoolController
+
+    blas = ThreadpoolController().select(user_api="blas")
+    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+    mine = [lib for lib in blas.lib_controllers
+            if "numpy" in os.path.relpath(lib.filepath, numpy_dir).split(os.sep)[0]]
+    return mine or blas.lib_controllers
+
+
 def _limit_blas_threads() -> None:
     """Run numpy's BLAS single-threaded: the team supplies the parallelism (two pools fight otherwise).
 
@@ -116,16 +127,60 @@ def _limit_blas_threads() -> None:
         return
     _blas_limited = True
     try:
-        from threadpoolctl import ThreadpoolController
-
-        controller = ThreadpoolController()
-        blas = controller.select(user_api="blas")
-        numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
-        mine = [lib for lib in blas.lib_controllers if "numpy" in os.path.relpath(lib.filepath, numpy_dir).split(os.sep)[0]]
-        for lib in mine or blas.lib_controllers:
+        for lib in _numpy_blas_libraries():
             lib.set_num_threads(1)
     except Exception:  # threadpoolctl missing or an unknown BLAS: slower, still correct
         pass
+
+
+_gemm_fn = None  # ctypes cblas_sgemm of numpy's BLAS, False when unavailable
+#: ILP64 cblas_sgemm symbols (64-bit integers) of the OpenBLAS builds numpy ships with.
+_GEMM_SYMBOLS = ("scipy_cblas_sgemm64_", "cblas_sgemm64_")
+
+
+def _blas_gemm():
+    """numpy's own ``cblas_sgemm`` as a ctypes function numba can call without the GIL, or ``None``.
+
+    Each thread of the team then runs a whole share of a convolution in one numba call (copies and
+    sgemm), instead of returning to Python between them: at small layers the GIL hand-offs cost more
+    than the arithmetic. Only the ILP64 symbols are accepted (their integer width is known), the
+    function is checked on a small product first, and ``CONVSCOPE_BLAS_FROM_NUMBA=0`` turns it off; any
+    doubt means the portable path (numpy ``matmul`` between numba calls), which gives the same results.
+    """
+    global _gemm_fn
+    if _gemm_fn is None:
+        _gemm_fn = False
+        if os.environ.get("CONVSCOPE_BLAS_FROM_NUMBA", "1") != "0":
+            try:
+                _gemm_fn = _find_gemm() or False
+            except Exception:
+                _gemm_fn = False
+    return _gemm_fn or None
+
+
+def _find_gemm():
+    import ctypes
+
+    _limit_blas_threads()
+    for lib in _numpy_blas_libraries():
+        if lib.internal_api != "openblas":
+            continue
+        handle = ctypes.CDLL(lib.filepath)
+        for name in _GEMM_SYMBOLS:
+            fn = getattr(handle, name, None)
+            if fn is None:
+                continue
+            i32, i64, f32, ptr = ctypes.c_int, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
+            fn.restype = None
+            fn.argtypes = [i32, i32, i32, i64, i64, i64, f32, ptr, i64, ptr, i64, f32, ptr, i64]
+            rng = np.random.default_rng(0)
+            a = rng.standard_normal((3, 5)).astype(np.float32)
+            b = rng.standard_normal((4, 5)).astype(np.float32)
+            c = np.ones((3, 4), np.float32)
+            _mm(fn, False, True, 3, 4, 5, a, 5, b, 5, 1.0, c, 4)  # c = 1 + a @ b.T
+            if np.allclose(c, 1 + a @ b.T, rtol=1e-5, atol=1e-5):
+                return fn
+    return None
 
 
 class _Team:
@@ -559,6 +614,68 @@ def _bwd_cols(dy3, a3, masked, n0, m, d2, db, x, K, s, pt, pl, OH, OW, cols):
     _im2col(x, n0, m, K, s, pt, pl, OH, OW, cols)
 
 
+@njit(nogil=True, cache=True)
+def _mm(gemm, ta, tb, M, N, K, a, lda, b, ldb, beta, c, ldc):
+    """c = op(a) @ op(b) + beta * c through cblas_sgemm (row-major); op transposes when ta / tb."""
+    gemm(101, 112 if ta else 111, 112 if tb else 111, M, N, K, np.float32(1.0), a.ctypes.data, lda,
+         b.ctypes.data, ldb, np.float32(beta), c.ctypes.data, ldc)
+
+
+@njit(nogil=True, cache=True)
+def _conv_fwd_part(gemm, x, wm, b, has_bias, relu, y, pre, has_pre, c_lo, c_hi, nb, K, s, pt, pl,
+                   wide, Hp, Wp, colbuf, zbuf, xpbuf):
+    """Chunks c_lo..c_hi-1 of a convolution forward, columns and sgemm included (no GIL)."""
+    N, C = x.shape[0], x.shape[1]
+    F, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    CKK = C * K * K
+    L = OH * Wp if wide else OH * OW
+    y3 = y.reshape(N, F, OH * OW)
+    pre3 = pre.reshape(N, F, OH * OW)
+    for ch in range(c_lo, c_hi):
+        n0 = ch * nb
+        m = min(nb, N - n0)
+        cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
+        z2 = zbuf[: F * m * L].reshape(F, m * L)
+        if wide:
+            _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, K, OH, xpbuf, cols)
+        else:
+            _im2col(x, n0, m, K, s, pt, pl, OH, OW, cols)
+        _mm(gemm, False, False, F, m * L, CKK, wm, CKK, cols, m * L, 0.0, z2, m * L)
+        if wide:
+            _conv_out_wide(z2, Wp, b, has_bias, relu, n0, m, y, pre, has_pre)
+        else:
+            _conv_out(z2, b, has_bias, relu, n0, m, y3, pre3, has_pre)
+
+
+@njit(nogil=True, cache=True)
+def _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx, c_lo, c_hi, nb, K, s, pt, pl,
+                   wide, Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwt, db):
+    """Chunks c_lo..c_hi-1 of a convolution backward; dwt (CKK, F) and db accumulate (no GIL)."""
+    N, C = x.shape[0], x.shape[1]
+    F, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
+    CKK = C * K * K
+    L = OH * Wp if wide else OH * OW
+    dy3 = dy.reshape(N, F, OH * OW)
+    a3 = a.reshape(N, F, OH * OW)
+    for ch in range(c_lo, c_hi):
+        n0 = ch * nb
+        m = min(nb, N - n0)
+        cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
+        d2 = dbuf[: F * m * L].reshape(F, m * L)
+        if wide:
+            _bwd_cols_wide(dy, a, masked, n0, m, d2, db, x, pt, pl, Hp, Wp, K, OH, xpbuf, cols)
+        else:
+            _bwd_cols(dy3, a3, masked, n0, m, d2, db, x, K, s, pt, pl, OH, OW, cols)
+        _mm(gemm, False, True, CKK, F, m * L, cols, m * L, d2, m * L, 1.0, dwt, F)
+        if need_dx:
+            dcols = dcolbuf[: CKK * m * L].reshape(CKK, m * L)
+            _mm(gemm, True, False, CKK, m * L, F, wm, CKK, d2, m * L, 0.0, dcols, m * L)
+            if wide:
+                _bwd_dx_wide(dcols, n0, m, pt, pl, Hp, Wp, K, OH, dxpbuf, dx)
+            else:
+                _col2im(dcols, n0, m, K, s, pt, pl, OH, OW, dx)
+
+
 def _conv_geometry(x, w, stride, pad):
     _check_array(x, "x", 4)
     _check_array(w, "w", 4)
@@ -614,15 +731,16 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
     wm = w.reshape(F, CKK)
     team = _team
     parts = team.size
+    gemm = _blas_gemm()
     wide = _use_wide(s, OW, K, C)
     if wide:  # stride 1: columns over the padded width, one contiguous copy per row
         Hp, Wp = OH + K - 1, OW + K - 1
         L = OH * Wp
-        nb, nchunks = _chunking(N, CKK * L, parts)
     else:
+        Hp, Wp = 0, 0
         L = OH * OW
-        nb, nchunks = _chunking(N, CKK * L, parts)
         y3, pre3 = y.reshape(N, F, L), pre.reshape(N, F, L)
+    nb, nchunks = _chunking(N, CKK * L, parts)
 
     def job(part):
         c_lo, c_hi = _split(nchunks, parts, part)
@@ -631,6 +749,10 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
         colbuf = _scratch("cols", CKK * nb * L)
         zbuf = _scratch("z", F * nb * L)
         xpbuf = _scratch("xpad", nb * C * Hp * Wp + K) if wide else colbuf
+        if gemm is not None:
+            _conv_fwd_part(gemm, x, wm, b, has_bias, relu, y, pre, has_pre, c_lo, c_hi, nb, K, s, pt, pl,
+                           wide, Hp, Wp, colbuf, zbuf, xpbuf)
+            return
         m = 0
         for ch in range(c_lo, c_hi):
             n0 = ch * nb
@@ -670,15 +792,18 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
     else:
         a = dy
     CKK = C * K * K
-    wt = np.ascontiguousarray(w.reshape(F, CKK).T)
+    wm = w.reshape(F, CKK)
+    wt = np.ascontiguousarray(wm.T)
     dx = np.empty((N, C, H, W), np.float32) if need_dx else None
     team = _team
     parts = team.size
+    gemm = _blas_gemm()
     wide = _use_wide(s, OW, K, C)
     if wide:
         Hp, Wp = OH + K - 1, OW + K - 1
         L = OH * Wp
     else:
+        Hp, Wp = 0, 0
         L = OH * OW
         dy3, a3 = dy.reshape(N, F, L), a.reshape(N, F, L)
     nb, nchunks = _chunking(N, CKK * L, parts)
@@ -700,6 +825,13 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
         dwt = np.zeros((CKK, F), np.float32)
         tmp = np.empty((CKK, F), np.float32)
         db = np.zeros(F, np.float32)
+        if gemm is not None:
+            _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx if need_dx else x, c_lo, c_hi, nb, K, s,
+                           pt, pl, wide, Hp, Wp, colbuf, dbuf, dcolbuf if need_dx else colbuf,
+                           xpbuf if wide else colbuf, dxpbuf if (wide and need_dx) else colbuf, dwt, db)
+            dws[part] = dwt
+            dbs[part] = db
+            return
         m = 0
         for ch in range(c_lo, c_hi):
             n0 = ch * nb

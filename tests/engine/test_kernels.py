@@ -149,7 +149,7 @@ CONV_CASES = [
 
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "N{}C{}H{}W{}F{}K{}s{}p{}".format(*c))
-def test_conv_forward_and_backward_match_reference_loops(case):
+def test_conv_forward_and_backward_match_reference_loops(case, blas_path):
     N, C, H, W, F, K, s, pad = case
     rng = np.random.default_rng(hash(case) % 2**32)
     x, w, b = f32(rng, N, C, H, W), f32(rng, F, C, K, K), f32(rng, F)
@@ -360,8 +360,19 @@ BIG_CONV_CASES = [
 ]
 
 
+@pytest.fixture(params=["sgemm_in_numba", "numpy_matmul"])
+def blas_path(request, monkeypatch):
+    """Both ways of reaching BLAS: numpy's cblas_sgemm called inside numba, or numpy.matmul."""
+    if request.param == "sgemm_in_numba":
+        if kernels._blas_gemm() is None:
+            pytest.skip("numpy's BLAS exposes no ILP64 cblas_sgemm here")
+    else:
+        monkeypatch.setattr(kernels, "_gemm_fn", False)
+    return request.param
+
+
 @pytest.mark.parametrize("case", BIG_CONV_CASES, ids=lambda c: "N{}C{}H{}W{}F{}K{}s{}p{}".format(*c))
-def test_conv_is_correct_for_any_team_size_and_chunking(case, team_size, monkeypatch):
+def test_conv_is_correct_for_any_team_size_and_chunking(case, team_size, blas_path, monkeypatch):
     monkeypatch.setattr(kernels, "_CHUNK_VALUES", 2000)  # force several chunks per thread
     N, C, H, W, F, K, s, pad = case
     rng = np.random.default_rng(5)
@@ -383,7 +394,7 @@ def test_conv_is_correct_for_any_team_size_and_chunking(case, team_size, monkeyp
     assert_close(db, db_ref, np.abs(db_ref).max())
 
 
-def test_conv_results_are_reproducible_bit_for_bit():
+def test_conv_results_are_reproducible_bit_for_bit(blas_path):
     rng = np.random.default_rng(2)
     x, w = f32(rng, 16, 8, 12, 12), f32(rng, 16, 8, 3, 3)
     g = f32(rng, 16, 16, 12, 12)
