@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -73,37 +72,37 @@ def load_image(path) -> np.ndarray:
             raise ImageError(f"{name} is {size / 1024 ** 2:.0f} MB, larger than the {MAX_FILE_BYTES // 1024 ** 2} MB "
                              f"accepted for one image. Use a smaller picture.")
         source = p
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    # Pillow refuses > 2 x Image.MAX_IMAGE_PIXELS itself (DecompressionBombError); the explicit limit
+    # below is lower, so no global warning filter (not thread-safe) is needed.
+    try:
+        im = Image.open(source)
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{name} is not an image that can be read ({_FORMATS} expected).") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"{name} is far too large to decode safely ({exc}). Shrink the picture first.") from exc
+    except OSError as exc:
+        raise ImageError(f"{name} cannot be read: {exc.strerror or exc}.") from exc
+    with im:
+        w, h = im.size
+        if w <= 0 or h <= 0:
+            raise ImageError(f"{name} has no pixels ({w}x{h}).")
+        if w * h > MAX_IMAGE_PIXELS:
+            raise ImageError(f"{name} is {w}x{h} pixels ({w * h / 1e6:.0f} megapixels), more than the "
+                             f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels accepted. Shrink it first.")
         try:
-            im = Image.open(source)
-        except UnidentifiedImageError as exc:
-            raise ImageError(f"{name} is not an image that can be read ({_FORMATS} expected).") from exc
+            im.seek(0)                                       # first frame of a GIF / multi-page TIFF
+            im.load()
+            return image_to_array(im)
+        except ImageError:
+            raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(f"{name} declares an absurd size (a decompression bomb?): {exc}") from exc
-        except OSError as exc:
-            raise ImageError(f"{name} cannot be read: {exc.strerror or exc}.") from exc
-        with im:
-            w, h = im.size
-            if w <= 0 or h <= 0:
-                raise ImageError(f"{name} has no pixels ({w}x{h}).")
-            if w * h > MAX_IMAGE_PIXELS:
-                raise ImageError(f"{name} is {w}x{h} pixels ({w * h / 1e6:.0f} megapixels), more than the "
-                                 f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels accepted. Shrink it first.")
-            try:
-                im.seek(0)                                       # first frame of a GIF / multi-page TIFF
-                im.load()
-                return image_to_array(im)
-            except ImageError:
-                raise
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-                raise ImageError(f"{name} declares an absurd size (a decompression bomb?): {exc}") from exc
-            except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                text = str(exc)
-                if "truncated" in text or isinstance(exc, EOFError) or "broken" in text:
-                    raise ImageError(f"{name} is truncated or damaged ({text}): part of the file is missing. "
-                                     f"Save or download it again.") from exc
-                raise ImageError(f"{name} could not be decoded ({text}).") from exc
+            raise ImageError(f"{name} is far too large to decode safely ({exc}). Shrink it first.") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            text = str(exc)
+            if "truncated" in text or isinstance(exc, EOFError) or "broken" in text:
+                raise ImageError(f"{name} is truncated or damaged ({text}): part of the file is missing. "
+                                 f"Save or download it again.") from exc
+            raise ImageError(f"{name} could not be decoded ({text}).") from exc
 
 
 def image_to_array(im: Image.Image) -> np.ndarray:
