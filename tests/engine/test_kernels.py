@@ -357,6 +357,7 @@ BIG_CONV_CASES = [
     (9, 1, 12, 12, 4, 3, 1, (0, 0, 0, 0)),  # C*K*K < 16: general layout
     (5, 4, 9, 9, 4, 3, 2, (1, 0, 1, 0)),  # stride 2: general layout
     (6, 8, 5, 5, 8, 3, 1, (0, 0, 0, 0)),  # kernel wide compared to the output: general layout
+    (4, 2, 6, 6, 3, 1, 1, (0, 0, 0, 0)),  # 1x1 kernel
 ]
 
 
@@ -371,13 +372,16 @@ def blas_path(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.parametrize("layout", ["chosen", "forced_general", "forced_padded_width"])
 @pytest.mark.parametrize("case", BIG_CONV_CASES, ids=lambda c: "N{}C{}H{}W{}F{}K{}s{}p{}".format(*c))
-def test_conv_is_correct_for_any_team_size_and_chunking(case, team_size, blas_path, monkeypatch):
+def test_conv_is_correct_for_any_team_size_and_chunking(case, layout, team_size, blas_path, monkeypatch):
     monkeypatch.setattr(kernels, "_CHUNK_VALUES", 2000)  # force several chunks per thread
+    if layout == "forced_general":
+        monkeypatch.setattr(kernels, "_use_wide", lambda s, *rest: False)
+    elif layout == "forced_padded_width":  # defined for stride 1 only
+        monkeypatch.setattr(kernels, "_use_wide", lambda s, *rest: s == 1)
     N, C, H, W, F, K, s, pad = case
-    rng = np.random.default_rng(5)
-    x, w, b = f32(rng, N, C, H, W), f32(rng, F, C, K, K), f32(rng, F)
-    z_ref = ref_conv_forward(x, w, b, s, pad)
+    x, w, b, g, z_ref, dx_ref, dw_ref, db_ref = _big_case(case)
     pre = np.empty(z_ref.shape, np.float32)
     y = kernels.conv2d_forward(x, w, b, s, pad, relu=True, pre=pre)
     scale = np.abs(z_ref).max()
@@ -385,13 +389,26 @@ def test_conv_is_correct_for_any_team_size_and_chunking(case, team_size, blas_pa
     assert_close(y, np.maximum(z_ref, 0), scale)
     assert (y >= 0).all()
 
-    g = f32(rng, *y.shape)
     dx, dw, db = kernels.conv2d_backward(x, w, g, s, pad, relu_output=y)
-    masked = g.astype(np.float64) * (z_ref > 0)
-    dx_ref, dw_ref, db_ref = ref_conv_backward(x, w, masked, s, pad)
     assert_close(dx, dx_ref, np.abs(dx_ref).max())
     assert_close(dw, dw_ref, np.abs(dw_ref).max())
     assert_close(db, db_ref, np.abs(db_ref).max())
+
+
+_BIG_CACHE: dict = {}
+
+
+def _big_case(case):
+    """Inputs and float64 reference results of a case, computed once (the loops are slow)."""
+    if case not in _BIG_CACHE:
+        N, C, H, W, F, K, s, pad = case
+        rng = np.random.default_rng(5)
+        x, w, b = f32(rng, N, C, H, W), f32(rng, F, C, K, K), f32(rng, F)
+        z_ref = ref_conv_forward(x, w, b, s, pad)
+        g = f32(rng, *z_ref.shape)
+        masked = g.astype(np.float64) * (z_ref > 0)
+        _BIG_CACHE[case] = (x, w, b, g, z_ref, *ref_conv_backward(x, w, masked, s, pad))
+    return _BIG_CACHE[case]
 
 
 def test_conv_results_are_reproducible_bit_for_bit(blas_path):
