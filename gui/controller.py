@@ -579,7 +579,8 @@ class TrainingController(QObject):
         self._inference_cache = None
         self._clear_history()
         self.selected_layer = self.default_layer()
-        self._set_state("idle")
+        if self.state != "compiling":              # a model change does not end a compilation
+            self._set_state("idle")
         self.model_changed.emit(model)
         self.layer_selected.emit(-1 if self.selected_layer is None else self.selected_layer)
         self.refresh_inspection()

@@ -50,7 +50,7 @@ class DrawPad(QWidget):
     """A black square to draw a white digit on with the mouse (like an MNIST image, 10x larger)."""
 
     drawn = Signal()
-    SIZE = 224
+    SIZE = 196
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -58,7 +58,7 @@ class DrawPad(QWidget):
         self.canvas = QImage(self.SIZE, self.SIZE, QImage.Format.Format_Grayscale8)
         self.canvas.fill(0)
         self._last: QPointF | None = None
-        self.pen_width = 18
+        self.pen_width = 16
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip(tr("Draw a digit with the mouse (left button). The network sees it shrunk to the size "
                            "of its training images."))
@@ -130,10 +130,11 @@ class ClassifyPanel(QWidget):
         self.views.setBackground(BACKGROUND)
         self.views.setToolTip(tr("Left: your image as it was. Right: what the network actually sees after "
                                  "resizing and scaling (the same size and style as its training images)."))
+        # stacked: the two pictures share one narrow column, the bars get the width they need
         self.original_title = self.views.addLabel(tr("Your image"), row=0, col=0)
-        self.input_title = self.views.addLabel(tr("What the network sees"), row=0, col=1)
         self.original_view = self.views.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
-        self.input_view = self.views.addViewBox(row=1, col=1, lockAspect=True, invertY=True, enableMouse=False)
+        self.input_title = self.views.addLabel(tr("What the network sees"), row=2, col=0)
+        self.input_view = self.views.addViewBox(row=3, col=0, lockAspect=True, invertY=True, enableMouse=False)
         self.original_image = pg.ImageItem()
         self.input_image = pg.ImageItem()
         self.input_image.setBorder(pg.mkPen((150, 150, 150)))
@@ -219,7 +220,7 @@ class ClassifyPanel(QWidget):
         grid.addWidget(self.prob_widget, 0, 1)
         grid.addWidget(self.pad_widget, 0, 2, 2, 1)
         grid.addWidget(self.answer, 1, 0, 1, 2)
-        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(0, 2)
         grid.setColumnStretch(1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -394,8 +395,9 @@ class ClassifyPanel(QWidget):
         self.original_image.setImage(orig if orig.ndim == 2 else orig, levels=(0, 255), autoLevels=False)
         self.input_image.setImage(chw_to_display(item.x), levels=(0.0, 1.0), autoLevels=False)
         c, h, w = item.x.shape
-        self.input_title.setText(tr("What the network sees ({} x {} x {})").format(h, w, c))
-        self.original_title.setText(tr("Your image ({} x {})").format(orig.shape[1], orig.shape[0]))
+        self.input_title.setText(tr("Network input {} x {} x {}").format(h, w, c))
+        self.views.setMinimumWidth(170)
+        self.original_title.setText(tr("Your image {} x {}").format(orig.shape[1], orig.shape[0]))
         self.original_view.autoRange(padding=0.02)
         self.input_view.autoRange(padding=0.02)
         self._bars_dirty = True
