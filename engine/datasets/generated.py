@@ -119,11 +119,12 @@ def render_shapes(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         col = lambda v: np.asarray(v, np.float32).reshape(-1, 1, 1)  # noqa: E731
         # clutter: a third of the images get up to three short specks that belong to no class
         for _ in range(3):
-            has = col(rng.random(m) < 0.33)
-            x0, y0 = col(rng.uniform(1, _SIZE - 2, m)), col(rng.uniform(1, _SIZE - 2, m))
-            ang, length = col(rng.uniform(0, np.pi, m)), col(rng.uniform(0.0, 2.5, m))
-            speck = np.clip(1.2 - _bar(px, py, x0, y0, length, ang), 0.0, 1.0) * has
-            ink = np.maximum(ink, speck * col(rng.uniform(0.4, 0.9, m)))
+            idx = np.flatnonzero(rng.random(m) < 0.33)
+            j = len(idx)
+            x0, y0 = col(rng.uniform(1, _SIZE - 2, j)), col(rng.uniform(1, _SIZE - 2, j))
+            ang, length = col(rng.uniform(0, np.pi, j)), col(rng.uniform(0.0, 2.5, j))
+            speck = np.clip(1.2 - _bar(px, py, x0, y0, length, ang), 0.0, 1.0) * col(rng.uniform(0.4, 0.9, j))
+            ink[idx] = np.maximum(ink[idx], speck)
         bright = col(rng.uniform(110, 255, m))
         background = col(rng.uniform(0, 50, m))
         sigma = col(rng.uniform(0, 28, m))
