@@ -458,6 +458,12 @@ def load_mnist_like(name: str, data_dir=None, progress: Progress | None = None, 
     if name not in SPECS:
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(SPECS)}.")
     spec = SPECS[name]
+    env_dir = (os.environ if env is None else env).get("CONVSCOPE_DATA_DIR")
+    for chosen, how in ((data_dir, "The data folder you chose"), (env_dir, "CONVSCOPE_DATA_DIR")):
+        if chosen and not Path(chosen).expanduser().is_dir():
+            raise DatasetError(f"{how} '{chosen}' does not exist or is not a folder. Choose the folder that holds "
+                               f"the {spec.display_name} files ({spec.files['train_images'].name} and the other "
+                               f"three).")
     cache_root = default_cache_dir() if cache_dir is None else Path(cache_dir)
     copies = find_copies(name, data_dir=data_dir, home=home, cwd=cwd, cache_dir=cache_root, roots=roots,
                          system_dirs=system_dirs, env=env)

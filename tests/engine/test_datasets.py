@@ -345,6 +345,14 @@ def test_an_injected_opener_replaces_the_network(shared_data, tmp_path):
     assert len(urls) == 8 and urls[1].startswith("https://mirror-b/")
 
 
+def test_a_chosen_folder_that_does_not_exist_is_reported_not_replaced_by_a_download(tmp_path):
+    with pytest.raises(DatasetError, match="'/no/such/folder' does not exist"):
+        load_dataset("mnist", data_dir="/no/such/folder", **isolated(tmp_path))
+    with pytest.raises(DatasetError, match="CONVSCOPE_DATA_DIR '/no/such/env' does not exist"):
+        load_dataset("mnist", **isolated(tmp_path, env={"CONVSCOPE_DATA_DIR": "/no/such/env"}))
+    assert not (tmp_path / "cache").exists()
+
+
 def test_download_can_be_turned_off(tmp_path):
     with pytest.raises(DatasetError, match="downloading is turned off"):
         load_dataset("mnist", download=False, **isolated(tmp_path))
