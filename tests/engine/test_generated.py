@@ -85,7 +85,6 @@ def test_bars_have_the_orientation_their_names_say():
 def test_outlines_are_hollow_and_strokes_are_not():
     x, y = generate_shapes(1600, seed=4)
     f = x[:, 0].astype(np.float32)
-    centre = f[:, 12:16, 12:16].mean((1, 2))
     # a circle/square is empty around its own centre of mass; a plus or X is inked there
     mass = np.clip(f - np.median(f, axis=(1, 2), keepdims=True), 0, None)
     rows = (mass.sum(2) * np.arange(28)).sum(1) / mass.sum((1, 2))
@@ -95,7 +94,6 @@ def test_outlines_are_hollow_and_strokes_are_not():
     hollow = at_mass < 0.5 * bright
     assert hollow[y == 5].mean() > 0.9 and hollow[y == 6].mean() > 0.9
     assert hollow[y == 3].mean() < 0.2 and hollow[y == 4].mean() < 0.2
-    assert centre.shape == (1600,)
 
 
 @pytest.mark.timeout(300)
