@@ -261,6 +261,17 @@ _team = _Team(_default_threads())
 _team_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    # A forked child has none of the parent's threads: give it a fresh (not yet started) team.
+    global _team, _team_lock
+    _team = _Team(_team.size)
+    _team_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def set_num_threads(n: int | None = None) -> int:
     """Size the compute team (``None``: the default). Returns the size in use."""
     global _team

@@ -545,3 +545,24 @@ def test_set_num_threads_resizes_the_team():
     finally:
         kernels.set_num_threads(before)
     assert kernels.get_num_threads() == before
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_a_working_team():
+    import os
+
+    x = np.ones((8, 2, 6, 6), np.float32)
+    w = np.ones((3, 2, 3, 3), np.float32)
+    kernels.conv2d_forward(x, w, None, 1, (0, 0, 0, 0))  # the parent's team is running
+    pid = os.fork()
+    if pid == 0:  # child: must not wait for the parent's worker threads
+        import signal
+
+        signal.alarm(30)  # a hang kills the child (status != 0) instead of the test run
+        try:
+            y = kernels.conv2d_forward(x, w, None, 1, (0, 0, 0, 0))
+            os._exit(0 if np.all(y == 18.0) else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
