@@ -88,8 +88,12 @@ def probe_stalls(args) -> dict:
         if until is not None:
             until.disconnect(loop.quit)
 
+    if c.dataset is None or c.model is None:
+        run_loop(120_000, c.dataset_ready)
     if not c.kernels_warm:
         run_loop(600_000, c.kernels_ready)
+    if c.dataset is None:
+        raise SystemExit("the dataset did not load: " + c.last_error)
     if not c.kernels_warm:
         raise SystemExit("kernels did not get ready: " + c.last_error)
     c.set_options(epochs=1000)
@@ -100,7 +104,8 @@ def probe_stalls(args) -> dict:
         inspections[0] += 1
 
     c.inspection_ready.connect(count_inspection)
-    c.start()
+    if not c.start():
+        raise SystemExit("training did not start: " + c.last_error)
     run_loop(int(args.settle * 1000))      # let training settle (first snapshots, curves filling)
 
     ticks: list[float] = []

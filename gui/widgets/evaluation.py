@@ -220,7 +220,7 @@ class EvaluationPanel(QWidget):
                     for j in range(k):
                         t = pg.TextItem("", anchor=(0.5, 0.5))
                         f = t.textItem.font()
-                        f.setPointSize(10 if k <= 10 else 8)
+                        f.setPointSize(9 if k <= 10 else 7)     # 4-digit MNIST counts fit a cell
                         f.setBold(i == j)
                         t.setFont(f)
                         t.setPos(j + 0.5, i + 0.5)
