@@ -101,14 +101,14 @@ class EngineRunner:
         optimizer = SGD(0.01) if opt == "sgd" else Adam(0.001)
         self.trainer = Trainer(self.model, optimizer, x, y, batch_size=self.batch_size, epochs=10**6, seed=0)
 
-    def run(self, seconds: float) -> float:
+    def run(self, seconds: float, clock=time.perf_counter) -> float:
         trainer = self.trainer
         steps = 0
-        t0 = time.perf_counter()
+        t0 = clock()
         while True:
             trainer.step()
             steps += 1
-            elapsed = time.perf_counter() - t0
+            elapsed = clock() - t0
             if elapsed >= seconds and steps >= 5:
                 return steps * self.batch_size / elapsed
 
@@ -211,13 +211,13 @@ class TorchRunner:
         loss.item()
         int((logits.argmax(1) == yb).sum())
 
-    def run(self, seconds: float) -> float:
+    def run(self, seconds: float, clock=time.perf_counter) -> float:
         steps = 0
-        t0 = time.perf_counter()
+        t0 = clock()
         while True:
             self.step()
             steps += 1
-            elapsed = time.perf_counter() - t0
+            elapsed = clock() - t0
             if elapsed >= seconds and steps >= 5:
                 return steps * self.batch_size / elapsed
 
@@ -233,6 +233,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="threads for both frameworks (default 2)")
     parser.add_argument("--no-torch", action="store_true", help="measure the engine only")
     parser.add_argument("--profile", action="store_true", help="also print the engine's per-layer times")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="images per CPU-second of the process instead of per wall second (use with "
+                             "--threads 1 on a busy machine: waiting for a core then costs neither side)")
     args = parser.parse_args(argv)
 
     keys = [k.strip().upper() for k in args.workloads.split(",") if k.strip()]
@@ -243,7 +246,8 @@ def main(argv=None) -> int:
     kernels.set_num_threads(args.threads)
     t = time.perf_counter()
     kernels.warmup()
-    print(f"kernels ready in {time.perf_counter() - t:.1f} s (engine threads: {kernels.get_num_threads()})")
+    print(f"kernels ready in {time.perf_counter() - t:.1f} s (engine threads: {kernels.get_num_threads()}, "
+          f"sgemm called from numba: {'yes' if kernels._blas_gemm() is not None else 'no, numpy.matmul'})")
 
     torch = None
     if not args.no_torch:
@@ -269,11 +273,12 @@ def main(argv=None) -> int:
         ours.run(0.5)  # warm caches, page in buffers
         if theirs is not None:
             theirs.run(0.5)
+        clock = time.process_time if args.cpu_time else time.perf_counter
         ours_rates, torch_rates = [], []
         for _ in range(args.rounds):
-            ours_rates.append(ours.run(args.seconds))
+            ours_rates.append(ours.run(args.seconds, clock))
             if theirs is not None:
-                torch_rates.append(theirs.run(args.seconds))
+                torch_rates.append(theirs.run(args.seconds, clock))
         ours_med = float(np.median(ours_rates))
         line = f"{key} {title}: ConvScope {', '.join(f'{r:,.0f}' for r in ours_rates)} img/s"
         if torch_rates:
@@ -288,7 +293,8 @@ def main(argv=None) -> int:
                 print(f"    {name:<16} {f_ms:7.3f} {b_ms:7.3f}")
 
     print()
-    print(f"Training images/s, median of {args.rounds} alternating rounds of {args.seconds:g} s "
+    unit = "CPU-second" if args.cpu_time else "second"
+    print(f"Training images per {unit}, median of {args.rounds} alternating rounds of {args.seconds:g} s "
           f"({args.threads} threads each)")
     header = f"{'workload':<28} {'ConvScope':>10} {'PyTorch':>10} {'ratio':>7}  {'per-round ratios (min-max)':>26}"
     print(header)
