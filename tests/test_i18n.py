@@ -42,3 +42,38 @@ def test_glossary_covers_the_seed_terms_in_both_languages():
         assert term in names
     for e in entries:
         assert e["text_ko"].strip() and e["text_en"].strip()
+
+
+def _fields(text):
+    """Resolved (argument index, format spec) pairs of a str.format template."""
+    import string
+
+    out, auto = [], 0
+    for _, name, spec, _ in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if name == "":
+            index, auto = auto, auto + 1
+        else:
+            index = int(name) if name.isdigit() else name
+        out.append((index, spec or ""))
+    return sorted(out, key=str)
+
+
+def test_translations_fill_the_same_placeholders():
+    # A Korean sentence often needs another word order: it must then number its fields ({1} {0}).
+    from gui.i18n import catalog as load_catalog
+
+    load_catalog.cache_clear()
+    wrong = {en: ko for en, ko in load_catalog("ko").items() if _fields(en) != _fields(ko)}
+    assert wrong == {}
+
+
+def test_reordered_korean_sentence_reads_in_korean_order():
+    from gui import i18n
+
+    i18n.set_language("ko")
+    try:
+        assert i18n.tr("{} channels of {} x {}").format(6, 28, 28) == "28 x 28 크기의 채널 6개"
+    finally:
+        i18n.set_language("en")
