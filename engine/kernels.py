@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 #: Column-buffer size (float32 values) one chunk of a convolution aims for: ~L2-resident.
-_CHUNK_VALUES = 96 * 1024
+_CHUNK_VALUES = 144 * 1024
 #: Largest share of extra (discarded) columns the padded-width convolution may compute.
 _WIDE_WASTE = 0.5
 
