@@ -323,7 +323,7 @@ class LayerSettingsWidget(QWidget):
         # Three label/editor pairs per line keep the column narrow enough for the formulas beside it.
         grid = QGridLayout(self)
         grid.setContentsMargins(4, 2, 4, 2)
-        grid.setHorizontalSpacing(6)
+        grid.setHorizontalSpacing(4)
         grid.setVerticalSpacing(2)
         per_line = 3
         for i, (caption, widget) in enumerate(pairs):
@@ -595,6 +595,7 @@ class ArchitectureEditor(QWidget):
         self.start_combo.addItem(tr("Empty model"), ("empty", None))
         if self.controller is not None:
             self.start_combo.addItem(tr("The model in the window"), ("current", None))
+            self.start_combo.setCurrentIndex(1)
         for name in _preset_names():
             self.start_combo.addItem(tr("Preset: {name}").format(name=_preset_label(name)), ("preset", name))
         top.addWidget(self.start_combo)
@@ -811,7 +812,7 @@ class ArchitectureEditor(QWidget):
         root.addLayout(bottom)
         self._update_input_label()
 
-    FORMULA_MIN_WIDTH = 320
+    FORMULA_MIN_WIDTH = 220
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
         if obj is self.table and event.type() == QEvent.Type.Resize:
@@ -1312,10 +1313,7 @@ class ArchitectureEditor(QWidget):
         cls = layer["class_name"]
         name = layer["config"].get("name", "")
         self._item(i, COL_INDEX, str(i + 1))
-        title = self._item(i, COL_LAYER, f"{cls}\n{name}", f"{layer_title(cls)}: {layer_help(cls)}")
-        f = title.font()
-        f.setBold(True)
-        title.setFont(f)
+        self._item(i, COL_LAYER, f"{cls}\n{name}", f"{layer_title(cls)}: {layer_help(cls)}")
         problem = self.problems.get(i, "")
         known = row is not None and row.output_shape is not None
         shape = format_shape(tuple(row.output_shape)) if known else "—"
@@ -1362,9 +1360,8 @@ class ArchitectureEditor(QWidget):
         if layer["class_name"] == "Conv2D" and row.input_shape and row.output_shape:
             dense = dense_equivalent_params(tuple(row.input_shape), tuple(row.output_shape))
             if dense is not None:
-                lines.append(tr("a Dense layer making the same {out} outputs from this input would need "
-                                "{dense} parameters").format(out=format_shape(tuple(row.output_shape)),
-                                                             dense=f"{dense:,}"))
+                # Short in the table (the tooltip and the line under the table say it in full).
+                lines.append(tr("a Dense layer would need {dense}").format(dense=f"{dense:,}"))
                 tip = self._sharing_tip(layer, row, dense)
         if not lines:
             lines.append(tr("no parameters, shape unchanged") if tuple(row.input_shape or ()) == tuple(
