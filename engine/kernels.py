@@ -58,6 +58,7 @@ beta_2, epsilon)``, ``rmsprop_update(p, g, ms, velocity, lr, rho, epsilon, momen
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 
@@ -186,40 +187,72 @@ def _find_gemm():
     return None
 
 
+class _Run:
+    """One parallel region: parts are claimed from a shared counter by whichever thread is free."""
+
+    __slots__ = ("job", "claim", "left", "lock", "done", "errors")
+
+    def __init__(self, job, parts: int):
+        self.job = job
+        self.claim = itertools.count()  # next() is atomic under the GIL
+        self.left = parts
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.errors: list = []
+
+
+_STOP = object()
+
+
 class _Team:
-    """A fixed set of threads that run ``job(part)`` for ``part in range(size)``; the caller is part 0."""
+    """A fixed set of threads that run ``job(part)`` for ``part in range(size)``.
+
+    The caller works too. Parts are claimed, not assigned: when a worker thread is late (a busy
+    machine, the GUI thread on the other core) the caller runs its part instead of waiting for it.
+    Which thread runs a part never changes the result: a part is always the same slice of work and
+    its partial sums are combined in part order.
+    """
 
     def __init__(self, size: int):
         self.size = max(1, int(size))
         self._busy = threading.Lock()
-        self._job = None
-        self._errors: list = [None] * self.size
-        self._workers: list[tuple[threading.Lock, threading.Lock]] = []
+        self._current = None
+        self._wakeups: list[threading.Semaphore] = []
+        self._threads: list[threading.Thread] = []
         self._started = False
 
     def _start(self) -> None:
         _limit_blas_threads()
-        for part in range(1, self.size):
-            go, done = threading.Lock(), threading.Lock()
-            go.acquire()
-            done.acquire()
-            t = threading.Thread(target=self._loop, args=(part, go, done), name=f"convscope-kernel-{part}", daemon=True)
+        for index in range(1, self.size):
+            wake = threading.Semaphore(0)
+            t = threading.Thread(target=self._loop, args=(wake,), name=f"convscope-kernel-{index}", daemon=True)
             t.start()
-            self._workers.append((go, done))
+            self._wakeups.append(wake)
+            self._threads.append(t)
         self._started = True
 
-    def _loop(self, part, go, done) -> None:
+    def _loop(self, wake) -> None:
         while True:
-            go.acquire()
-            job = self._job
-            if job is None:
-                done.release()
+            wake.acquire()
+            run = self._current
+            if run is _STOP:
+                return
+            if run is not None:
+                self._work(run)
+
+    def _work(self, run: _Run) -> None:
+        while True:
+            part = next(run.claim)
+            if part >= self.size:
                 return
             try:
-                job(part)
-            except BaseException as exc:  # reported by run() on the calling thread
-                self._errors[part] = exc
-            done.release()
+                run.job(part)
+            except BaseException as exc:  # re-raised by run() on the calling thread
+                run.errors.append(exc)
+            with run.lock:
+                run.left -= 1
+                if run.left == 0:
+                    run.done.set()
 
     def run(self, job) -> None:
         if not _blas_limited:
@@ -231,29 +264,27 @@ class _Team:
         try:
             if not self._started:
                 self._start()
-            self._job = job
-            for go, _ in self._workers:
-                go.release()
-            try:
-                job(0)
-            finally:
-                for _, done in self._workers:
-                    done.acquire()
-                self._job = None
-            errors = [e for e in self._errors if e is not None]
-            self._errors = [None] * self.size
-            if errors:
-                raise errors[0]
+            run = _Run(job, self.size)
+            self._current = run
+            for wake in self._wakeups:
+                wake.release()
+            self._work(run)
+            run.done.wait()
+            self._current = None
+            if run.errors:
+                raise run.errors[0]
         finally:
             self._busy.release()
 
     def stop(self) -> None:
         with self._busy:
-            self._job = None
-            for go, done in self._workers:
-                go.release()
-                done.acquire()
-            self._workers = []
+            self._current = _STOP
+            for wake in self._wakeups:
+                wake.release()
+            for t in self._threads:
+                t.join(timeout=5)
+            self._current = None
+            self._wakeups, self._threads = [], []
             self._started = False
 
 
