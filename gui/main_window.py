@@ -412,6 +412,12 @@ class MainWindow(QMainWindow):
                 self.on_model_changed(self.controller.model)
 
     # -- start-up ------------------------------------------------------------------------------
+    def _paint_then_start_up(self) -> None:
+        # A cold numba compile holds the GIL for long stretches: paint the whole window first, so the
+        # student sees it at once instead of after the first kernels compiled.
+        self.repaint()
+        QTimer.singleShot(30, self.start_up)
+
     def start_up(self) -> None:
         """After the window is shown: kernel warm-up and dataset loading in the background, then the
         model, --classify and --train once the dataset is there."""
@@ -594,7 +600,7 @@ class MainWindow(QMainWindow):
             self.shown_time = time.perf_counter()
             if self.options is not None:
                 # after the first paint: the window appears at once, the work follows
-                QTimer.singleShot(0, self.start_up)
+                QTimer.singleShot(0, self._paint_then_start_up)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if not self._closed:
