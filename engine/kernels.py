@@ -86,6 +86,10 @@ __all__ = [
 
 #: Column-buffer size (float32 values) one chunk of a convolution aims for: ~L2-resident.
 _CHUNK_VALUES = 144 * 1024
+#: A convolution is cut into at most this many parts (runs of chunks) whatever the team size, so its
+#: partial sums - and so its results - are the same bit for bit with 1, 2 or 8 threads; the threads
+#: claim parts, which also balances the load when a core is busy with something else.
+_PARTS = 8
 #: Largest share of extra (discarded) columns the padded-width convolution may compute.
 _WIDE_WASTE = 0.5
 
@@ -190,10 +194,11 @@ def _find_gemm():
 class _Run:
     """One parallel region: parts are claimed from a shared counter by whichever thread is free."""
 
-    __slots__ = ("job", "claim", "left", "lock", "done", "errors")
+    __slots__ = ("job", "parts", "claim", "left", "lock", "done", "errors")
 
     def __init__(self, job, parts: int):
         self.job = job
+        self.parts = parts
         self.claim = itertools.count()  # next() is atomic under the GIL
         self.left = parts
         self.lock = threading.Lock()
@@ -243,7 +248,7 @@ class _Team:
     def _work(self, run: _Run) -> None:
         while True:
             part = next(run.claim)
-            if part >= self.size:
+            if part >= run.parts:
                 return
             try:
                 run.job(part)
@@ -254,17 +259,19 @@ class _Team:
                 if run.left == 0:
                     run.done.set()
 
-    def run(self, job) -> None:
+    def run(self, job, parts: int | None = None) -> None:
+        """Call ``job(part)`` for every ``part in range(parts)`` (default: one per thread)."""
         if not _blas_limited:
             _limit_blas_threads()
-        if self.size == 1 or not self._busy.acquire(blocking=False):
-            for part in range(self.size):  # same static split, run here: identical results
+        parts = self.size if parts is None else parts
+        if self.size == 1 or parts <= 1 or not self._busy.acquire(blocking=False):
+            for part in range(parts):  # the same parts, run here: identical results
                 job(part)
             return
         try:
             if not self._started:
                 self._start()
-            run = _Run(job, self.size)
+            run = _Run(job, parts)
             self._current = run
             for wake in self._wakeups:
                 wake.release()
@@ -838,7 +845,6 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
     CKK = C * K * K
     wm = w.reshape(F, CKK)
     team = _team
-    parts = team.size
     gemm = _blas_gemm()
     wide = _use_wide(s, OW, K, C, max(_check_pad(pad)) > 0)
     if wide:  # stride 1: columns over the padded width, one contiguous copy per row
@@ -848,7 +854,8 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
         Hp, Wp = 0, 0
         L = OH * OW
         y3, pre3 = y.reshape(N, F, L), pre.reshape(N, F, L)
-    nb, nchunks = _chunking(N, CKK * L, parts)
+    nb, nchunks = _chunking(N, CKK * L, _PARTS)
+    parts = min(nchunks, _PARTS)
 
     def job(part):
         c_lo, c_hi = _split(nchunks, parts, part)
@@ -877,7 +884,7 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
                 np.matmul(wm, cols, out=z2)
                 _conv_out(z2, b, has_bias, relu, n0, m, y3, pre3, has_pre)
 
-    team.run(job)
+    team.run(job, parts)
     return y
 
 
@@ -904,7 +911,6 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
     wt = np.ascontiguousarray(wm.T)
     dx = np.empty((N, C, H, W), np.float32) if need_dx else None
     team = _team
-    parts = team.size
     gemm = _blas_gemm()
     wide = _use_wide(s, OW, K, C, max(_check_pad(pad)) > 0)
     if wide:
@@ -914,7 +920,8 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
         Hp, Wp = 0, 0
         L = OH * OW
         dy3, a3 = dy.reshape(N, F, L), a.reshape(N, F, L)
-    nb, nchunks = _chunking(N, CKK * L, parts)
+    nb, nchunks = _chunking(N, CKK * L, _PARTS)
+    parts = min(nchunks, _PARTS)
     dws = [None] * parts
     dbs = [None] * parts
 
@@ -968,7 +975,7 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
         dws[part] = dwt
         dbs[part] = db
 
-    team.run(job)
+    team.run(job, parts)
     dw = None
     db = None
     for part in range(parts):  # fixed order: reproducible sums
