@@ -133,6 +133,7 @@ class EvaluationPanel(QWidget):
         controller.epoch_metrics_ready.connect(self.on_epoch_metrics)
         controller.history_reset.connect(self.on_history_reset)
         controller.evaluation_ready.connect(self.on_evaluation_ready)
+        controller.predictions_ready.connect(self.on_predictions_ready)
         controller.dataset_changed.connect(self.on_history_reset)
         self.timer = QTimer(self)
         self.timer.setInterval(300)
@@ -192,8 +193,10 @@ class EvaluationPanel(QWidget):
             self._waiting_for = None
             self.set_confusion(result.confusion, tr("Now: validation accuracy {:.1%} (loss {:.3f}).").format(
                 float(result.accuracy), float(result.loss)))
-        if self.selected_cell is not None:
-            self._fill_images(result)
+
+    def on_predictions_ready(self, predictions) -> None:
+        if self.selected_cell is not None and predictions.true_class == self.selected_cell[0]:
+            self._fill_images(predictions)
 
     # -- drawing ---------------------------------------------------------------------------------
     def render(self) -> None:
@@ -260,31 +263,30 @@ class EvaluationPanel(QWidget):
         self.cell_title.setText(tr("True {} predicted as {} ({}): looking them up...").format(
             names[true_class], names[predicted], what))
         self.images.clear()
-        started = self.controller.request_evaluation()
+        started = self.controller.request_class_predictions(true_class)
         if not started:
             self.cell_title.setText(tr("Busy: the evaluation will be ready in a moment."))
 
-    def _fill_images(self, result) -> None:
+    def _fill_images(self, found) -> None:
+        """List the images of the selected cell from the predictions of its row (``ClassPredictions``)."""
         t, p = self.selected_cell
         ds = self.controller.dataset
-        y = np.asarray(ds.y_test)
-        pred = np.asarray(result.predictions)
-        probs = np.asarray(result.probabilities)
-        idx = np.flatnonzero((y == t) & (pred == p))
-        conf = probs[idx, p] if len(idx) else np.zeros(0)
+        probs = np.asarray(found.probabilities)
+        hit = np.flatnonzero(np.asarray(found.predictions) == p)
+        conf = probs[hit, p] if len(hit) else np.zeros(0)
         order = np.argsort(-conf) if t != p else np.argsort(conf)   # correct ones: least sure first
-        idx = idx[order][:MAX_IMAGES]
+        hit = hit[order]
+        total = len(hit)
         names = self.class_names()
         self.images.clear()
-        for i in idx:
-            item = QListWidgetItem(QIcon(thumbnail(ds.x_test[i])),
-                                   f"#{i}\n{names[p]} {probs[i, p]:.0%}")
-            item.setData(Qt.ItemDataRole.UserRole, int(i))
+        for j in hit[:MAX_IMAGES]:
+            i = int(found.indices[j])
+            item = QListWidgetItem(QIcon(thumbnail(ds.x_test[i])), f"#{i}\n{names[p]} {probs[j, p]:.0%}")
+            item.setData(Qt.ItemDataRole.UserRole, i)
             item.setToolTip(tr("Validation image {}: true class {}, the network gave {:.1%} to {} and {:.1%} to "
-                               "the true class.").format(i, names[t], float(probs[i, p]), names[p],
-                                                         float(probs[i, t])))
+                               "the true class.").format(i, names[t], float(probs[j, p]), names[p],
+                                                         float(probs[j, t])))
             self.images.addItem(item)
-        total = int(np.count_nonzero((y == t) & (pred == p)))
         what = tr("correct") if t == p else tr("mistaken")
         self.cell_title.setText(tr("True {} predicted as {} ({}): {} images{}.").format(
             names[t], names[p], what, total,

@@ -42,8 +42,8 @@ def preset_title(name: str) -> str:
     except ImportError:
         return name
     entry = PRESETS.get(name) if isinstance(PRESETS, dict) else None
-    title = getattr(entry, "title", None) or (entry.get("title") if isinstance(entry, dict) else None)
-    return f"{name} - {title}" if title else name
+    title = getattr(entry, "display_name", None)
+    return f"{tr(title)}  ({name})" if title else name
 
 
 def format_duration(seconds: float) -> str:

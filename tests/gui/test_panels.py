@@ -280,15 +280,23 @@ def test_confusion_matrix_cell_click_lists_its_images_with_probabilities(qtbot, 
     ev.render()
     cells = [(i, j) for i in range(4) for j in range(4) if conf[i, j] > 0]
     t, p = max(cells, key=lambda ij: (ij[0] != ij[1], conf[ij]))    # a mistake when there is one
-    with qtbot.waitSignal(c.evaluation_ready, timeout=TIMEOUT):
+    with qtbot.waitSignal(c.predictions_ready, timeout=TIMEOUT):
         _click_scene(qtbot, ev.glw, ev.cell_center(t, p))
     assert ev.selected_cell == (t, p)
     qtbot.waitUntil(lambda: ev.images.count() > 0, timeout=3000)
-    result = c.latest_evaluation[1]
-    expected = np.flatnonzero((c.dataset.y_test == t) & (result.predictions == p))
+    # the listed images are exactly those of the cell, by an independent prediction of the same weights
+    probs = c.current_model_copy().predict_proba(c.dataset.x_test)
+    expected = np.flatnonzero((c.dataset.y_test == t) & (probs.argmax(axis=1) == p))
     assert ev.images.count() == min(len(expected), 120)
-    shown = {ev.images.item(i).data(Qt.ItemDataRole.UserRole) for i in range(ev.images.count())}
-    assert shown <= set(expected.tolist())
+    shown = [ev.images.item(i).data(Qt.ItemDataRole.UserRole) for i in range(ev.images.count())]
+    assert set(shown) <= set(expected.tolist())
+    confidences = [probs[i, p] for i in shown]
+    if t != p:
+        assert confidences == sorted(confidences, reverse=True)     # most confident mistakes first
+    # "Evaluate now" gives the whole matrix of the current weights
+    with qtbot.waitSignal(c.evaluation_ready, timeout=TIMEOUT):
+        qtbot.mouseClick(ev.evaluate_button, Qt.MouseButton.LeftButton)
+    assert ev.confusion.sum() == len(c.dataset.y_test)
     first = ev.images.item(0)
     assert "%" in first.text()
     # double-click opens the image in the inspection panels
