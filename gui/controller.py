@@ -35,6 +35,7 @@ from gui.i18n import tr
 
 SNAPSHOT_INTERVAL = 0.22      # seconds between engine snapshots (about 4-5 per second)
 BATCH_EMIT_HZ = 15.0          # per-batch metric lists sent to the GUI at most this often
+MAX_EPOCH_WEIGHTS = 20       # epoch-end weights kept for the confusion-matrix drill-down
 STOP_TIMEOUT = 5.0            # seconds stop() waits for the current batch to end
 
 STATES = ("idle", "compiling", "training", "paused", "finished", "diverged")
@@ -335,6 +336,8 @@ class TrainingController(QObject):
         self.first_step_time: float | None = None   # perf_counter() of the first batch result
         self.last_error: str = ""
         self.loaded_metadata: dict = {}
+        self.epoch_end_weights: dict[int, list] = {}   # epoch (0-based) -> weights at its end
+        self._awaiting_epoch_weights: int | None = None
         self._run_id = 0
         self._busy_kind: str | None = None          # job the worker is running ("warmup"/"run"/"step")
         self._pending_after_warmup: str | None = None
@@ -706,15 +709,18 @@ class TrainingController(QObject):
         self.status_message.emit(tr("Evaluating the validation images..."))
         return True
 
-    def request_class_predictions(self, true_class: int) -> bool:
+    def request_class_predictions(self, true_class: int, epoch: int | None = None) -> bool:
         """Predict the validation images of one true class (a row of the confusion matrix).
 
         A tenth of the work of :meth:`request_evaluation` for ten classes, so a click on a cell is
-        answered at once even while training. ``predictions_ready(ClassPredictions)`` follows.
+        answered at once even while training. With ``epoch`` (0-based) the weights of the end of that
+        epoch are used, so the images match that epoch's matrix; otherwise the current weights.
+        ``predictions_ready(ClassPredictions)`` follows.
         """
         if self.model is None or self.dataset is None or self._shut_down or not self.kernels_warm:
             return False
-        key = ("class", int(true_class), self.evaluation_key())
+        weights = self.epoch_end_weights.get(epoch) if epoch is not None else None
+        key = ("class", int(true_class), ("epoch", epoch) if weights is not None else self.evaluation_key())
         cached = self._class_predictions.get(key)
         if cached is not None:
             self.predictions_ready.emit(cached)
@@ -728,15 +734,19 @@ class TrainingController(QObject):
             return ClassPredictions(int(true_class), indices, probs.argmax(axis=1) if len(probs) else
                                     np.zeros(0, np.int64), probs)
 
-        self._run_evaluation(key, job)
+        self._run_evaluation(key, job, weights)
         return True
 
-    def _run_evaluation(self, key, job) -> None:
+    def _run_evaluation(self, key, job, weights=None) -> None:
         """Run ``job(model_copy)`` on a helper thread (one at a time; the newest request waits)."""
         if self._eval_thread is not None and self._eval_thread.is_alive():
-            self._eval_pending = (key, job)
+            self._eval_pending = (key, job, weights)
             return
         model = self.current_model_copy()
+        if weights is not None:
+            if model is self._inference_cache_model():
+                model = model.clone()              # never overwrite the shared inference copy
+            model.set_weights(weights)
         done = self._evaluation_done
 
         def run() -> None:
@@ -959,6 +969,7 @@ class TrainingController(QObject):
     def _on_epoch(self, metrics, run_id: int) -> None:
         if run_id != self._run_id:
             return
+        self._awaiting_epoch_weights = int(metrics.epoch)   # the engine's next snapshot is its end
         self.history.epochs.append(metrics)
         self.epoch_metrics_ready.emit(metrics)
 
@@ -967,6 +978,13 @@ class TrainingController(QObject):
         if run_id != self._run_id:
             return
         self.latest_snapshot = snapshot
+        waiting = self._awaiting_epoch_weights
+        if waiting is not None and int(getattr(snapshot, "epoch", -1)) == waiting + 1:
+            # weights at the end of that epoch: the confusion-matrix drill-down of that epoch uses them
+            self._awaiting_epoch_weights = None
+            self.epoch_end_weights[waiting] = list(snapshot.weights)
+            for old_epoch in sorted(self.epoch_end_weights)[:-MAX_EPOCH_WEIGHTS]:
+                del self.epoch_end_weights[old_epoch]
         self.snapshot_ready.emit(snapshot)
         inspection = self._inspection_from_snapshot(snapshot)
         if inspection is not None:
@@ -1007,6 +1025,8 @@ class TrainingController(QObject):
 
     def _clear_history(self) -> None:
         self.history = _History()
+        self.epoch_end_weights = {}
+        self._awaiting_epoch_weights = None
         self.latest_snapshot = None
         self.first_step_time = None
         self.history_reset.emit()
@@ -1086,6 +1106,9 @@ class TrainingController(QObject):
                           probabilities=probs, sample=self.sample,
                           step=int(getattr(snapshot, "step", 0)), epoch=int(getattr(snapshot, "epoch", 0)),
                           live=True)
+
+    def _inference_cache_model(self):
+        return None if self._inference_cache is None else self._inference_cache[1]
 
     def current_model_copy(self):
         """An independent copy of the model with the latest consistent weights.

@@ -61,6 +61,7 @@ class EvaluationPanel(QWidget):
         self._text_items: list[pg.TextItem] = []
         self._dirty = False
         self._waiting_for = None
+        self.shown_epoch: int | None = None
 
         self.epoch_spin = QSpinBox()
         self.epoch_spin.setToolTip(tr("Which epoch's confusion matrix to show."))
@@ -173,6 +174,7 @@ class EvaluationPanel(QWidget):
         if not 1 <= number <= len(epochs) or epochs[number - 1].confusion is None:
             return
         e = epochs[number - 1]
+        self.shown_epoch = int(e.epoch)
         self.set_confusion(np.asarray(e.confusion), tr("Epoch {}: validation accuracy {:.1%} (loss {:.3f}).").format(
             e.epoch + 1, float(e.val_accuracy or 0), float(e.val_loss or 0)))
 
@@ -191,6 +193,7 @@ class EvaluationPanel(QWidget):
     def on_evaluation_ready(self, result) -> None:
         if self._waiting_for == "matrix":
             self._waiting_for = None
+            self.shown_epoch = None                    # the matrix of the current weights
             self.set_confusion(result.confusion, tr("Now: validation accuracy {:.1%} (loss {:.3f}).").format(
                 float(result.accuracy), float(result.loss)))
 
@@ -263,7 +266,7 @@ class EvaluationPanel(QWidget):
         self.cell_title.setText(tr("True {} predicted as {} ({}): looking them up...").format(
             names[true_class], names[predicted], what))
         self.images.clear()
-        started = self.controller.request_class_predictions(true_class)
+        started = self.controller.request_class_predictions(true_class, self.shown_epoch)
         if not started:
             self.cell_title.setText(tr("Busy: the evaluation will be ready in a moment."))
 

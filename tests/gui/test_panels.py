@@ -287,21 +287,22 @@ def test_confusion_matrix_cell_click_lists_its_images_with_probabilities(qtbot, 
     # the listed images are exactly those of the cell, by an independent prediction of the same weights
     probs = c.current_model_copy().predict_proba(c.dataset.x_test)
     expected = np.flatnonzero((c.dataset.y_test == t) & (probs.argmax(axis=1) == p))
-    assert ev.images.count() == min(len(expected), 120)
+    assert ev.images.count() == min(len(expected), 120) == min(int(conf[t, p]), 120)   # matches the cell
     shown = [ev.images.item(i).data(Qt.ItemDataRole.UserRole) for i in range(ev.images.count())]
     assert set(shown) <= set(expected.tolist())
     confidences = [probs[i, p] for i in shown]
     if t != p:
         assert confidences == sorted(confidences, reverse=True)     # most confident mistakes first
-    # "Evaluate now" gives the whole matrix of the current weights
-    with qtbot.waitSignal(c.evaluation_ready, timeout=TIMEOUT):
-        qtbot.mouseClick(ev.evaluate_button, Qt.MouseButton.LeftButton)
-    assert ev.confusion.sum() == len(c.dataset.y_test)
+    assert set(c.epoch_end_weights) == {0}
     first = ev.images.item(0)
     assert "%" in first.text()
     # double-click opens the image in the inspection panels
     ev.on_image_double_clicked(first)
     assert c.sample.index == first.data(Qt.ItemDataRole.UserRole)
+    # "Evaluate now" gives the whole matrix of the current weights
+    with qtbot.waitSignal(c.evaluation_ready, timeout=TIMEOUT):
+        qtbot.mouseClick(ev.evaluate_button, Qt.MouseButton.LeftButton)
+    assert ev.confusion.sum() == len(c.dataset.y_test)
 
 
 # -- window ----------------------------------------------------------------------------------------
