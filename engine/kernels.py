@@ -985,6 +985,8 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
             else:
                 dw += dws[part]
                 db += dbs[part]
+    if dw is None:  # an empty batch
+        return dx, np.zeros((F, C, K, K), np.float32), np.zeros(F, np.float32)
     return dx, np.ascontiguousarray(dw.T).reshape(F, C, K, K), db
 
 

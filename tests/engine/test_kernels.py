@@ -572,3 +572,15 @@ def test_a_forked_child_gets_a_working_team():
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_empty_batches_give_empty_outputs_and_zero_gradients():
+    x = np.zeros((0, 2, 6, 6), np.float32)
+    w = np.ones((3, 2, 3, 3), np.float32)
+    y = kernels.conv2d_forward(x, w, np.zeros(3, np.float32), 1, (1, 1, 1, 1))
+    assert y.shape == (0, 3, 6, 6)
+    dx, dw, db = kernels.conv2d_backward(x, w, y, 1, (1, 1, 1, 1))
+    assert dx.shape == x.shape and not dw.any() and not db.any()
+    p, arg = kernels.maxpool2d_forward(x, 2, 2, (0, 0, 0, 0))
+    assert p.shape == arg.shape == (0, 2, 3, 3)
+    assert kernels.maxpool2d_backward(p, arg, x.shape).shape == x.shape
