@@ -16,10 +16,11 @@ through a ctypes pointer, then bias/ReLU. Without that pointer (another BLAS) th
 ``numpy.matmul`` between numba calls. Stride-1 convolutions with padding use "padded-width" columns
 (one contiguous copy per row; the few extra columns are discarded). BLAS is limited to one thread
 (``threadpoolctl``, numpy's BLAS only) the first time the team runs: two thread pools spinning in
-one step are ten times slower on a two-core machine. Splits are static, so results are bit-for-bit
-reproducible for a given thread count. Every wrapper may also be called from several Python threads
-at once (the GUI's prediction on a model copy while the trainer runs): a call that finds the team
-busy runs its parts on its own thread.
+one step are ten times slower on a two-core machine. A convolution is cut into at most 8 parts
+whatever the team size, and threads *claim* parts (a late thread never stalls the step); partial
+sums are combined in part order, so results are bit-for-bit the same with any thread count. Every
+wrapper may also be called from several Python threads at once (the GUI's prediction on a model copy
+while the trainer runs): a call that finds the team busy runs its parts on its own thread.
 
 Public functions
 ----------------
