@@ -314,10 +314,12 @@ class FeatureMapPanel(QWidget):
         if self.colorbar.levels() != (lo, hi):
             self.colorbar.setLevels((lo, hi))     # the bar's axis repaints only when the range snaps
         if winners is not None:
-            m = mosaic(winners.astype(np.float32), cols, GAP, fill=0.0)
+            # The winners keep their colour; every other pixel fades. A window of zeros passes a zero
+            # on: its "winner" fades too, so only the values that really travel on stay bright.
+            passed = winners & (act > 1e-3 * max(hi, 1e-6))
+            m = mosaic(passed.astype(np.float32), cols, GAP, fill=1.0)
             rgba = np.zeros(m.shape + (4,), np.uint8)
-            rgba[m > 0.5] = (255, 110, 0, 255)
-            rgba[m <= 0.5] = (255, 255, 255, 150)       # dim the pixels that lost
+            rgba[m <= 0.5] = (255, 255, 255, 190)
             self.overlay.setImage(rgba, levels=(0, 255), autoLevels=False)
             self.overlay.show()
         else:
@@ -408,7 +410,7 @@ class FeatureMapPanel(QWidget):
                 what = tr("{} units (one square each)").format(ins.activations[self.layer_index + 1].shape[0])
             text = f"<b>{row_layer.name}</b>: {what}"
             if winners:
-                text += "  ·  " + tr("orange = the pixel that won its pooling window; only it is passed on.")
+                text += "  ·  " + tr("bright = the pixel that won its pooling window and is passed on; faded = dropped.")
             text += "  ·  " + tr("colour scale {:.2f} … {:.2f}").format(*self.colorbar.levels())
             self.caption.setText(text)
 
