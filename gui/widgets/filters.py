@@ -16,7 +16,8 @@ from gui.i18n import tr
 from gui.widgets.common import BACKGROUND, SIGNED_CMAP, StableLevels, colormap, grid_shape, mosaic, snapped_levels
 
 REFRESH_MS = 150
-MAX_INPUT_COLUMNS = 16     # beyond that, the columns are paged with the "first input channel" box
+MAX_INPUT_COLUMNS = 12     # beyond that, the columns are paged with the "first input channel" box
+MAX_FILTER_ROWS = 12       # ... and the rows with the "first filter" box: kernels stay big enough to read
 GAP = 1
 
 
@@ -40,6 +41,10 @@ class FilterPanel(QWidget):
         self.first_input.setToolTip(tr("Filters of deeper layers have one kernel per input channel; choose which "
                                        "input channels to show."))
         self.first_input.setRange(0, 0)
+        self.first_filter = QSpinBox()
+        self.first_filter.setToolTip(tr("A deep layer has many filters; choose the first one to show (a page of "
+                                        "them fits on the screen)."))
+        self.first_filter.setRange(0, 0)
         self.view_combo = QComboBox()
         self.view_combo.addItem(tr("Per input channel"), "channels")
         self.view_combo.addItem(tr("Colour (RGB input)"), "rgb")
@@ -49,6 +54,8 @@ class FilterPanel(QWidget):
         top.addWidget(QLabel(tr("Layer")))
         top.addWidget(self.layer_combo)
         top.addSpacing(12)
+        top.addWidget(QLabel(tr("First filter")))
+        top.addWidget(self.first_filter)
         top.addWidget(QLabel(tr("First input channel")))
         top.addWidget(self.first_input)
         top.addWidget(self.view_combo)
@@ -76,6 +83,7 @@ class FilterPanel(QWidget):
 
         self.layer_combo.activated.connect(self.on_layer_chosen)
         self.first_input.valueChanged.connect(self.mark_dirty)
+        self.first_filter.valueChanged.connect(self.mark_dirty)
         self.view_combo.currentIndexChanged.connect(self.mark_dirty)
         controller.model_changed.connect(self.on_model_changed)
         controller.layer_selected.connect(self.on_layer_selected)
@@ -156,6 +164,11 @@ class FilterPanel(QWidget):
         self.first_input.setRange(0, max(0, c - 1))
         self.first_input.setEnabled(c > MAX_INPUT_COLUMNS)
         self.first_input.blockSignals(False)
+        paged_rows = c > 1 and f > MAX_FILTER_ROWS and not (self.view_combo.currentData() == "rgb" and c == 3)
+        self.first_filter.blockSignals(True)
+        self.first_filter.setRange(0, max(0, f - 1))
+        self.first_filter.setEnabled(paged_rows)
+        self.first_filter.blockSignals(False)
         rgb = self.view_combo.currentData() == "rgb" and c == 3
         self.view_combo.setEnabled(c == 3)
         lo, hi = snapped_levels(*self._levels.update(w, signed=True), True)
@@ -171,22 +184,29 @@ class FilterPanel(QWidget):
         else:
             start = self.first_input.value() if c > MAX_INPUT_COLUMNS else 0
             stop = min(c, start + MAX_INPUT_COLUMNS)
-            sub = w[:, start:stop]                          # (F, C', K, K)
+            f0 = self.first_filter.value() if paged_rows else 0
+            f1 = min(f, f0 + MAX_FILTER_ROWS) if paged_rows else f
+            sub = w[f0:f1, start:stop]                      # (F', C', K, K)
             cshow = sub.shape[1]
             if cshow == 1:
                 # one kernel per filter: a compact grid, numbered like the feature maps
                 _, cols = grid_shape(f, self._view_aspect())
                 img = mosaic(sub[:, 0], cols, GAP)
+                shape = (f, cols)
             else:
                 cols = cshow                                # rows: filters, columns: input channels
-                img = mosaic(sub.reshape(f * cshow, k, k), cshow, GAP)
+                img = mosaic(sub.reshape(-1, k, k), cshow, GAP)
+                shape = (f1 - f0, cols)
             self.image.setImage(img, levels=(lo, hi), autoLevels=False)
             self.image.setColorMap(colormap(SIGNED_CMAP))
             if self.colorbar.levels() != (lo, hi):
                 self.colorbar.setLevels((lo, hi))
-            self._layout((f, cols), k, per_row=(start, stop), grid=cshow == 1)
+            self._layout(shape, k, per_row=(start, stop, f0), grid=cshow == 1)
         layout_text = (tr("Each square is one filter, numbered.") if rgb or c == 1 else
                        tr("Rows: filter number; columns: input channel."))
+        if not (rgb or c == 1) and (f > MAX_FILTER_ROWS or c > MAX_INPUT_COLUMNS):
+            layout_text += " " + tr("Showing filters {}-{} of {} and input channels {}-{} of {}.").format(
+                f0, f1 - 1, f, start, stop - 1, c)
         self.caption.setText(
             tr("{} filters, each {}x{} with {} input channel(s): {} weights + {} biases.").format(
                 f, k, k, c, f * c * k * k, f) + " " + layout_text + " " +
@@ -215,18 +235,22 @@ class FilterPanel(QWidget):
                     t.setPos(c * (k + GAP) + k / 2, r * (k + GAP) - 0.05)
                     self.view.addItem(t)
                     self._labels.append(t)
-        elif f <= 128:
+        else:
+            start, stop, f0 = per_row
             for r in range(f):     # filter numbers at the left
-                t = pg.TextItem(str(r), color=(60, 60, 60), anchor=(1, 0.5))
+                t = pg.TextItem(str(f0 + r), color=(60, 60, 60), anchor=(1, 0.5))
                 t.setPos(-0.5, r * (k + GAP) + k / 2)
                 self.view.addItem(t)
                 self._labels.append(t)
-            start, stop = per_row
-            for cidx in range(stop - start):
-                t = pg.TextItem(tr("in {}").format(start + cidx), color=(60, 60, 60), anchor=(0.5, 1))
-                t.setPos(cidx * (k + GAP) + k / 2, -0.5)
+            for cidx in range(stop - start):      # input channel numbers on top
+                t = pg.TextItem(str(start + cidx), color=(60, 60, 60), anchor=(0.5, 1))
+                t.setPos(cidx * (k + GAP) + k / 2, -0.3)
                 self.view.addItem(t)
                 self._labels.append(t)
+            head = pg.TextItem(tr("input channel →"), color=(60, 60, 60), anchor=(0, 1))
+            head.setPos(0, -(k + GAP) * 0.6 - 0.3)
+            self.view.addItem(head)
+            self._labels.append(head)
         self.view.autoRange(padding=0.06)
 
     def showEvent(self, event) -> None:  # noqa: N802

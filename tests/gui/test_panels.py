@@ -229,7 +229,13 @@ def test_filters_show_the_kernels_of_the_selected_conv_layer(qtbot, window):
     c.select_layer(2)
     fp.render()
     assert fp.kernels().shape == (16, 8, 3, 3)
-    assert fp.image.image.shape == (16 * 4 - 1, 8 * 4 - 1)          # rows: filters, columns: inputs
+    assert fp.image.image.shape == (12 * 4 - 1, 8 * 4 - 1)          # rows: a page of 12 filters, columns: inputs
+    fp.first_filter.setValue(12)                                    # the next page: filters 12..15
+    fp.render()
+    w2 = c.model.layers[2].params["W"]
+    assert fp.image.image.shape == (4 * 4 - 1, 8 * 4 - 1)
+    assert np.allclose(fp.image.image[0:3, 4:7], w2[12, 1])
+    assert fp._labels[0].textItem.toPlainText() == "12"
 
 
 def test_filters_change_live_while_training(qtbot, window):
