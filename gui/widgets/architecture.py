@@ -116,9 +116,12 @@ def build_blocks(model) -> list[Block]:
             tip.append(explain)
         tip.append(tr("Input: {}  →  output: {}").format(shape_text(row.input_shape), shape_text(row.output_shape)))
         if getattr(row, "size_formula", ""):
-            tip.append(tr("Output size: {}").format(row.size_formula))
+            # the textbook formula, then the same with this layer's numbers
+            tip.append(tr("Output size (n + 2p - f)/s + 1 = {}").format(row.size_formula))
         if row.params:
-            tip.append(tr("Parameters: {}").format(row.formula or f"{row.params:,}"))
+            general = {"Conv2D": tr("Parameters f*f*c_in*c_out + c_out = {}"),
+                       "Dense": tr("Parameters d_in*units + units = {}")}.get(row.class_name, tr("Parameters: {}"))
+            tip.append(general.format(row.formula or f"{row.params:,}"))
         elif row.class_name in ("MaxPooling2D", "AveragePooling2D", "Flatten", "ReLU", "Dropout"):
             tip.append(tr("No parameters: this layer has nothing to learn."))
         if getattr(row, "error", ""):

@@ -121,7 +121,9 @@ def test_hovering_a_conv_block_shows_its_size_and_parameter_formulas(qtbot, wind
     tip = shown[-1]
     row = window.controller.model.summary_rows()[0]
     assert row.size_formula and row.size_formula in tip
-    assert "3*3*1*8 + 8" in tip.replace(" ", "").replace("*", "*").replace("+", " + ") or row.formula in tip
+    assert row.formula == "3*3*1*8 + 8 = 80" and row.formula in tip
+    assert "(n + 2p - f)/s + 1 = (28 + 2*1 - 3)/1 + 1 = 28" in tip      # padding "same" of 3x3 is 1
+    assert "f*f*c_in*c_out + c_out" in tip
 
 
 def test_clicking_a_layer_block_selects_it_for_feature_maps_and_filters(qtbot, window):
