@@ -191,3 +191,73 @@ def make_image_view(border: bool = False) -> tuple[pg.GraphicsLayoutWidget, pg.V
         img.setBorder(pg.mkPen((120, 120, 120)))
     vb.addItem(img)
     return glw, vb, img
+
+
+class TextLabelsItem(pg.GraphicsObject):
+    """Many small text labels in one graphics item, drawn in screen pixels at data positions.
+
+    One item instead of one ``TextItem`` per label: creating 64 ``TextItem`` objects took ~60 ms and
+    each repaint re-entered Python once per label (the GUI thread then waits for the GIL the
+    training thread holds). ``labels`` are ``(x, y, text)``; ``anchor`` ``(ax, ay)`` in [0, 1] places
+    the text box relative to the point (``(0, 0)``: the point is the box's top-left corner).
+    """
+
+    def __init__(self, anchor=(0.5, 0.5), point_size: int = 9, color=(20, 20, 20), box=None, bold=False,
+                 margin: float = 3.0):
+        super().__init__()
+        self.margin = margin          # data units around the points that the text may cover
+        self._labels: list[tuple[float, float, str]] = []
+        self._colors: list | None = None
+        self.anchor = anchor
+        self.color = QColor(*color)
+        self.box = None if box is None else QColor(*box)
+        self.font = QFont()
+        self.font.setPointSize(point_size)
+        self.font.setBold(bold)
+        self._rect = None
+
+    def set_labels(self, labels, colors=None) -> None:
+        """``labels``: list of ``(x, y, text)``; ``colors``: optional list of RGB tuples per label."""
+        self.prepareGeometryChange()
+        self._labels = list(labels)
+        self._colors = None if colors is None else [QColor(*c) for c in colors]
+        if self._labels:
+            xs = [lab[0] for lab in self._labels]
+            ys = [lab[1] for lab in self._labels]
+            from PySide6.QtCore import QRectF
+
+            m = self.margin
+            self._rect = QRectF(min(xs) - m, min(ys) - m, max(xs) - min(xs) + 2 * m, max(ys) - min(ys) + 2 * m)
+        else:
+            self._rect = None
+        self.update()
+
+    def texts(self) -> list[str]:
+        return [lab[2] for lab in self._labels]
+
+    def boundingRect(self):  # noqa: N802 (Qt override)
+        from PySide6.QtCore import QRectF
+
+        return self._rect if self._rect is not None else QRectF()
+
+    def paint(self, p, *args) -> None:
+        if not self._labels:
+            return
+        from PySide6.QtCore import QPointF, QRectF
+
+        transform = p.transform()
+        p.save()
+        p.resetTransform()
+        p.setFont(self.font)
+        fm = p.fontMetrics()
+        h = fm.height()
+        ax, ay = self.anchor
+        for n, (x, y, text) in enumerate(self._labels):
+            pt = transform.map(QPointF(x, y))
+            w = fm.horizontalAdvance(text) + 4
+            r = QRectF(pt.x() - ax * w, pt.y() - ay * h, w, h)
+            if self.box is not None:
+                p.fillRect(r, self.box)
+            p.setPen(self._colors[n] if self._colors is not None else self.color)
+            p.drawText(r, 0x0084, text)          # Qt.AlignCenter
+        p.restore()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.i18n import tr
-from gui.widgets.common import BACKGROUND, array_to_qimage
+from gui.widgets.common import BACKGROUND, TextLabelsItem, array_to_qimage
 
 MAX_IMAGES = 120
 THUMB = 64
@@ -58,7 +58,6 @@ class EvaluationPanel(QWidget):
         self.controller = controller
         self.confusion: np.ndarray | None = None
         self.selected_cell: tuple[int, int] | None = None
-        self._text_items: list[pg.TextItem] = []
         self._dirty = False
         self._waiting_for = None
         self.shown_epoch: int | None = None
@@ -94,6 +93,13 @@ class EvaluationPanel(QWidget):
         self.image = pg.ImageItem()
         self.image.setColorMap(confusion_colormap())
         self.plot.addItem(self.image)
+        # the counts: one graphics item for the diagonal (bold) and one for the mistakes
+        self.counts = TextLabelsItem(anchor=(0.5, 0.5), point_size=9, margin=1)
+        self.diagonal_counts = TextLabelsItem(anchor=(0.5, 0.5), point_size=9, bold=True, margin=1)
+        for item in (self.counts, self.diagonal_counts):
+            item.setZValue(5)
+            self.plot.addItem(item)
+        self._label_classes = 0
         self.cell_box = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
         self.cell_box.setPen(pg.mkPen((230, 97, 1), width=3, cosmetic=True))
         self.cell_box.setZValue(10)
@@ -151,9 +157,7 @@ class EvaluationPanel(QWidget):
     def on_history_reset(self, *_args) -> None:
         self.confusion = None
         self.selected_cell = None
-        for t in self._text_items:                   # class names may change with the dataset
-            self.plot.removeItem(t)
-        self._text_items = []
+        self._label_classes = 0                       # class names may change with the dataset
         self.images.clear()
         self.cell_box.hide()
         self.epoch_spin.setEnabled(False)
@@ -216,30 +220,26 @@ class EvaluationPanel(QWidget):
         frac = row_normalized(c)
         self.image.setImage(frac, levels=(0.0, 1.0), autoLevels=False)
         self.image.setRect(0, 0, k, k)
-        if len(self._text_items) != (k * k if k <= 20 else 0):
-            # the count labels and ticks are made once per class count, then only their text changes
-            for t in self._text_items:
-                self.plot.removeItem(t)
-            self._text_items = []
-            if k <= 20:
-                for i in range(k):
-                    for j in range(k):
-                        t = pg.TextItem("", anchor=(0.5, 0.5))
-                        f = t.textItem.font()
-                        f.setPointSize(9 if k <= 10 else 7)     # 4-digit MNIST counts fit a cell
-                        f.setBold(i == j)
-                        t.setFont(f)
-                        t.setPos(j + 0.5, i + 0.5)
-                        self.plot.addItem(t)
-                        self._text_items.append(t)
+        if self._label_classes != k:
+            self._label_classes = k
             names = self.class_names()
             ticks = [(i + 0.5, names[i]) for i in range(k)]
             self.plot.getAxis("left").setTicks([ticks])
             self.plot.getAxis("bottom").setTicks([ticks])
             self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
-        for n, t in enumerate(self._text_items):
-            i, j = divmod(n, k)
-            t.setText(str(int(c[i, j])), color=(255, 255, 255) if frac[i, j] > 0.5 else (30, 30, 30))
+            size = 9 if k <= 10 else 7                   # 4-digit MNIST counts fit a cell
+            self.counts.font.setPointSize(size)
+            self.diagonal_counts.font.setPointSize(size)
+        if k <= 20:
+            white, dark = (255, 255, 255), (30, 30, 30)
+            off = [(j + 0.5, i + 0.5, str(int(c[i, j]))) for i in range(k) for j in range(k) if i != j]
+            off_colors = [white if frac[i, j] > 0.5 else dark for i in range(k) for j in range(k) if i != j]
+            self.counts.set_labels(off, off_colors)
+            self.diagonal_counts.set_labels([(i + 0.5, i + 0.5, str(int(c[i, i]))) for i in range(k)],
+                                            [white if frac[i, i] > 0.5 else dark for i in range(k)])
+        else:
+            self.counts.set_labels([])
+            self.diagonal_counts.set_labels([])
 
     # -- drill-down ------------------------------------------------------------------------------
     def on_scene_clicked(self, event) -> None:

@@ -30,6 +30,7 @@ from gui.widgets.common import (
     BACKGROUND,
     SIGNED_CMAP,
     StableLevels,
+    TextLabelsItem,
     chw_to_display,
     colormap,
     grid_shape,
@@ -83,7 +84,6 @@ class FeatureMapPanel(QWidget):
         self._levels = StableLevels()
         self._signed: bool | None = None
         self._layout_key = None
-        self._labels: list[pg.TextItem] = []
         self._detail_sample = None
         self._detail_cmap = None
         self._tile_hw = (0, 0)
@@ -139,6 +139,9 @@ class FeatureMapPanel(QWidget):
         self.view.addItem(self.image)
         self.view.addItem(self.overlay)
         self.view.addItem(self.highlight)
+        self.labels = TextLabelsItem(anchor=(0, 0), point_size=8, box=(255, 255, 255, 200), margin=2)
+        self.labels.setZValue(20)
+        self.view.addItem(self.labels)
         self.glw.scene().sigMouseClicked.connect(self.on_scene_clicked)
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=colormap(ACTIVATION_CMAP), interactive=False,
                                         width=14)
@@ -335,20 +338,11 @@ class FeatureMapPanel(QWidget):
         if key == self._layout_key:
             return
         self._layout_key = key
-        for item in self._labels:
-            self.view.removeItem(item)
-        self._labels = []
-        if n > 1 and n <= 256:
-            for i in range(n):
-                r, c = divmod(i, cols)
-                t = pg.TextItem(str(i), color=(20, 20, 20), fill=pg.mkBrush(255, 255, 255, 200), anchor=(0, 0))
-                t.setPos(c * (w + GAP), r * (h + GAP))
-                f = t.textItem.font()
-                f.setPointSize(8)
-                t.setFont(f)
-                t.setZValue(20)
-                self.view.addItem(t)
-                self._labels.append(t)
+        if 1 < n <= 256:
+            self.labels.set_labels([((i % cols) * (w + GAP), (i // cols) * (h + GAP), str(i))
+                                    for i in range(n)])
+        else:
+            self.labels.set_labels([])
         self.view.autoRange(padding=0.01)
         self._place_highlight()
 

@@ -13,7 +13,16 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from gui.i18n import tr
-from gui.widgets.common import BACKGROUND, SIGNED_CMAP, StableLevels, colormap, grid_shape, mosaic, snapped_levels
+from gui.widgets.common import (
+    BACKGROUND,
+    SIGNED_CMAP,
+    StableLevels,
+    TextLabelsItem,
+    colormap,
+    grid_shape,
+    mosaic,
+    snapped_levels,
+)
 
 REFRESH_MS = 150
 MAX_INPUT_COLUMNS = 12     # beyond that, the columns are paged with the "first input channel" box
@@ -31,7 +40,6 @@ class FilterPanel(QWidget):
         self.layer_index: int | None = None
         self._dirty = False
         self._levels = StableLevels(decay=0.1)
-        self._labels: list[pg.TextItem] = []
         self._label_key = None
         self.render_count = 0
 
@@ -69,6 +77,12 @@ class FilterPanel(QWidget):
         self.view.setMenuEnabled(False)
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
+        # numbers: filters at the left, input channels on top (one graphics item each)
+        self.row_labels = TextLabelsItem(anchor=(1, 0.5), point_size=9, color=(60, 60, 60))
+        self.col_labels = TextLabelsItem(anchor=(0.5, 1), point_size=9, color=(60, 60, 60))
+        self.head = pg.TextItem("", color=(60, 60, 60), anchor=(0, 1))
+        for item in (self.row_labels, self.col_labels, self.head):
+            self.view.addItem(item)
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=colormap(SIGNED_CMAP), interactive=False, width=14)
         self.colorbar.setImageItem(self.image)
         self.glw.addItem(self.colorbar)
@@ -218,39 +232,25 @@ class FilterPanel(QWidget):
         return r.width() / r.height() if r.height() > 0 else 1.0
 
     def _layout(self, shape: tuple[int, int], k: int, per_row, grid: bool) -> None:
-        """Filter numbers (and input-channel titles): rebuilt only when the arrangement changes."""
+        """Filter numbers (and input-channel numbers): rebuilt only when the arrangement changes."""
         key = (shape, k, per_row, grid)
         if key == self._label_key:
             return
         self._label_key = key
-        for item in self._labels:
-            self.view.removeItem(item)
-        self._labels = []
         f, cols = shape
+        step = k + GAP
         if grid:
-            if f <= 256:
-                for i in range(f):
-                    r, c = divmod(i, cols)
-                    t = pg.TextItem(str(i), color=(60, 60, 60), anchor=(0.5, 1))
-                    t.setPos(c * (k + GAP) + k / 2, r * (k + GAP) - 0.05)
-                    self.view.addItem(t)
-                    self._labels.append(t)
+            self.col_labels.set_labels([((i % cols) * step + k / 2, (i // cols) * step - 0.15, str(i))
+                                        for i in range(f)] if f <= 256 else [])
+            self.row_labels.set_labels([])
+            self.head.setText("")
         else:
             start, stop, f0 = per_row
-            for r in range(f):     # filter numbers at the left
-                t = pg.TextItem(str(f0 + r), color=(60, 60, 60), anchor=(1, 0.5))
-                t.setPos(-0.5, r * (k + GAP) + k / 2)
-                self.view.addItem(t)
-                self._labels.append(t)
-            for cidx in range(stop - start):      # input channel numbers on top
-                t = pg.TextItem(str(start + cidx), color=(60, 60, 60), anchor=(0.5, 1))
-                t.setPos(cidx * (k + GAP) + k / 2, -0.3)
-                self.view.addItem(t)
-                self._labels.append(t)
-            head = pg.TextItem(tr("input channel →"), color=(60, 60, 60), anchor=(0, 1))
-            head.setPos(0, -(k + GAP) * 0.6 - 0.3)
-            self.view.addItem(head)
-            self._labels.append(head)
+            self.row_labels.set_labels([(-0.3, r * step + k / 2, str(f0 + r)) for r in range(f)])
+            self.col_labels.set_labels([(c * step + k / 2, -0.15, str(start + c))
+                                        for c in range(stop - start)])
+            self.head.setText(tr("input channel →"))
+            self.head.setPos(0, -0.15 - step * 0.45)
         self.view.autoRange(padding=0.06)
 
     def showEvent(self, event) -> None:  # noqa: N802

@@ -147,7 +147,7 @@ def test_feature_maps_show_every_channel_numbered_and_click_enlarges_one(qtbot, 
     fm = window.feature_map_panel
     window.show_tab("feature_maps")
     qtbot.waitUntil(lambda: fm.render_count > 0 and fm._n == 8, timeout=3000)
-    assert [t.textItem.toPlainText() for t in fm._labels] == [str(i) for i in range(8)]
+    assert fm.labels.texts() == [str(i) for i in range(8)]
     act = window.controller.latest_inspection.activations[1]
     _click_scene(qtbot, fm.glw, fm.tile_center(5))
     assert fm.channel == 5
@@ -227,7 +227,7 @@ def test_filters_show_the_kernels_of_the_selected_conv_layer(qtbot, window):
     for i in range(8):
         r, col = divmod(i, cols)
         assert np.allclose(img[r * 4:r * 4 + 3, col * 4:col * 4 + 3], w[i, 0])
-    assert [t.textItem.toPlainText() for t in fp._labels] == [str(i) for i in range(8)]
+    assert fp.col_labels.texts() == [str(i) for i in range(8)]
     c.select_layer(2)
     fp.render()
     assert fp.kernels().shape == (16, 8, 3, 3)
@@ -237,7 +237,7 @@ def test_filters_show_the_kernels_of_the_selected_conv_layer(qtbot, window):
     w2 = c.model.layers[2].params["W"]
     assert fp.image.image.shape == (4 * 4 - 1, 8 * 4 - 1)
     assert np.allclose(fp.image.image[0:3, 4:7], w2[12, 1])
-    assert fp._labels[0].textItem.toPlainText() == "12"
+    assert fp.row_labels.texts()[0] == "12" and fp.col_labels.texts()[:2] == ["0", "1"]
 
 
 def test_filters_change_live_while_training(qtbot, window):
