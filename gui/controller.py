@@ -743,9 +743,11 @@ class TrainingController(QObject):
             self._eval_pending = (key, job, weights)
             return
         model = self.current_model_copy()
+        if model is self._inference_cache_model():
+            # the helper thread gets its own copy: layers keep per-call caches, so two threads must
+            # never run the same model object (the GUI thread predicts with the shared copy)
+            model = model.clone()
         if weights is not None:
-            if model is self._inference_cache_model():
-                model = model.clone()              # never overwrite the shared inference copy
             model.set_weights(weights)
         done = self._evaluation_done
 
