@@ -276,3 +276,23 @@ def test_mnist_from_the_shared_folder_gets_the_keras_book_model(qtbot, controlle
     assert c.dataset.x_train.shape == (60000, 1, 28, 28)
     assert c.preset_name == "keras_mnist" and c.model.total_params == 93_322
     assert c.options["optimizer"] == "rmsprop"
+
+
+def test_an_image_folder_becomes_a_dataset_with_a_fitting_model(qtbot, controller, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls, value in (("dark", 30), ("bright", 220)):
+        (tmp_path / cls).mkdir()
+        for i in range(10):
+            img = np.clip(rng.normal(value, 10, (40, 40)), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(tmp_path / cls / f"{i}.png")
+    c = controller
+    with qtbot.waitSignal(c.dataset_ready, timeout=TIMEOUT):
+        assert c.load_dataset_async(str(tmp_path))
+    assert sorted(c.dataset.class_names) == ["bright", "dark"]
+    assert c.dataset.input_shape == (1, 28, 28) and c.model.num_classes == 2
+    _train_options(c)
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "finished"):
+        c.start()
+    assert c.history.epochs[-1].confusion.shape == (2, 2)
