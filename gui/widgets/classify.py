@@ -164,6 +164,7 @@ class ClassifyPanel(QWidget):
         f.setBold(True)
         self.answer.setFont(f)
         self.answer.setToolTip(tr("The class with the highest probability."))
+        self.answer.setWordWrap(True)        # a long hint must not widen the panel past the screen
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #a40000;")
@@ -397,7 +398,10 @@ class ClassifyPanel(QWidget):
         c, h, w = item.x.shape
         self.input_title.setText(tr("Network input {} x {} x {}").format(h, w, c))
         self.views.setMinimumWidth(170)
-        self.original_title.setText(tr("Your image {} x {}").format(orig.shape[1], orig.shape[0]))
+        if item.source == "drawing":
+            self.original_title.setText(tr("Your drawing"))
+        else:
+            self.original_title.setText(tr("Your image {} x {}").format(orig.shape[1], orig.shape[0]))
         self.original_view.autoRange(padding=0.02)
         self.input_view.autoRange(padding=0.02)
         self._bars_dirty = True
