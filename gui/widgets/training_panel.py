@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
@@ -263,7 +265,8 @@ class TrainingPanel(QWidget):
         name = self.controller.preset_name
         i = self.preset_combo.findData(name) if name else -1
         if i < 0:
-            label = tr("(custom model)") if not self.controller.model_path else self.controller.model_path
+            path = self.controller.model_path
+            label = tr("(custom model)") if not path else Path(path).name
             i = self.preset_combo.findData("__custom__")
             if i < 0:
                 self.preset_combo.addItem(label, "__custom__")
