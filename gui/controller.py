@@ -843,6 +843,7 @@ class TrainingController(QObject):
         if not self.kernels_warm:
             self._pending_after_warmup = "start"
             self.warm_up()
+            self.status_message.emit(tr("Training starts as soon as the kernels are compiled."))
             return True
         if self.trainer is None or getattr(self.trainer, "done", False) or self.state == "diverged":
             try:

@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
     def on_state_changed(self, state: str) -> None:
         self.state_label.setText("  " + tr(self.STATE_TEXT.get(state, state)) + "  ")
         training = state == "training"
-        self.start_action.setEnabled(state in ("idle", "finished", "diverged"))
+        self.start_action.setEnabled(state in ("idle", "finished", "diverged", "compiling"))
         self.pause_action.setEnabled(state in ("training", "paused"))
         self.step_action.setEnabled(state in ("idle", "paused", "finished", "diverged"))
         self.stop_action.setEnabled(training or state in ("paused", "diverged"))

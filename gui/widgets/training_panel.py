@@ -307,7 +307,8 @@ class TrainingPanel(QWidget):
         self.state_label.setText(tr(self.STATE_TEXT.get(state, state)))
         training = state == "training"
         compiling = state == "compiling"
-        self.start_button.setEnabled(state in ("idle", "finished", "diverged"))
+        # Start during compiling is remembered: training begins as soon as the kernels are ready
+        self.start_button.setEnabled(state in ("idle", "finished", "diverged", "compiling"))
         self.start_button.setText(tr("Start again") if state == "finished" else tr("Start"))
         self.pause_button.setEnabled(state in ("training", "paused"))
         self.pause_button.setText(tr("Resume") if state == "paused" else tr("Pause"))
