@@ -129,7 +129,7 @@ PRESETS: dict[str, Preset] = {
             "shapes_small", "Small CNN (shapes)",
             "Two small convolution blocks and a dense layer. Trains on the generated shapes in a few seconds, "
             "so you can watch the filters turn into edge detectors.",
-            (1, 28, 28), 4, "shapes", "Adam", 0.003, 32, 5, None,
+            (1, 28, 28), 8, "shapes", "Adam", 0.003, 32, 5, None,
         ),
         Preset(
             "lenet5", "LeNet-5",

@@ -374,8 +374,7 @@ class ClassifyPanel(QWidget):
     # -- display ---------------------------------------------------------------------------------
     def _add_result(self, item: ClassifiedImage) -> None:
         self.results.append(item)
-        k = int(np.argmax(item.probabilities))
-        label = f"{item.name[:14]}\n{self.class_names(len(item.probabilities))[k]}"
+        label = self._history_label(item)
         orig = item.original if item.original.dtype == np.uint8 else np.clip(item.original, 0, 255).astype(np.uint8)
         icon = QIcon(QPixmap.fromImage(array_to_qimage(orig)).scaled(
             48, 48, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
@@ -385,6 +384,19 @@ class ClassifyPanel(QWidget):
         self.history.addItem(li)
         self.history.setCurrentRow(self.history.count() - 1)
         self.history.blockSignals(False)
+
+    def _history_label(self, item: ClassifiedImage) -> str:
+        k = int(np.argmax(item.probabilities))
+        return f"{item.name[:14]}\n{self.class_names(len(item.probabilities))[k]}"
+
+    def _refresh_history_label(self, item: ClassifiedImage) -> None:
+        # The thumbnail names the network's current answer: it changes while training goes on.
+        for row, result in enumerate(self.results):
+            if result is item:
+                li = self.history.item(row)
+                if li is not None:
+                    li.setText(self._history_label(item))
+                return
 
     def on_history_row(self, row: int) -> None:
         if 0 <= row < len(self.results):
@@ -433,6 +445,7 @@ class ClassifyPanel(QWidget):
         self.prob_plot.getAxis("left").setTicks([[(i, f"{names[i]}  {p[i]:.0%}") for i in range(k)]])
         self.prob_plot.setYRange(-0.6, k - 0.4, padding=0)
         self.answer.setText(tr("The network says: {} ({:.1%})").format(names[best], p[best]))
+        self._refresh_history_label(cur)
 
 
 def _short(exc: BaseException) -> str:

@@ -84,3 +84,14 @@ def test_small_default_model_learns_a_shapes_like_task_in_seconds():
     trainer.run()
     assert trainer.history[-1].val_accuracy > 0.9
     assert sum(e.seconds for e in trainer.history) < 20
+
+
+def test_each_preset_is_sized_for_the_dataset_it_names():
+    from engine.datasets import DATASETS
+
+    for preset in PRESETS.values():
+        info = DATASETS.get(preset.dataset)
+        if info is None:  # e.g. CNN Explainer's 64x64 RGB classes come from an image folder
+            continue
+        assert preset.num_classes == len(info.class_names), preset.key
+        assert tuple(preset.input_shape) == tuple(info.input_shape), preset.key

@@ -112,6 +112,11 @@ def test_dropping_while_training_predicts_on_a_copy_and_bars_follow_the_training
                     timeout=5000)
     assert c.latest_inspection.step > step0 and first.shape == cp.current.probabilities.shape
     assert c.stop()
+    # the thumbnail in the history names the answer the bars show now, not the one at drop time
+    cp.render_bars()
+    names = cp.class_names(len(cp.current.probabilities))
+    answer = names[int(np.argmax(cp.current.probabilities))]
+    assert cp.history.item(cp.history.count() - 1).text().splitlines()[-1] == answer
 
 
 def test_paste_an_image_from_the_clipboard(qtbot, window):
