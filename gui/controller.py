@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from gui.i18n import tr
+from gui.i18n import tr, tr_message
 
 SNAPSHOT_INTERVAL = 0.22      # seconds between engine snapshots (about 4-5 per second)
 BATCH_EMIT_HZ = 15.0          # per-batch metric lists sent to the GUI at most this often
@@ -247,7 +247,7 @@ def _message(exc: BaseException) -> str:
     except ImportError:  # pragma: no cover
         ConvScopeError = ValueError  # noqa: N806
     if isinstance(exc, ConvScopeError):
-        return str(exc)
+        return tr_message(str(exc))
     return f"{type(exc).__name__}: {exc}"
 
 

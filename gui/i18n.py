@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import locale
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,3 +59,54 @@ def tr(text: str) -> str:
     if _language == "en":
         return text
     return catalog(_language).get(text, text)
+
+
+_NAMED_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@lru_cache(maxsize=None)
+def _message_patterns(lang: str) -> tuple[tuple[re.Pattern, str], ...]:
+    """Catalog entries with named fields ("{layer}: {what} must be ...") as regular expressions.
+
+    The engine writes its teaching errors in English with the received values filled in; these
+    patterns recover the values so the sentence can be rebuilt in the user's language.
+    """
+    patterns = []
+    for source, target in catalog(lang).items():
+        if "{}" in source or not _NAMED_FIELD.search(source):
+            continue
+        parts = _NAMED_FIELD.split(source)
+        regex, seen = "", set()
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                regex += re.escape(part)
+            elif part in seen:
+                regex += f"(?P={part})"
+            else:
+                regex += f"(?P<{part}>.+?)"
+                seen.add(part)
+        wrapper = source.endswith("{message}")
+        patterns.append((wrapper, len(_NAMED_FIELD.sub("", source)), re.compile(regex + r"\Z", re.S), target))
+    # Wrappers ("layer 2 (conv2d_1): {message}") peel off first, so an inner template never swallows
+    # them; otherwise the template with the most fixed text is the most specific one.
+    patterns.sort(key=lambda p: (not p[0], -p[1]))
+    return tuple((regex, target) for _, _, regex, target in patterns)
+
+
+def tr_message(text: str, _depth: int = 0) -> str:
+    """Translate a message composed by the engine (e.g. a teaching error) into the current language.
+
+    Messages nest ("layer 2 (conv2d_1): Conv2D ... with input ...: kernel 16 does not fit ..."), so
+    every value recovered from a template is translated too. Unknown text stays as it is.
+    """
+    if _language == "en" or not text or _depth > 6:
+        return text
+    table = catalog(_language)
+    if text in table:
+        return table[text]
+    for regex, target in _message_patterns(_language):
+        match = regex.match(text)
+        if match:
+            values = {k: tr_message(v, _depth + 1) for k, v in match.groupdict().items()}
+            return target.format(**values)
+    return text

@@ -554,3 +554,20 @@ def test_applied_model_trains_one_batch_in_the_real_controller(qtbot, controller
     assert ed.is_valid and not ed.is_dirty()
     ed.set_layer_param(0, "filters", 6)
     assert ed.apply() is controller.model and controller.model.layers[0].params["W"].shape == (6, 1, 3, 3)
+
+
+def test_a_korean_student_reads_the_teaching_error_in_korean(qtbot):
+    from gui import i18n
+
+    i18n.set_language("ko")
+    try:
+        ed = ArchitectureEditor()
+        qtbot.addWidget(ed)
+        ed.set_input((1, 32, 32), 10, name="32x32 digits")
+        build_lenet5(ed)
+        ed.set_layer_param(2, "kernel_size", 16)  # kernel larger than its 14x14 input
+        message = ed.row_message(2)
+        assert "커널 크기 16" in message and "14x14 입력에 들어가지 않습니다" in message, message
+        assert "does not fit" not in message
+    finally:
+        i18n.set_language("en")
