@@ -81,6 +81,19 @@ def _read(path) -> tuple[dict, dict, dict[str, np.ndarray]]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path} does not exist or is not a file.")
+    # A model file is a zip archive (.npz). Anything else is refused before numpy sees it: numpy
+    # would try to read it as a pickle and answer with advice to load it unsafely.
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"could not read {path.name}: {exc.strerror or exc}.") from None
+    if magic != b"PK\x03\x04":
+        what = "an empty file" if not magic else "not an .npz archive"
+        raise ModelFileError(
+            f"{path.name} is not a ConvScope model file ({what}). Choose a model file saved by ConvScope "
+            f"(File > Save model)."
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             names = list(data.files)

@@ -72,3 +72,17 @@ def test_english_and_unknown_messages_stay_as_they_are(korean):
     i18n.set_language("en")
     (english,) = _errors(CASES["Dense before Flatten"])
     assert i18n.tr_message(english) == english
+
+
+def test_a_corrupt_model_file_is_explained_in_korean(korean, tmp_path):
+    from engine.errors import ModelFileError
+    from engine.persistence import load_model
+
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not a model")
+    with pytest.raises(ModelFileError) as info:
+        load_model(bad)
+    assert i18n.tr_message(str(info.value)) == (
+        "bad.npz은(는) ConvScope 모델 파일이 아닙니다(.npz 파일 형식이 아님). "
+        "ConvScope에서 저장한 모델 파일을 고르세요(파일 > 모델 저장)."
+    )

@@ -89,6 +89,22 @@ def test_garbage_files_are_rejected(tmp_path, content, words):
         load_model(path)
     for word in words:
         assert word in str(info.value)
+    # never numpy's advice to load the file unsafely
+    assert "pickle" not in str(info.value).lower()
+
+
+def test_a_pickle_renamed_npz_is_refused_without_unpickling(tmp_path):
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (pytest.fail, ("a model file was unpickled",))
+
+    path = tmp_path / "evil.npz"
+    path.write_bytes(pickle.dumps(Boom()))
+    with pytest.raises(ModelFileError, match="not an .npz archive") as info:
+        load_model(path)
+    assert "pickle" not in str(info.value).lower()
 
 
 def test_missing_file_is_a_model_file_error(tmp_path):
