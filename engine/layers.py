@@ -380,7 +380,23 @@ class Layer:
 # --------------------------------------------------------------------------------------------
 
 
-class Conv2D(Layer):
+class _FusedActivation(Layer):
+    """A layer whose ``activation`` argument is applied right after its linear part (Conv2D, Dense)."""
+
+    def _activate(self, z, training):
+        # While training nobody inspects the pre-activation: apply the activation in place, except a
+        # softmax, whose logits are the loss's input.
+        inplace = training and self.activation not in (None, "softmax")
+        self.pre_activation = None if inplace else z
+        self.output = _act_forward(self.activation, z, inplace=inplace)
+        return self.output
+
+    def backward(self, dy):
+        dz = _act_backward(self.activation, dy, self.output, inplace=self._owns_dy)
+        return self.backward_linear(dz)
+
+
+class Conv2D(_FusedActivation):
     """2-D convolution layer with an optional fused activation.
 
     ``y[n,f,i,j] = b[f] + sum_{c,u,v} W[f,c,u,v] * xpad[n,c,i*s+u,j*s+v]`` (cross-correlation, what
@@ -521,15 +537,7 @@ class Conv2D(Layer):
         if b is not None and (b.dtype != np.float32 or not b.flags.c_contiguous):
             b = np.ascontiguousarray(b, np.float32)
         z = kernels.conv2d_forward(x, self._w_eff, b, self._stride, self._pad)
-        # While training nobody inspects the pre-activation: apply the activation in place.
-        inplace = training and self.activation is not None
-        self.pre_activation = None if inplace else z
-        self.output = _act_forward(self.activation, z, inplace=inplace)
-        return self.output
-
-    def backward(self, dy):
-        dz = _act_backward(self.activation, dy, self.output, inplace=self._owns_dy)
-        return self.backward_linear(dz)
+        return self._activate(z, training)
 
     def backward_linear(self, dz):
         """Backward from the gradient of the pre-activation (skips the fused activation)."""
@@ -762,7 +770,7 @@ class Flatten(Layer):
         return dy.reshape(self.input.shape)
 
 
-class Dense(Layer):
+class Dense(_FusedActivation):
     """Fully connected layer: ``y = x @ W + b`` with ``W (D_in, D_out)`` and an optional fused activation."""
 
     param_names = ("W", "b")
@@ -829,15 +837,7 @@ class Dense(Layer):
         z = x @ self.params["W"]
         if self.use_bias:
             z += self.params["b"]
-        # In place while training, except a softmax: its logits are the loss's input.
-        inplace = training and self.activation not in (None, "softmax")
-        self.pre_activation = None if inplace else z
-        self.output = _act_forward(self.activation, z, inplace=inplace)
-        return self.output
-
-    def backward(self, dy):
-        dz = _act_backward(self.activation, dy, self.output, inplace=self._owns_dy)
-        return self.backward_linear(dz)
+        return self._activate(z, training)
 
     def backward_linear(self, dz):
         """Backward from the gradient of the pre-activation (skips the fused activation)."""
