@@ -667,15 +667,14 @@ class TrainingController(QObject):
         self.status_message.emit(tr("Model loaded from {}.").format(Path(path).name))
         return True
 
-    def set_conv_filter(self, layer_index: int, filter_index: int, kernel, frozen: bool = False) -> None:
-        """Put ``kernel`` ``(C, K, K)`` into one filter of a conv layer (the theater's "use in model")."""
+    def set_conv_filter(self, layer_index: int, filter_index: int, kernel, frozen: bool = False,
+                        bias: float | None = None) -> None:
+        """Put ``kernel`` ``(C, K, K)`` (and ``bias``) into one filter of a conv layer (the theater's
+        "use in model"); ``frozen`` keeps it fixed while the other filters train."""
         if self.is_training:
             raise RuntimeError(tr("Pause training first, then change the filter."))
         layer = self.model.layers[layer_index]
-        layer.params["W"][filter_index] = np.asarray(kernel, dtype=np.float32)
-        fs = set(getattr(layer, "frozen_filters", set()) or set())
-        fs.add(int(filter_index)) if frozen else fs.discard(int(filter_index))
-        layer.frozen_filters = fs
+        layer.set_filter(int(filter_index), kernel, bias=bias, freeze=frozen)
         self._inference_cache = None
         self.model_changed.emit(self.model)
         self.refresh_inspection()

@@ -201,27 +201,44 @@ class MainWindow(QMainWindow):
 
     # -- panels --------------------------------------------------------------------------------
     def _create_panels(self) -> None:
-        """Every panel, one line each (other modules add their own line here)."""
+        """Docks around the workspace (setup, architecture, curves) and the large views as tabs."""
         from gui.widgets.architecture import ArchitecturePanel
+        from gui.widgets.architecture_editor import ArchitectureEditor
         from gui.widgets.classify import ClassifyPanel
         from gui.widgets.curves import CurvesPanel
         from gui.widgets.evaluation import EvaluationPanel
         from gui.widgets.feature_maps import FeatureMapPanel
         from gui.widgets.filters import FilterPanel
+        from gui.widgets.theater import TheaterPanel
         from gui.widgets.training_panel import TrainingPanel
 
         c = self.controller
-        L, R, B = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
-                   Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.training_panel = TrainingPanel(c); self.add_dock("training", tr("Training"), self.training_panel, L)  # noqa: E702
-        self.architecture_panel = ArchitecturePanel(c); self.add_dock("architecture", tr("Architecture"), self.architecture_panel, R)  # noqa: E702,E501
-        self.curves_panel = CurvesPanel(c); self.add_dock("curves", tr("Curves"), self.curves_panel, B)  # noqa: E702
-        self.feature_map_panel = FeatureMapPanel(c); self.add_tab("feature_maps", tr("Feature maps"), self.feature_map_panel)  # noqa: E702,E501
-        self.filter_panel = FilterPanel(c); self.add_tab("filters", tr("Filters"), self.filter_panel)  # noqa: E702
-        from gui.widgets.theater import TheaterPanel; self.theater_panel = TheaterPanel(c); self.add_tab("theater", tr("Convolution theater"), self.theater_panel)  # noqa: E402,E702,E501
-        self.evaluation_panel = EvaluationPanel(c); self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)  # noqa: E702,E501
-        self.classify_panel = ClassifyPanel(c); self.add_tab("classify", tr("Classify"), self.classify_panel)  # noqa: E702
-        from gui.widgets.architecture_editor import ArchitectureEditor; self.architecture_editor = ArchitectureEditor(c); self.add_tab("editor", tr("Edit architecture"), self.architecture_editor); self._action(self.model_menu, tr("Edit architecture..."), lambda: self.show_tab("editor"), "Ctrl+E", tr("Build your own network: add, remove and change layers and see every shape and parameter count."))  # noqa: E402,E702,E501
+        area = Qt.DockWidgetArea
+        self.training_panel = TrainingPanel(c)
+        self.add_dock("training", tr("Training"), self.training_panel, area.LeftDockWidgetArea)
+        self.architecture_panel = ArchitecturePanel(c)
+        self.add_dock("architecture", tr("Architecture"), self.architecture_panel, area.RightDockWidgetArea)
+        self.curves_panel = CurvesPanel(c)
+        self.add_dock("curves", tr("Curves"), self.curves_panel, area.BottomDockWidgetArea)
+
+        self.feature_map_panel = FeatureMapPanel(c)
+        self.add_tab("feature_maps", tr("Feature maps"), self.feature_map_panel)
+        self.filter_panel = FilterPanel(c)
+        self.add_tab("filters", tr("Filters"), self.filter_panel)
+        self.theater_panel = TheaterPanel(c)
+        self.add_tab("theater", tr("Convolution theater"), self.theater_panel)
+        self.evaluation_panel = EvaluationPanel(c)
+        self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)
+        self.classify_panel = ClassifyPanel(c)
+        self.add_tab("classify", tr("Classify"), self.classify_panel)
+        self.architecture_editor = ArchitectureEditor(c)
+        self.add_tab("editor", tr("Edit architecture"), self.architecture_editor)
+        self._action(self.model_menu, tr("Edit architecture..."), self.show_editor, "Ctrl+E",
+                     tr("Build your own network: add, remove and change layers and see every shape and "
+                        "parameter count."))
+
+    def show_editor(self) -> None:
+        self.show_tab("editor")
 
     def _default_dock_sizes(self) -> None:
         """Side panels as narrow as readable, the curves low: the central views get the room."""

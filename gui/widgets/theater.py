@@ -1702,7 +1702,7 @@ class TheaterPanel(QWidget):
             return False
         try:
             # in place, not set_model: the trainer, its optimizer state and the curves so far stay
-            setter(li, f, kernel, frozen)
+            setter(li, f, kernel, frozen, bias=float(self.bias_spin.value()))
         except Exception as exc:
             self._show_message(tr("Could not change the model: {}").format(exc))
             return False

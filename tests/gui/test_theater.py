@@ -294,6 +294,7 @@ def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, bare_
     _choose(p.preset_combo, "sobel_horizontal")
     p.target_filter_spin.setValue(1)
     p.freeze_check.setChecked(True)
+    p.bias_spin.setValue(-2.5)
     model_before = controller.model
     with qtbot.waitSignal(p.kernel_applied, timeout=3000):
         assert p.use_kernel_in_model()
@@ -301,6 +302,7 @@ def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, bare_
     assert controller.model is model_before              # edited in place: training history is kept
     np.testing.assert_allclose(layer.params["W"][1, 0], KERNEL_PRESETS["sobel_horizontal"].kernel)
     assert 1 in layer.frozen_filters
+    assert layer.params["b"][1] == pytest.approx(-2.5)   # the bias goes with the kernel
     # the panel's own copy shows it too: the learned filter 1 is now the Sobel kernel
     _choose(p.kernel_source, p.KERNEL_LEARNED)
     p.filter_spin.setValue(1)
