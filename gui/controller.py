@@ -376,6 +376,16 @@ class TrainingController(QObject):
             self.state = state
             self.state_changed.emit(state)
 
+    def _report_skipped_files(self, ds) -> None:
+        """Files an image folder could not use are named, with the reason, instead of vanishing."""
+        skipped = list(getattr(ds, "skipped", None) or [])
+        if not skipped:
+            return
+        shown = "; ".join(f"{Path(str(path)).name} ({tr_message(str(reason))})" for path, reason in skipped[:5])
+        more = tr(" and {} more").format(len(skipped) - 5) if len(skipped) > 5 else ""
+        self.error_occurred.emit(
+            tr("{} files of the folder were left out: {}{}.").format(len(skipped), shown, more))
+
     def _error(self, message: str) -> None:
         self.last_error = message
         self.error_occurred.emit(message)
@@ -532,6 +542,7 @@ class TrainingController(QObject):
         self._clear_history()
         self.status_message.emit(tr("Dataset {}: {} training and {} validation images, {} classes.").format(
             ds.name, len(ds.y_train), len(ds.y_test), ds.num_classes))
+        self._report_skipped_files(ds)
         self.sample = None                    # the old dataset's image may not fit the new model
         self.latest_inspection = None
         self.dataset_changed.emit(ds)

@@ -295,3 +295,24 @@ def test_an_image_folder_becomes_a_dataset_with_a_fitting_model(qtbot, controlle
     with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "finished"):
         c.start()
     assert c.history.epochs[-1].confusion.shape == (2, 2)
+
+
+def test_files_an_image_folder_cannot_use_are_named_with_the_reason(qtbot, controller, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 255, (32, 32), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
+    (tmp_path / "a" / "notes.txt").write_text("not a picture")
+    (tmp_path / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 10)
+    c = controller
+    messages = []
+    c.error_occurred.connect(messages.append)
+    with qtbot.waitSignal(c.dataset_ready, timeout=TIMEOUT):
+        assert c.load_dataset_async(str(tmp_path))
+    assert len(c.dataset.y_train) + len(c.dataset.y_test) == 12
+    left_out = [m for m in messages if "left out" in m]
+    assert len(left_out) == 1 and "broken.png" in left_out[0]
+    assert str(len(c.dataset.skipped)) in left_out[0]
