@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engine import kernels
+from tests.reference import numerical_gradient
 
 # ---------------------------------------------------------------------------------------------
 # references: float64, one output position at a time
@@ -101,22 +102,6 @@ def ref_avgpool(x, k, s, pad):
     return y
 
 
-def numeric_grad(f, a, eps=1e-6):
-    """Central finite differences of a scalar float64 function f with respect to every entry of a."""
-    a = np.array(a, np.float64)
-    g = np.zeros_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)
-    for idx in range(flat.size):
-        old = flat[idx]
-        flat[idx] = old + eps
-        up = f(a)
-        flat[idx] = old - eps
-        down = f(a)
-        flat[idx] = old
-        gflat[idx] = (up - down) / (2 * eps)
-    return g
-
-
 def f32(rng, *shape):
     return rng.standard_normal(shape).astype(np.float32)
 
@@ -193,9 +178,9 @@ def test_conv_gradients_match_finite_differences(case):
     g64 = g.astype(np.float64)
 
     dx, dw, db = kernels.conv2d_backward(x, w, g, s, pad)
-    num_dx = numeric_grad(lambda a: np.sum(ref_conv_forward(a, w, b, s, pad) * g64), x)
-    num_dw = numeric_grad(lambda a: np.sum(ref_conv_forward(x, a, b, s, pad) * g64), w)
-    num_db = numeric_grad(lambda a: np.sum(ref_conv_forward(x, w, a, s, pad) * g64), b)
+    num_dx = numerical_gradient(lambda a: np.sum(ref_conv_forward(a, w, b, s, pad) * g64), x)
+    num_dw = numerical_gradient(lambda a: np.sum(ref_conv_forward(x, a, b, s, pad) * g64), w)
+    num_db = numerical_gradient(lambda a: np.sum(ref_conv_forward(x, w, a, s, pad) * g64), b)
     np.testing.assert_allclose(dx, num_dx, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(dw, num_dw, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(db, num_db, rtol=1e-3, atol=1e-4)
@@ -289,7 +274,7 @@ def test_avgpool_forward_and_backward_match_reference(case):
     dy = f32(rng, *y.shape)
     dx = kernels.avgpool2d_backward(dy, x.shape, k, s, pad)
     dy64 = dy.astype(np.float64)
-    num = numeric_grad(lambda a: np.sum(ref_avgpool(a, k, s, pad) * dy64), x) if x.size <= 200 else None
+    num = numerical_gradient(lambda a: np.sum(ref_avgpool(a, k, s, pad) * dy64), x) if x.size <= 200 else None
     dx_ref = np.zeros(x.shape)
     for i, j, rows, cols in ref_pool_windows(x.shape, k, s, pad):
         for r in rows:
@@ -315,7 +300,7 @@ def test_maxpool_gradient_matches_finite_differences():
     y, arg = kernels.maxpool2d_forward(x, 3, 2, pad)
     g = f32(rng, *y.shape).astype(np.float64)
     dx = kernels.maxpool2d_backward(g.astype(np.float32), arg, x.shape)
-    num = numeric_grad(lambda a: np.sum(ref_maxpool(a, 3, 2, pad)[0] * g), x, eps=1e-4)
+    num = numerical_gradient(lambda a: np.sum(ref_maxpool(a, 3, 2, pad)[0] * g), x, eps=1e-4)
     np.testing.assert_allclose(dx, num, rtol=1e-3, atol=1e-4)
 
 
