@@ -110,3 +110,8 @@ def tr_message(text: str, _depth: int = 0) -> str:
             values = {k: tr_message(v, _depth + 1) for k, v in match.groupdict().items()}
             return target.format(**values)
     return text
+
+
+def tr_error(exc: BaseException) -> str:
+    """The message of ``exc`` in the interface language (for any exception a user may see)."""
+    return tr_message(str(exc))
