@@ -416,7 +416,8 @@ class InputGradientWalk:
         if full_h > hp or full_w > wp:
             raise ShapeError(f"dL/dZ {d_z.shape[1:]} is too large for an input of {h}x{w} with padding {self.pads}.")
         # step 3 over every position at once (the steps below recompute single pixels from the same arrays)
-        full = np.einsum("fuvab,fcab->cuv", _windows(self.padded, k), self.rotated_kernel)
+        full = np.tensordot(_windows(self.padded, k), self.rotated_kernel, axes=([0, 3, 4], [0, 2, 3]))
+        full = full.transpose(2, 0, 1)
         #: step 3's result placed on the padded input (rows the stride never reached stay 0)
         self.full = np.zeros((c, hp, wp))
         self.full[:, :full_h, :full_w] = full

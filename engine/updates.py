@@ -47,7 +47,7 @@ def param_offsets(model) -> dict[tuple[int, str], tuple[int, int]]:
     for index, layer in enumerate(model.layers):
         for key, p in layer.params.items():
             start = (p.__array_interface__["data"][0] - base) // flat.itemsize
-            if not (np.shares_memory(p, flat) and 0 <= start and start + p.size <= flat.size):
+            if not (p.base is not None and 0 <= start and start + p.size <= flat.size and p.flags.c_contiguous):
                 raise ShapeError(f"layer '{layer.name}' parameter {key} is not inside the model's flat buffer; "
                                  f"build the model first.")
             out[(index, key)] = (int(start), int(start + p.size))
@@ -279,26 +279,33 @@ def layer_gradient_stats(model, params_before: np.ndarray | None = None) -> list
         params_before = np.asarray(params_before)
         if params_before.shape != flat_p.shape:
             raise ShapeError(f"params_before has {params_before.size} values, the model {flat_p.size}.")
-    spans: dict[int, list[tuple[int, int]]] = {}
-    for (index, _key), span in param_offsets(model).items():
-        spans.setdefault(index, []).append(span)
+    # squares of the whole buffers once, then one segment sum per parameter array
+    offsets = param_offsets(model)
+    keys = sorted(offsets, key=lambda key: offsets[key][0])
+    starts = np.array([offsets[key][0] for key in keys], np.intp)
+    ends = np.array([offsets[key][1] for key in keys], np.intp)
+
+    contiguous = bool(np.all(starts[1:] == ends[:-1])) and len(starts) and starts[0] == 0 and ends[-1] == flat_p.size
+
+    def sums(values: np.ndarray) -> np.ndarray:
+        sq = np.square(values, dtype=np.float64)
+        if contiguous:  # the usual layout: the arrays tile the buffer
+            return np.add.reduceat(sq, starts)
+        return np.array([sq[a:b].sum() for a, b in zip(starts, ends)])
+
+    g2, w2 = sums(flat_g), sums(flat_p)
+    if params_before is not None:
+        b2 = sums(params_before)
+        u2 = sums(np.subtract(flat_p, params_before, dtype=np.float64))
     rows = []
-    for index in sorted(spans):
-        g2 = w2 = u2 = b2 = 0.0
-        for lo, hi in spans[index]:
-            g, w = flat_g[lo:hi].astype(np.float64), flat_p[lo:hi].astype(np.float64)
-            g2 += float(g @ g)
-            w2 += float(w @ w)
-            if params_before is not None:
-                b = params_before[lo:hi].astype(np.float64)
-                d = w - b
-                u2 += float(d @ d)
-                b2 += float(b @ b)
+    for index in sorted({key[0] for key in keys}):
+        mine = [n for n, key in enumerate(keys) if key[0] == index]
+        grad_norm, weight_norm = float(np.sqrt(g2[mine].sum())), float(np.sqrt(w2[mine].sum()))
         if params_before is None:
             update, ratio = float("nan"), float("nan")
         else:
-            update = float(np.sqrt(u2))
-            ratio = update / float(np.sqrt(b2)) if b2 > 0 else (0.0 if update == 0 else float("inf"))
-        rows.append(LayerGradientStats(index, model.layers[index].name, float(np.sqrt(g2)), float(np.sqrt(w2)),
-                                       update, ratio))
+            update = float(np.sqrt(u2[mine].sum()))
+            before = float(np.sqrt(b2[mine].sum()))
+            ratio = update / before if before > 0 else (0.0 if update == 0 else float("inf"))
+        rows.append(LayerGradientStats(index, model.layers[index].name, grad_norm, weight_norm, update, ratio))
     return rows
