@@ -29,7 +29,18 @@ from typing import Iterator
 import numpy as np
 
 from engine.errors import ShapeError
-from engine.layers import AveragePooling2D, Conv2D, Dense, MaxPooling2D, Softmax, _act_backward
+from engine.layers import (
+    AveragePooling2D,
+    Conv2D,
+    Dense,
+    LeakyReLU,
+    MaxPooling2D,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    _act_backward,
+)
 from engine.losses import softmax_cross_entropy
 from engine.shapes import receptive_window
 
@@ -67,6 +78,8 @@ class UpstreamGradient:
     d_pre_activation : ``dL/dZ = dL/dY * f'(Z)`` (for ReLU: ``dL/dY`` where the gate is open, else 0)
     d_weights, d_bias : the layer's ``dL/dW``, ``dL/db`` for this image (``d_bias`` None without bias)
     d_input : ``dL/dX`` passed on to the layer before
+    activation : ``"relu"``, ``"sigmoid"``... or None; activation_layer : the index of the layer that
+        applies it (``layer_index`` itself when fused, the next one for a separate activation layer)
     """
 
     layer_index: int
@@ -82,6 +95,11 @@ class UpstreamGradient:
     d_weights: np.ndarray | None
     d_bias: np.ndarray | None
     d_input: np.ndarray
+    activation: str | None = None
+    activation_layer: int | None = None
+
+
+_ACTIVATION_LAYERS = (ReLU, LeakyReLU, Sigmoid, Tanh)
 
 
 def _logit_layers(model):
@@ -93,12 +111,28 @@ def _logit_layers(model):
     return layers, isinstance(last, (Dense, Conv2D)) and last.activation == "softmax"
 
 
+def _activation_of(layers, index: int, fused_softmax: bool):
+    """``(kind, activation_layer_index)`` of the activation that follows layer ``index``'s linear part:
+    its own fused one, or a separate activation layer right after it; ``(None, None)`` if there is none."""
+    target = layers[index]
+    last = index == len(layers) - 1
+    if hasattr(target, "backward_linear"):
+        if target.activation is not None and not (last and fused_softmax):
+            return target.activation, index
+        if not last and isinstance(layers[index + 1], _ACTIVATION_LAYERS):
+            return layers[index + 1].kind, index + 1
+    return None, None
+
+
 def upstream_gradient(model, x, label: int, layer_index: int) -> UpstreamGradient:
     """Forward and backward on a batch of one; the gradients around ``model.layers[layer_index]``.
 
-    The forward runs in inference mode (dropout off), so the numbers are those of the picture the
-    student sees. The model's parameter gradients are restored afterwards (a gradient panel may be
-    showing the last training batch's).
+    ``Y`` is the output of the layer's activation and ``Z`` its input, for a fused activation
+    (``Conv2D(..., activation="relu")``) and for a separate activation layer right after the layer
+    (``Conv2D(...), ReLU()``) alike; ``activation_layer`` says which layer holds it. The forward runs
+    in inference mode (dropout off), so the numbers are those of the picture the student sees. The
+    model's parameter gradients are restored afterwards (a gradient panel may be showing the last
+    training batch's).
 
     Parameters
     ----------
@@ -111,6 +145,9 @@ def upstream_gradient(model, x, label: int, layer_index: int) -> UpstreamGradien
     if not 0 <= int(layer_index) < len(layers):
         raise ShapeError(f"layer {layer_index} does not exist: the model has layers 0..{len(layers) - 1}.")
     layer_index = int(layer_index)
+    target = layers[layer_index]
+    kind, act_index = _activation_of(layers, layer_index, fused_softmax)
+    stop = layer_index if act_index is None else act_index
     saved = model.flat_grads.copy()
     first = model.layers[0]
     first_needed = first.need_input_grad
@@ -120,41 +157,37 @@ def upstream_gradient(model, x, label: int, layer_index: int) -> UpstreamGradien
         if logits.shape[0] != 1:
             raise ShapeError(f"upstream_gradient takes one image, got a batch of {logits.shape[0]}.")
         loss, d = softmax_cross_entropy(np.array(logits, np.float32), np.array([int(label)]))
-        target = layers[layer_index]
-        for index in range(len(layers) - 1, layer_index, -1):
+        for index in range(len(layers) - 1, stop, -1):
             layer = layers[index]
             if index == len(layers) - 1 and fused_softmax:
                 d = layer.backward_linear(d)
             else:
                 d = layer.backward(d)
-        d_output = np.array(d, np.float64)
-        kind = getattr(target, "activation", None)
+        d = np.array(d, np.float32)  # a fresh copy: the layers below may overwrite their dy in place
         linear = hasattr(target, "backward_linear")
-        z = getattr(target, "pre_activation", None) if linear else None
-        if z is None:
-            z = target.output
-        z = np.array(z, np.float64)
-        a = np.array(target.output, np.float64)
-        if linear and kind is not None and not (layer_index == len(layers) - 1 and fused_softmax):
-            deriv = _act_backward(kind, np.ones_like(a), a)
-            dz = np.array(d, np.float32) * deriv.astype(np.float32)
-            d_in = target.backward_linear(dz)
+        if kind is not None:
+            a = layers[act_index].output
+            z = target.pre_activation if act_index == layer_index else target.output
+            deriv = _act_backward(kind, np.ones_like(a), a, getattr(layers[act_index], "alpha", 0.3))
+            dz = d * deriv.astype(np.float32)
         else:
-            deriv = np.ones_like(a)
-            dz = np.array(d, np.float32)
-            d_in = target.backward_linear(dz.copy()) if linear else target.backward(dz.copy())
+            z = a = target.output
+            deriv = np.ones(d.shape)
+            dz = d.copy()
+        d_in = target.backward_linear(dz.copy()) if linear else target.backward(dz.copy())
         d_weights = np.array(target.grads["W"][...], np.float64) if "W" in target.grads else None
         d_bias = np.array(target.grads["b"][...], np.float64) if "b" in target.grads else None
     finally:
         first.need_input_grad = first_needed
         model.flat_grads[...] = saved
-    gate = (z[0] > 0) if (kind == "relu" and linear) else None
+    z = np.array(z[0], np.float64)
     return UpstreamGradient(
         layer_index=layer_index, label=int(label), loss=float(loss),
-        x=np.array(target.input[0], np.float64), pre_activation=z[0], output=a[0], d_output=d_output[0],
-        gate=gate, activation_derivative=np.asarray(deriv, np.float64)[0],
-        d_pre_activation=np.array(dz, np.float64)[0], d_weights=d_weights, d_bias=d_bias,
-        d_input=np.array(d_in, np.float64)[0],
+        x=np.array(target.input[0], np.float64), pre_activation=z, output=np.array(a[0], np.float64),
+        d_output=np.array(d[0], np.float64), gate=(z > 0) if kind == "relu" else None,
+        activation_derivative=np.array(deriv[0], np.float64), d_pre_activation=np.array(dz[0], np.float64),
+        d_weights=d_weights, d_bias=d_bias, d_input=np.array(d_in[0], np.float64), activation=kind,
+        activation_layer=act_index,
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "LayerGradientStats",
     "layer_gradient_stats",
     "param_offsets",
+    "UpdateMonitor",
 ]
 
 
@@ -309,3 +310,26 @@ def layer_gradient_stats(model, params_before: np.ndarray | None = None) -> list
             ratio = update / before if before > 0 else (0.0 if update == 0 else float("inf"))
         rows.append(LayerGradientStats(index, model.layers[index].name, grad_norm, weight_norm, update, ratio))
     return rows
+
+
+class UpdateMonitor:
+    """Keeps a copy of the parameters from before each step, for :func:`layer_gradient_stats`.
+
+    The training thread calls :meth:`before_step` right before ``optimizer.update`` (one ``np.copyto``
+    of the flat buffer, about as cheap as reading it) and :meth:`stats` when it makes a snapshot.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._before = model.flat_params.copy()
+        self.has_step = False
+
+    def before_step(self) -> None:
+        if self._before.shape != self.model.flat_params.shape:  # the model was rebuilt
+            self._before = np.empty_like(self.model.flat_params)
+        np.copyto(self._before, self.model.flat_params)
+        self.has_step = True
+
+    def stats(self) -> list[LayerGradientStats]:
+        """Rows of :func:`layer_gradient_stats`; the update columns are NaN before the first step."""
+        return layer_gradient_stats(self.model, self._before if self.has_step else None)

@@ -89,6 +89,49 @@ def test_upstream_gradient_leaves_the_training_gradients_alone():
     assert model.layers[0].need_input_grad is False
 
 
+def _same_weights(fused, separate):
+    for a, b in zip([layer for layer in fused.layers if layer.params], [layer for layer in separate.layers if layer.params]):
+        for key in a.params:
+            b.params[key][...] = a.params[key]
+
+
+@pytest.mark.parametrize("act,cls", [("relu", ReLU), ("leaky_relu", None)])
+def test_a_separate_activation_layer_gives_the_same_gate_as_a_fused_one(act, cls):
+    from engine.layers import LeakyReLU
+
+    sep_layer = ReLU() if cls is ReLU else LeakyReLU(alpha=0.3)
+    fused = Sequential([Conv2D(3, 3, activation=act), Flatten(), Dense(4)]).build((2, 7, 9), seed=1)
+    fused.layers[0].params["b"][...] = [-0.3, 0.0, 0.3]
+    separate = Sequential([Conv2D(3, 3), sep_layer, Flatten(), Dense(4)]).build((2, 7, 9), seed=2)
+    _same_weights(fused, separate)
+    x = _image(2)
+    a, b = upstream_gradient(fused, x, 1, 0), upstream_gradient(separate, x, 1, 0)
+    assert (a.activation, a.activation_layer) == (act, 0) and (b.activation, b.activation_layer) == (act, 1)
+    for name in ("pre_activation", "output", "d_output", "activation_derivative", "d_pre_activation", "d_weights",
+                 "d_bias", "d_input"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-6, atol=1e-9, err_msg=name)
+    if act == "relu":
+        np.testing.assert_array_equal(a.gate, b.gate)
+        assert b.gate.any() and not b.gate.all()
+    else:
+        slope = b.activation_derivative  # 1 where Z > 0, alpha where Z <= 0
+        assert a.gate is None and b.gate is None
+        np.testing.assert_allclose(slope, np.where(b.pre_activation > 0, 1.0, 0.3), rtol=1e-6)
+
+
+def test_a_softmax_head_does_not_change_the_gradients():
+    plain = Sequential([Conv2D(3, 3, activation="relu"), Flatten(), Dense(4)]).build((1, 7, 9), seed=1)
+    head = Sequential([Conv2D(3, 3, activation="relu"), Flatten(), Dense(4, activation="softmax")]).build((1, 7, 9))
+    _same_weights(plain, head)
+    x = _image(1)
+    a, b = upstream_gradient(plain, x, 2, 0), upstream_gradient(head, x, 2, 0)
+    np.testing.assert_allclose(a.d_weights, b.d_weights, rtol=1e-6, atol=1e-9)
+    assert a.loss == pytest.approx(b.loss)
+    last = upstream_gradient(head, x, 2, 2)  # the head itself: dL/dZ is softmax - one-hot
+    assert last.activation is None
+    np.testing.assert_allclose(last.d_pre_activation.sum(), 0.0, atol=1e-6)
+
+
 def test_no_activation_has_no_gate_and_dz_equals_dy():
     g = upstream_gradient(_conv_model(*CONV_CASES["no_activation"]), _image(1), 3, 0)
     assert g.gate is None

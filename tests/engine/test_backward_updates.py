@@ -15,6 +15,7 @@ from engine.updates import (
     explain_model_filter_update,
     filter_optimizer_state,
     layer_gradient_stats,
+    UpdateMonitor,
     param_offsets,
 )
 
@@ -196,3 +197,17 @@ def test_deep_presets_are_twins_but_for_the_activation():
     assert {a.activation for a in ls if isinstance(a, Dense)} == {"sigmoid", None}
     assert {a.activation for a in lr if isinstance(a, Dense)} == {"relu", None}
     assert build_preset("deep_sigmoid").total_params == build_preset("deep_relu").total_params
+
+
+def test_update_monitor_reports_the_last_step_only():
+    model, opt = _model(), SGD(0.1)
+    x, y = _data()
+    monitor = UpdateMonitor(model)
+    assert all(np.isnan(r.update_ratio) for r in monitor.stats())
+    model.train_step(x, y, opt)  # a step the monitor did not see
+    before = model.flat_params.copy()
+    monitor.before_step()
+    model.train_step(x, y, opt)
+    expected = layer_gradient_stats(model, before)
+    assert [r.update_norm for r in monitor.stats()] == [r.update_norm for r in expected]
+    assert all(r.update_ratio > 0 for r in expected)
