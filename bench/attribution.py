@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.attribution import occlusion, saliency, smoothgrad, top_patches  # noqa: E402
-from engine.layers import Conv2D  # noqa: E402
-from engine.presets import build_preset  # noqa: E402
+from engine.attribution import occlusion, saliency, smoothgrad, top_patches
+from engine.layers import Conv2D
+from engine.presets import build_preset
 
 CASES = (
     ("keras_mnist", (1, 28, 28), 4, 2),
@@ -69,11 +69,11 @@ def main(argv=None) -> int:
         occ = occlusion(model, x, patch=patch, stride=stride, batch_size=args.batch)
         rows = [
             (f"occlusion patch {patch} stride {stride}", occ.total,
-             lambda: occlusion(model, x, patch=patch, stride=stride, batch_size=args.batch)),
-            ("saliency (one backward)", 1, lambda: saliency(model, x)),
-            ("SmoothGrad n=25", 25, lambda: smoothgrad(model, x, n=25, batch_size=25)),
+             lambda m=model, x=x, p=patch, s=stride: occlusion(m, x, patch=p, stride=s, batch_size=args.batch)),
+            ("saliency (one backward)", 1, lambda m=model, x=x: saliency(m, x)),
+            ("SmoothGrad n=25", 25, lambda m=model, x=x: smoothgrad(m, x, n=25, batch_size=25)),
             (f"top 9 patches, layer {conv} filter 0", args.images,
-             lambda: top_patches(model, conv, 0, images, k=9, batch_size=args.batch)),
+             lambda m=model, c=conv, i=images: top_patches(m, c, 0, i, k=9, batch_size=args.batch)),
         ]
         size = "x".join(str(v) for v in (shape[1], shape[2], shape[0]))
         for name, forwards, fn in rows:

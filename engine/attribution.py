@@ -19,8 +19,8 @@ model they are given, overwriting its layers' caches: the GUI hands them a copy
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -31,17 +31,18 @@ from engine.losses import softmax
 from engine.shapes import receptive_window
 
 __all__ = [
+    "Occlusion",
+    "Patch",
     "Saliency",
+    "TopPatches",
+    "activation_before_after",
+    "input_gradients",
+    "occlusion",
+    "patch_positions",
+    "receptive_field",
     "saliency",
     "smoothgrad",
-    "input_gradients",
-    "Occlusion",
-    "occlusion",
-    "receptive_field",
-    "Patch",
-    "TopPatches",
     "top_patches",
-    "activation_before_after",
 ]
 
 Progress = Callable[[int, int], None] | None
@@ -227,7 +228,7 @@ def occlusion(model, x, class_index: int | None = None, patch: int = 4, stride: 
     x1 = _as_float_images(model, x)
     if x1.shape[0] != 1:
         raise ShapeError(f"occlusion takes one image, got a batch of {x1.shape[0]}.")
-    _, c, h, w = x1.shape
+    h, w = x1.shape[2:]
     rows, cols = patch_positions(h, patch, stride), patch_positions(w, patch, stride)
     base = _probabilities(model, x1)[0]
     k = int(np.argmax(base)) if class_index is None else int(class_index)

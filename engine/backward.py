@@ -23,8 +23,8 @@ the final array, which equals the engine's backward (tested). Geometry comes fro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -45,15 +45,15 @@ from engine.losses import softmax_cross_entropy
 from engine.shapes import receptive_window
 
 __all__ = [
-    "UpstreamGradient",
-    "upstream_gradient",
-    "WeightGradientStep",
-    "WeightGradientWalk",
     "InputGradientStep",
     "InputGradientWalk",
     "PoolGradientStep",
     "PoolGradientWalk",
+    "UpstreamGradient",
+    "WeightGradientStep",
+    "WeightGradientWalk",
     "dilate",
+    "upstream_gradient",
     "window_geometry",
 ]
 
@@ -325,7 +325,7 @@ class WeightGradientWalk:
             yield self.step(index)
 
     @classmethod
-    def for_layer(cls, layer: Conv2D, grads: UpstreamGradient, filter_index: int) -> "WeightGradientWalk":
+    def for_layer(cls, layer: Conv2D, grads: UpstreamGradient, filter_index: int) -> WeightGradientWalk:
         """The walk for filter ``filter_index`` of a built ``Conv2D`` from :func:`upstream_gradient`."""
         _check_filter(layer, filter_index)
         k, s, pads = window_geometry(layer)
@@ -464,8 +464,7 @@ class InputGradientWalk:
     def step(self, index: int) -> InputGradientStep:
         if not 0 <= index < self.n_positions:
             raise IndexError(f"pixel {index} is outside 0..{self.n_positions - 1}")
-        c_in, h, w = self.input_shape
-        r, c = divmod(int(index), w)
+        r, c = divmod(int(index), self.input_shape[2])
         k = self.size
         pr, pc = r + self.pads[0], c + self.pads[2]
         window = np.zeros((self.d_z.shape[0], k, k))
@@ -481,7 +480,7 @@ class InputGradientWalk:
             yield self.step(index)
 
     @classmethod
-    def for_layer(cls, layer: Conv2D, grads: UpstreamGradient, filter_index: int | None = None) -> "InputGradientWalk":
+    def for_layer(cls, layer: Conv2D, grads: UpstreamGradient, filter_index: int | None = None) -> InputGradientWalk:
         """Every filter's share (``filter_index=None``) or one filter's share of the layer's ``dL/dX``."""
         W = np.asarray(layer.params["W"], np.float64)
         d_z = grads.d_pre_activation
@@ -585,7 +584,7 @@ class PoolGradientWalk:
         return out
 
     @classmethod
-    def for_layer(cls, layer, d_y) -> "PoolGradientWalk":
+    def for_layer(cls, layer, d_y) -> PoolGradientWalk:
         """The walk of a built pooling layer after a forward pass (one image: ``d_y`` ``(C, H_out, W_out)``)."""
         if isinstance(layer, MaxPooling2D):
             k, s, pads = window_geometry(layer)

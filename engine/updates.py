@@ -23,13 +23,13 @@ from engine.optimizers import SGD, Adam, Optimizer, RMSprop
 
 __all__ = [
     "FilterUpdate",
+    "LayerGradientStats",
+    "UpdateMonitor",
     "explain_filter_update",
     "explain_model_filter_update",
     "filter_optimizer_state",
-    "LayerGradientStats",
     "layer_gradient_stats",
     "param_offsets",
-    "UpdateMonitor",
 ]
 
 
@@ -136,8 +136,8 @@ def _adam(opt: Adam, w, g, state, t):
         "m = beta_1 * m + (1 - beta_1) * g",
         "v = beta_2 * v + (1 - beta_2) * g^2",
         "m_hat = m / (1 - beta_1^t),  v_hat = v / (1 - beta_2^t)",
-        "step = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)"
-        "  (Keras's form of lr * m_hat / (sqrt(v_hat) + epsilon))",
+        ("step = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)"
+         "  (Keras's form of lr * m_hat / (sqrt(v_hat) + epsilon))"),
         "w_new = w - step",
     )
     return w - step, values, scalars, formulas

@@ -16,7 +16,15 @@ from engine.attribution import (
     top_patches,
 )
 from engine.errors import ShapeError
-from engine.layers import AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, ReLU
+from engine.layers import (
+    AveragePooling2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPooling2D,
+    ReLU,
+)
 from engine.network import Sequential
 from engine.optimizers import SGD
 from engine.training import Trainer

@@ -11,11 +11,11 @@ from engine.network import Sequential
 from engine.optimizers import SGD, Adam, RMSprop
 from engine.presets import PRESETS, build_preset, preset_optimizer
 from engine.updates import (
+    UpdateMonitor,
     explain_filter_update,
     explain_model_filter_update,
     filter_optimizer_state,
     layer_gradient_stats,
-    UpdateMonitor,
     param_offsets,
 )
 
