@@ -18,7 +18,8 @@ feature map. This module shows the way back, for one image and its label:
 
 Every walk offers ``step(index)`` (what the GUI shows while scrubbing), iteration over the steps and
 the final array, which equals the engine's backward (tested). Geometry comes from
-:mod:`engine.shapes`; pure numpy in float64, no Qt.
+:mod:`engine.shapes`; pure numpy in float64, no Qt. :func:`upstream_gradient` runs the model (its
+layers' caches change): while training runs, the GUI passes a copy (``model.clone()``).
 """
 
 from __future__ import annotations
