@@ -176,9 +176,10 @@ def _train_few_steps(key, x, y, steps=5):
 
 
 def test_gradients_vanish_in_the_deep_sigmoid_network_but_not_in_its_relu_twin():
-    rng = np.random.default_rng(0)
-    x = rng.random((160, 1, 28, 28)).astype(np.float32)
-    y = rng.integers(0, 10, 160)
+    from engine.datasets.generated import generate_shapes
+
+    x, y = generate_shapes(160, seed=0)  # the generated shapes: uint8 28x28, scaled like the Trainer does
+    x = x.astype(np.float32) / 255
     sigmoid = _train_few_steps("deep_sigmoid", x, y)
     relu = _train_few_steps("deep_relu", x, y)
     assert len(sigmoid) == len(relu) == 8
