@@ -339,6 +339,9 @@ def top_patches(model, layer_index: int, filter_index: int, images, k: int = 9, 
     if not 0 <= filter_index < layer.params["W"].shape[0]:
         raise ShapeError(f"Conv2D '{layer.name}' has filters 0..{layer.params['W'].shape[0] - 1}; got {filter_index}.")
     images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != tuple(model.input_shape):
+        raise ShapeError(f"top patches search a batch of images (N, C, H, W) = (N, {', '.join(map(str, model.input_shape))}), "
+                         f"got shape {images.shape}.")
     total = len(images)
     _, out_h, out_w = layer.out_shape
     h, w = model.input_shape[1:]

@@ -257,9 +257,11 @@ def test_top_patches_stop_early_with_what_they_have():
     assert [(p.image_index, p.position) for p in result.patches] == [(n, pos) for n, pos, _ in expected]
 
 
-def test_top_patches_need_a_convolution_layer():
+def test_top_patches_need_a_convolution_layer_and_a_batch_of_images():
     with pytest.raises(ShapeError, match="Conv2D"):
         top_patches(_relu_model(), 1, 0, np.zeros((2, 1, 12, 12), np.float32))
+    with pytest.raises(ShapeError, match=r"\(N, 1, 12, 12\)"):
+        top_patches(_relu_model(), 0, 0, np.zeros((1, 12, 12), np.float32))
 
 
 # ---------------------------------------------------------------------------------------------
