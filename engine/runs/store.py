@@ -321,7 +321,12 @@ class RunStore:
         base = self._conn.execute(
             "SELECT MAX(m) FROM (SELECT MAX(elapsed) m FROM epochs WHERE run_id=? "
             "UNION ALL SELECT MAX(elapsed) FROM checkpoints WHERE run_id=?)", (info.id, info.id)).fetchone()[0]
-        return RunWriter(self, info.id, info.folder, base_elapsed=base or 0.0, commit_interval=commit_interval)
+        writer = RunWriter(self, info.id, info.folder, base_elapsed=base or 0.0, commit_interval=commit_interval)
+        # "running" at once (not when the thread gets to it): a delete right now must be refused
+        self._conn.execute("UPDATE runs SET status='running', heartbeat=?, pid=? WHERE id=?",
+                           (time.time(), os.getpid(), info.id))
+        self._conn.commit()
+        return writer
 
     def start_run(self, name: str, dataset: str | None = None, architecture: dict | None = None,
                   settings: dict | None = None, commit_interval: float = 1.0) -> RunWriter:
@@ -444,7 +449,7 @@ class RunStore:
         """Delete a run's rows and files; returns the bytes freed. A run being written is refused."""
         info = self.run(run_id)
         row = self._conn.execute("SELECT * FROM runs WHERE id=?", (info.id,)).fetchone()
-        if info.status == "running" and self._writer_alive(row):
+        if live_writer(self.db_path, info.id) or (info.status == "running" and self._writer_alive(row)):
             raise RunStoreError(f"run {run_id} ('{info.name}') is still training; stop it before deleting it.")
         freed = self.disk_usage(run_id)
         for table in ("batches", "epochs", "moments", "checkpoints"):
