@@ -108,7 +108,10 @@ def timeline_frames(moments, kind: str = "filters", layer=None, input_channel=0,
     scale = max(1, math.ceil(tile_size / max(h, w)))
     columns = int(columns) if columns else math.ceil(math.sqrt(n))
     shared = _range(np.stack(stacks), kind) if normalize == "timeline" else None
-    font = ImageFont.load_default()
+    try:
+        font = ImageFont.load_default(size=12)  # Pillow's built-in scalable font, when FreeType is there
+    except (TypeError, ValueError, OSError):
+        font = ImageFont.load_default()
     label = label or _default_label
     frames = []
     for moment, tiles in zip(moments, stacks):
