@@ -11,11 +11,34 @@
 from engine.runs.compare import RunComparison, compare, settings_rows
 from engine.runs.errors import RunStoreError
 from engine.runs.files import Checkpoint
-from engine.runs.history import EpochRecord, Moment, RunHistory, kept_steps, values_from_model, values_from_snapshot
+from engine.runs.history import (
+           EpochRecord,
+           Moment,
+           RunHistory,
+           kept_steps,
+           values_from_model,
+           values_from_snapshot,
+)
 from engine.runs.recorder import RunRecorder, resume_trainer
 from engine.runs.store import RunInfo, RunStore, default_runs_dir
 from engine.runs.writer import RunWriter
 
-__all__ = ["RunHistory", "Moment", "EpochRecord", "kept_steps", "values_from_model", "values_from_snapshot",
-           "RunStore", "RunInfo", "RunWriter", "RunStoreError", "Checkpoint", "default_runs_dir", "RunRecorder",
-           "resume_trainer", "RunComparison", "compare", "settings_rows"]
+__all__ = [
+           "Checkpoint",
+           "EpochRecord",
+           "Moment",
+           "RunComparison",
+           "RunHistory",
+           "RunInfo",
+           "RunRecorder",
+           "RunStore",
+           "RunStoreError",
+           "RunWriter",
+           "compare",
+           "default_runs_dir",
+           "kept_steps",
+           "resume_trainer",
+           "settings_rows",
+           "values_from_model",
+           "values_from_snapshot",
+]

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from engine.runs.errors import RunStoreError
 
-__all__ = ["timeline_frames", "export_gif", "export_png_sequence", "export_timeline"]
+__all__ = ["export_gif", "export_png_sequence", "export_timeline", "timeline_frames"]
 
 _CAPTION = 18
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +26,17 @@ import numpy as np
 from engine.runs.errors import RunStoreError
 from engine.runs.history import Moment
 
-__all__ = ["Checkpoint", "write_npz", "read_npz", "write_moment", "read_moment", "write_checkpoint",
-           "read_checkpoint", "optimizer_state", "restore_optimizer_state"]
+__all__ = [
+    "Checkpoint",
+    "optimizer_state",
+    "read_checkpoint",
+    "read_moment",
+    "read_npz",
+    "restore_optimizer_state",
+    "write_checkpoint",
+    "write_moment",
+    "write_npz",
+]
 
 
 def write_npz(path, arrays: dict) -> int:
@@ -56,7 +66,7 @@ def read_npz(path) -> dict:
             return {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise RunStoreError(f"the run file {path} is missing; it may have been deleted by hand.") from None
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise RunStoreError(f"the run file {path} is damaged and cannot be read ({exc}). "
                             f"Delete the run or the file.") from None
 
@@ -77,8 +87,15 @@ def write_moment(path, moment: Moment) -> int:
     return write_npz(path, arrays)
 
 
+def _damaged(path, missing: str) -> RunStoreError:
+    return RunStoreError(f"the run file {path} is damaged: it has no '{missing}'. Delete the run or the file.")
+
+
 def read_moment(path) -> Moment:
     d = read_npz(path)
+    for key in ("step", "epoch"):
+        if key not in d:
+            raise _damaged(path, key)
     acts = sorted((int(k.split("/", 1)[1]), v) for k, v in d.items() if k.startswith("act/"))
     return Moment(
         step=int(d["step"]),
@@ -154,6 +171,9 @@ def write_checkpoint(path, epoch: int, step: int, weights, optimizer: dict | Non
 
 def read_checkpoint(path, run_id: int) -> Checkpoint:
     d = read_npz(path)
+    for key in ("epoch", "step", "layers"):
+        if key not in d:
+            raise _damaged(path, key)
     weights = [{} for _ in range(int(d["layers"]))]
     slots: dict[int, dict] = {}
     for key, value in d.items():

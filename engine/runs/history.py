@@ -39,8 +39,16 @@ import numpy as np
 
 from engine.errors import ConvScopeError
 
-__all__ = ["Moment", "EpochRecord", "RunHistory", "is_kept_step", "kept_steps", "values_from_snapshot",
-           "values_from_model", "conv_filters"]
+__all__ = [
+    "EpochRecord",
+    "Moment",
+    "RunHistory",
+    "conv_filters",
+    "is_kept_step",
+    "kept_steps",
+    "values_from_model",
+    "values_from_snapshot",
+]
 
 DEFAULT_PER_OCTAVE = 4
 DEFAULT_MAX_MOMENTS = 256

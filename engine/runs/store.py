@@ -37,7 +37,7 @@ from engine.runs.files import Checkpoint, read_checkpoint, read_moment
 from engine.runs.history import RunHistory
 from engine.runs.writer import LOCK_NAME, RunWriter, live_writer, write_description
 
-__all__ = ["RunStore", "RunInfo", "default_runs_dir", "STATUSES", "RunStoreError"]
+__all__ = ["STATUSES", "RunInfo", "RunStore", "RunStoreError", "default_runs_dir"]
 
 APP_ID = "convscope-runs"
 SCHEMA_VERSION = 1
@@ -145,6 +145,13 @@ class RunStore:
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             conn.commit()
             return conn
+        except sqlite3.OperationalError as exc:
+            # busy, locked, unreadable: the file may be fine, so it is never set aside for this
+            if conn is not None:
+                conn.close()
+            raise RunStoreError(f"the run list {self.db_path} cannot be opened right now ({exc}). If another "
+                                f"ConvScope is busy with it, try again in a moment; check the folder's "
+                                f"permissions, or choose another folder with --runs-dir.") from None
         except (sqlite3.DatabaseError, RunStoreError) as exc:
             if conn is not None:
                 conn.close()
@@ -162,8 +169,11 @@ class RunStore:
         if app != APP_ID or not _TABLES <= tables:
             raise RunStoreError("it is an SQLite database of another program")
         version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if version is None or int(version[0]) > SCHEMA_VERSION:
-            raise RunStoreError(f"it was written by a newer ConvScope (format {version and version[0]})")
+        if version is None or not str(version[0]).isdigit():
+            raise RunStoreError("it has no format version")
+        if int(version[0]) > SCHEMA_VERSION:
+            raise RunStoreError(f"it was written by a newer ConvScope (format {version[0]}, this one reads "
+                                f"{SCHEMA_VERSION})")
 
     def _start_over(self, cause: Exception) -> sqlite3.Connection:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -202,31 +212,40 @@ class RunStore:
             found.append((folder, desc))
         ids: dict[str, int] = {}
         for folder, desc in sorted(found, key=lambda fd: fd[1].get("created", 0)):
-            status = desc.get("status", "interrupted")
-            cur = conn.execute(
-                "INSERT INTO runs(uid, folder, name, created, updated, dataset, architecture, settings, status, "
-                "parent_uid, parent_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (desc["uid"], folder.name, desc.get("name", folder.name), desc.get("created", 0.0), time.time(),
-                 desc.get("dataset"), json.dumps(desc.get("architecture") or {}), json.dumps(desc.get("settings") or {}),
-                 "interrupted" if status == "running" else status, desc.get("parent_uid"), desc.get("parent_epoch")))
-            rid = cur.lastrowid
-            ids[desc["uid"]] = rid
-            for e in desc.get("epochs", []):
-                conn.execute("INSERT OR REPLACE INTO epochs(run_id, epoch, step, loss, accuracy, val_loss, val_accuracy,"
-                             " seconds, elapsed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (rid, e["epoch"], e["step"], e["loss"], e["accuracy"], e["val_loss"], e["val_accuracy"],
-                              e["seconds"], e["elapsed"]))
-            for path in folder.glob("checkpoint-*.npz"):
-                epoch = int(path.stem.split("-")[1])
-                conn.execute("INSERT OR REPLACE INTO checkpoints(run_id, epoch, step, file, nbytes, elapsed) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", (rid, epoch, None, path.name, path.stat().st_size, None))
-            for path in folder.glob("moment-*.npz"):
-                conn.execute("INSERT OR REPLACE INTO moments(run_id, step, epoch, file, nbytes) VALUES (?, ?, ?, ?, ?)",
-                             (rid, int(path.stem.split("-")[1]), None, path.name, path.stat().st_size))
+            try:
+                ids[desc["uid"]] = self._adopt(conn, folder, desc)
+            except (KeyError, TypeError, ValueError, sqlite3.IntegrityError):
+                continue  # a damaged or duplicated description: the folder stays, unlisted
         conn.execute("UPDATE runs SET parent_id=(SELECT r.id FROM runs r WHERE r.uid=runs.parent_uid) "
                      "WHERE parent_uid IS NOT NULL")
         conn.commit()
         return len(ids)
+
+    @staticmethod
+    def _adopt(conn: sqlite3.Connection, folder: Path, desc: dict) -> int:
+        status = desc.get("status", "interrupted")
+        with conn:  # one transaction per run: all of it or nothing
+            cur = conn.execute(
+                "INSERT INTO runs(uid, folder, name, created, updated, dataset, architecture, settings, status, "
+                "parent_uid, parent_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (desc["uid"], folder.name, desc.get("name", folder.name), desc.get("created", 0.0), time.time(),
+                 desc.get("dataset"), json.dumps(desc.get("architecture") or {}),
+                 json.dumps(desc.get("settings") or {}), "interrupted" if status == "running" else status,
+                 desc.get("parent_uid"), desc.get("parent_epoch")))
+            rid = cur.lastrowid
+            for e in desc.get("epochs", []):
+                conn.execute("INSERT OR REPLACE INTO epochs(run_id, epoch, step, loss, accuracy, val_loss, "
+                             "val_accuracy, seconds, elapsed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (rid, e["epoch"], e["step"], e["loss"], e["accuracy"], e["val_loss"], e["val_accuracy"],
+                              e["seconds"], e["elapsed"]))
+            for path in folder.glob("checkpoint-*.npz"):
+                conn.execute("INSERT OR REPLACE INTO checkpoints(run_id, epoch, step, file, nbytes, elapsed) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             (rid, int(path.stem.split("-")[1]), None, path.name, path.stat().st_size, None))
+            for path in folder.glob("moment-*.npz"):
+                conn.execute("INSERT OR REPLACE INTO moments(run_id, step, epoch, file, nbytes) VALUES (?, ?, ?, ?, ?)",
+                             (rid, int(path.stem.split("-")[1]), None, path.name, path.stat().st_size))
+        return rid
 
     def close(self) -> None:
         self._conn.close()
@@ -409,8 +428,11 @@ class RunStore:
         Metrics, moments and checkpoints after that checkpoint are discarded (they belong to the
         lost part of the epoch); returns the writer and the checkpoint to load into the model.
         """
-        ck = self.checkpoint(run_id)
         info = self.run(run_id)
+        row = self._conn.execute("SELECT * FROM runs WHERE id=?", (info.id,)).fetchone()
+        if live_writer(self.db_path, info.id) or (info.status == "running" and self._writer_alive(row)):
+            raise RunStoreError(f"run {run_id} ('{info.name}') is still training; stop it before continuing it.")
+        ck = self.checkpoint(run_id)
         for table, col, limit in (("batches", "step", ck.step), ("moments", "step", ck.step),
                                   ("epochs", "epoch", ck.epoch), ("checkpoints", "epoch", ck.epoch)):
             if table in ("moments", "checkpoints"):

@@ -23,7 +23,7 @@ from pathlib import Path
 from engine.runs.errors import RunStoreError
 from engine.runs.files import write_checkpoint, write_moment
 
-__all__ = ["RunWriter", "LOCK_NAME", "live_writer", "write_description"]
+__all__ = ["LOCK_NAME", "RunWriter", "live_writer", "write_description"]
 
 LOCK_NAME = "writer.lock"
 _STOP = object()
@@ -143,11 +143,11 @@ class RunWriter:
                     try:
                         if self._handle(conn, item):
                             last_commit = self._commit(conn)
-                    except Exception as exc:  # a full disk must not stop training; the GUI shows .error
+                    except Exception as exc:  # noqa: BLE001 - a full disk must not stop training; in .error
                         self.error = self.error or exc
                 if time.monotonic() - last_commit >= self.commit_interval:
                     last_commit = self._commit(conn)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the thread reports through .error, never dies silently
             self.error = self.error or exc
         finally:
             try:
@@ -157,7 +157,7 @@ class RunWriter:
                                      (status, time.time(), self.run_id))
                     self._commit(conn)
                     write_description(conn, self.store.root, self.run_id)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - as above
                 self.error = self.error or exc
             if conn is not None:
                 conn.close()

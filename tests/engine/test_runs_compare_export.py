@@ -7,7 +7,12 @@ import pytest
 from PIL import Image
 
 from engine.runs import RunHistory, RunStore, RunStoreError, compare, settings_rows
-from engine.runs.export import export_gif, export_png_sequence, export_timeline, timeline_frames
+from engine.runs.export import (
+    export_gif,
+    export_png_sequence,
+    export_timeline,
+    timeline_frames,
+)
 
 
 def _write_run(store, name, settings, epochs):

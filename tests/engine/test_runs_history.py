@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -12,7 +13,13 @@ from engine.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from engine.network import Sequential
 from engine.optimizers import Adam
 from engine.presets import PRESETS, build_preset
-from engine.runs.history import RunHistory, is_kept_step, kept_steps, values_from_model, values_from_snapshot
+from engine.runs.history import (
+    RunHistory,
+    is_kept_step,
+    kept_steps,
+    values_from_model,
+    values_from_snapshot,
+)
 from engine.training import Trainer
 
 
@@ -39,7 +46,7 @@ def test_moments_are_dense_at_the_start_and_log_spaced_later(per_octave):
     steps = kept_steps(100_000, per_octave)
     assert steps[:5] == [0, 1, 2, 3, 4]
     ratio = 2 ** (1 / per_octave)
-    late = [b / a for a, b in zip(steps, steps[1:]) if a >= 64]
+    late = [b / a for a, b in itertools.pairwise(steps) if a >= 64]
     assert late and all(abs(r - ratio) < 0.05 for r in late)
     # the count grows with the logarithm of the run's length
     assert len(steps) <= per_octave * math.log2(100_000) + 2
@@ -47,7 +54,7 @@ def test_moments_are_dense_at_the_start_and_log_spaced_later(per_octave):
 
 def test_record_step_keeps_only_scheduled_steps_unless_forced():
     history = RunHistory(per_octave=2)
-    kept = [s for s in range(0, 40) if history.record_step(s, s / 10, **_values(s)) is not None]
+    kept = [s for s in range(40) if history.record_step(s, s / 10, **_values(s)) is not None]
     assert kept == [0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32]
     assert history.wants(45) and not history.wants(44)
     assert history.record_step(44, 4.4, force=True, **_values(44)).step == 44
@@ -79,7 +86,7 @@ def test_kept_arrays_are_read_only_copies():
 
 def test_the_number_of_moments_is_bounded_and_the_ends_are_kept():
     history = RunHistory(per_octave=8, max_moments=20)
-    for s in range(0, 50_000):
+    for s in range(50_000):
         if history.wants(s):
             history.record_step(s, 0.0, **_values(s))
     steps = history.steps
@@ -165,3 +172,18 @@ def test_the_snapshot_adapter_and_the_model_adapter_give_the_same_values():
     assert from_snapshot["loss"] == snap.metrics.loss
     moment = RunHistory().record_step(0, 0.0, **from_snapshot)
     assert moment.nbytes > 0
+
+
+def test_the_snapshot_adapter_reads_an_inspection_value_when_the_snapshot_carries_one():
+    from types import SimpleNamespace
+
+    inspection = SimpleNamespace(
+        input=np.zeros((1, 8, 8), np.float32), outputs=(np.ones((2, 6, 6), np.float32), np.ones(3, np.float32)),
+        layer_names=("conv2d", "dense"), probabilities=np.full(3, 1 / 3, np.float32),
+        weights=({"W": np.ones((2, 1, 3, 3), np.float32), "b": np.zeros(2, np.float32)},
+                 {"W": np.ones((72, 3), np.float32), "b": np.zeros(3, np.float32)}),
+    )
+    values = values_from_snapshot(SimpleNamespace(inspection=inspection, metrics=None))
+    assert list(values["filters"]) == ["conv2d"]
+    assert [a.shape for a in values["activations"]] == [(1, 8, 8), (2, 6, 6), (3,)]
+    assert values["loss"] is None

@@ -13,7 +13,14 @@ from engine.errors import ConvScopeError
 from engine.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from engine.network import Sequential
 from engine.optimizers import Adam, optimizer_from_config
-from engine.runs import RunHistory, RunRecorder, RunStore, RunStoreError, default_runs_dir, resume_trainer
+from engine.runs import (
+    RunHistory,
+    RunRecorder,
+    RunStore,
+    RunStoreError,
+    default_runs_dir,
+    resume_trainer,
+)
 from engine.training import Trainer
 
 
@@ -194,14 +201,14 @@ def test_the_writer_commits_while_the_run_goes_on(tmp_path):
 def _seed_two_runs(tmp_path):
     store = RunStore(tmp_path)
     a, _, _ = train_run(store, epochs=2, name="a")
-    b = store.branch(a, 1, {"learning_rate": 0.002})
+    store.branch(a, 1, {"learning_rate": 0.002})
     files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.npz"))
     store.close()
-    return a, b, files
+    return files
 
 
 def test_a_corrupt_database_is_set_aside_and_the_runs_are_found_again(tmp_path):
-    a, b, files = _seed_two_runs(tmp_path)
+    files = _seed_two_runs(tmp_path)
     for suffix in ("-wal", "-shm"):
         (tmp_path / ("runs.db" + suffix)).unlink(missing_ok=True)
     (tmp_path / "runs.db").write_bytes(b"this is not a database at all" * 100)
@@ -248,4 +255,37 @@ def test_run_json_describes_each_run(tmp_path):
     desc = json.loads((store.run(run_id).folder / "run.json").read_text())
     assert desc["status"] == "finished" and [e["epoch"] for e in desc["epochs"]] == [1, 2]
     assert not (store.run(run_id).folder / "writer.lock").exists()
+    store.close()
+
+
+def test_a_live_run_cannot_be_continued_and_a_damaged_file_is_a_teaching_error(tmp_path):
+    store = RunStore(tmp_path)
+    run_id, _, _ = train_run(store, epochs=1)
+    writer = store.open_writer(run_id)
+    try:
+        with pytest.raises(RunStoreError, match="still training"):
+            store.continue_run(run_id)
+        assert store.checkpoint_epochs(run_id) == [0, 1]  # nothing was discarded
+    finally:
+        writer.close("stopped")
+    (store.run(run_id).folder / "checkpoint-0001.npz").write_bytes(b"PK\x03\x04 broken")
+    with pytest.raises(RunStoreError, match="damaged"):
+        store.checkpoint(run_id, 1)
+    store.close()
+
+
+def test_a_copied_run_folder_is_adopted_once(tmp_path):
+    import shutil
+
+    store = RunStore(tmp_path)
+    run_id, _, _ = train_run(store, epochs=1)
+    folder = store.run(run_id).folder
+    store.close()
+    shutil.copytree(folder, tmp_path / "copy-of-run")  # same uid in run.json
+    (tmp_path / "runs.db").write_bytes(b"\x00" * 4096)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / ("runs.db" + suffix)).unlink(missing_ok=True)
+    store = RunStore(tmp_path)
+    assert store.problem is not None and len(store.runs()) == 1
+    assert (tmp_path / "copy-of-run" / "checkpoint-0001.npz").exists()
     store.close()
