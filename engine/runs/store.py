@@ -5,7 +5,8 @@ Layout of the store's folder (default :func:`default_runs_dir`)::
     runs.db                  SQLite (WAL): runs, per-batch and per-epoch metrics, moments, checkpoints
     <run folder>/run.json    the run's description, so a store rebuilt after a corrupt database re-adopts it
     <run folder>/moment-000000016.npz      timeline moment at step 16 (see engine.runs.files)
-    <run folder>/checkpoint-0003.npz       weights (+ optimizer moments) at the end of epoch 3
+    <run folder>/checkpoint-0003.npz       weights (and confusion matrix) at the end of epoch 3
+    <run folder>/optimizer.npz             the optimizer's moments at the latest checkpoint
     <run folder>/writer.lock               only while a RunWriter writes this run
 
 Epochs are counted from 1 (epoch 3 = after three passes; checkpoint 0 = the weights training began
@@ -33,7 +34,13 @@ from pathlib import Path
 import numpy as np
 
 from engine.runs.errors import RunStoreError
-from engine.runs.files import Checkpoint, read_checkpoint, read_moment
+from engine.runs.files import (
+    OPTIMIZER_NAME,
+    Checkpoint,
+    read_checkpoint,
+    read_moment,
+    read_optimizer,
+)
 from engine.runs.history import RunHistory
 from engine.runs.writer import LOCK_NAME, RunWriter, live_writer, write_description
 
@@ -131,13 +138,40 @@ class RunStore:
             conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
+    def _create_database(self) -> None:
+        """Put a complete empty database at ``db_path`` in one step, unless one is there already.
+
+        Built aside and linked into place: another process opening the store at the same moment sees
+        either no file or a complete one, never a half-made file it would take for a foreign one.
+        """
+        tmp = self.root / f".{DB_NAME}.new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            conn = sqlite3.connect(tmp)
+            conn.executescript(_SCHEMA)
+            conn.execute("INSERT INTO meta VALUES ('app', ?)", (APP_ID,))
+            conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.commit()
+            conn.close()
+            if self.db_path.exists() and self.db_path.stat().st_size == 0:
+                os.replace(tmp, self.db_path)  # an empty file is nobody's database
+            else:
+                try:
+                    os.link(tmp, self.db_path)  # fails when another process was first: theirs is kept
+                except FileExistsError:
+                    pass
+                except OSError:  # a file system without hard links
+                    if not self.db_path.exists():
+                        os.replace(tmp, self.db_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def _open(self) -> sqlite3.Connection:
-        existed = self.db_path.exists() and self.db_path.stat().st_size > 0
         conn = None
         try:
+            if not self.db_path.exists() or self.db_path.stat().st_size == 0:
+                self._create_database()
             conn = self._connect(wal=False)
-            if existed:
-                self._check(conn)  # before WAL: a foreign database is left as it was
+            self._check(conn)  # before WAL: a foreign database is left as it was
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
@@ -162,6 +196,8 @@ class RunStore:
         if ok != "ok":
             raise sqlite3.DatabaseError(f"integrity check: {ok}")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            return  # an empty database holds nobody's data: it becomes ours
         app = None
         if "meta" in tables:
             row = conn.execute("SELECT value FROM meta WHERE key='app'").fetchone()
@@ -187,11 +223,8 @@ class RunStore:
             if src.exists():
                 os.replace(src, Path(str(aside) + suffix))
         self.set_aside = aside
+        self._create_database()
         conn = self._connect()
-        conn.executescript(_SCHEMA)
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('app', ?)", (APP_ID,))
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        conn.commit()
         self._conn = conn
         adopted = self._adopt_folders(conn)
         self.problem = RunStoreError(
@@ -402,7 +435,8 @@ class RunStore:
         epoch = epochs[-1] if epoch is None else int(epoch)
         row = self._conn.execute("SELECT file FROM checkpoints WHERE run_id=? AND epoch=?",
                                  (int(run_id), epoch)).fetchone()
-        return read_checkpoint(self.run(run_id).folder / row[0], int(run_id))
+        folder = self.run(run_id).folder
+        return read_checkpoint(folder / row[0], int(run_id), folder / OPTIMIZER_NAME)
 
     def lineage(self, run_id: int) -> list[RunInfo]:
         """The run, its parent, the parent's parent... (stops at a deleted ancestor)."""
@@ -458,9 +492,14 @@ class RunStore:
                                  parent_epoch=int(epoch))
         src = self._conn.execute("SELECT * FROM checkpoints WHERE run_id=? AND epoch=?", (parent.id, int(epoch))).fetchone()
         folder = self.run(new_id).folder
-        tmp = folder / (src["file"] + ".tmp")
-        shutil.copyfile(parent.folder / src["file"], tmp)
-        os.replace(tmp, folder / src["file"])
+        names = [src["file"]]
+        optimizer = read_optimizer(parent.folder / OPTIMIZER_NAME)
+        if optimizer is not None and optimizer[0] == int(epoch):
+            names.append(OPTIMIZER_NAME)  # the optimizer's moments too, when they are of that epoch
+        for file in names:
+            tmp = folder / (file + ".tmp")
+            shutil.copyfile(parent.folder / file, tmp)
+            os.replace(tmp, folder / file)
         self._conn.execute("INSERT INTO checkpoints(run_id, epoch, step, file, nbytes, elapsed) VALUES (?, ?, ?, ?, ?, ?)",
                            (new_id, src["epoch"], src["step"], src["file"], src["nbytes"], src["elapsed"]))
         self._conn.commit()

@@ -21,7 +21,12 @@ import time
 from pathlib import Path
 
 from engine.runs.errors import RunStoreError
-from engine.runs.files import write_checkpoint, write_moment
+from engine.runs.files import (
+    OPTIMIZER_NAME,
+    write_checkpoint,
+    write_moment,
+    write_optimizer,
+)
 
 __all__ = ["LOCK_NAME", "RunWriter", "live_writer", "write_description"]
 
@@ -190,7 +195,9 @@ class RunWriter:
         if kind == "checkpoint":
             _, epoch, step, weights, optimizer, confusion, elapsed = item
             name = f"checkpoint-{epoch:04d}.npz"
-            size = write_checkpoint(self.folder / name, epoch, step, weights, optimizer, confusion)
+            size = write_checkpoint(self.folder / name, epoch, step, weights, confusion)
+            if optimizer:
+                write_optimizer(self.folder / OPTIMIZER_NAME, epoch, step, optimizer)
             conn.execute("INSERT OR REPLACE INTO checkpoints(run_id, epoch, step, file, nbytes, elapsed) "
                          "VALUES (?, ?, ?, ?, ?, ?)", (self.run_id, epoch, step, name, size, elapsed))
             return True

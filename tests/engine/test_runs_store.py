@@ -145,6 +145,11 @@ def test_a_branch_starts_from_the_parents_epoch_weights_exactly(tmp_path):
     assert store.run(child).status == "finished"
     with pytest.raises(RunStoreError, match="no weights saved for epoch 7"):
         store.branch(parent, 7)
+    # the optimizer's moments are kept for the latest checkpoint only (one file per run)
+    assert start.optimizer is None and store.checkpoint(parent, 3).optimizer["iterations"] == 12
+    assert len(list(store.run(parent).folder.glob("optimizer*.npz"))) == 1
+    latest = store.checkpoint(store.branch(parent, 3))
+    assert latest.optimizer["iterations"] == 12 and latest.step == 12
     store.close()
 
 
@@ -249,6 +254,17 @@ def test_a_foreign_sqlite_file_is_set_aside_untouched(tmp_path):
     store.close()
 
 
+def test_an_empty_sqlite_file_becomes_the_store(tmp_path):
+    conn = sqlite3.connect(tmp_path / "runs.db")
+    conn.execute("PRAGMA journal_mode=WAL")  # what a store being created elsewhere can look like for a moment
+    conn.close()
+    store = RunStore(tmp_path)
+    assert store.problem is None and store.set_aside is None
+    store.create_run("first")
+    assert [r.name for r in store.runs()] == ["first"]
+    store.close()
+
+
 def test_run_json_describes_each_run(tmp_path):
     store = RunStore(tmp_path)
     run_id, _, _ = train_run(store, epochs=2)
@@ -288,4 +304,31 @@ def test_a_copied_run_folder_is_adopted_once(tmp_path):
     store = RunStore(tmp_path)
     assert store.problem is not None and len(store.runs()) == 1
     assert (tmp_path / "copy-of-run" / "checkpoint-0001.npz").exists()
+    store.close()
+
+
+def test_stores_opened_at_the_same_moment_share_one_database(tmp_path):
+    import threading
+
+    stores, errors = [], []
+    gate = threading.Barrier(6)
+
+    def open_store():
+        gate.wait()
+        try:
+            store = RunStore(tmp_path)
+            stores.append((store.problem, store.create_run("r", settings={"t": threading.get_ident()})))
+            store.close()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and [p for p, _ in stores] == [None] * 6
+    store = RunStore(tmp_path)
+    assert len(store.runs()) == 6 and store.set_aside is None
+    assert not list(tmp_path.glob("runs.db.corrupt-*")) and not list(tmp_path.glob(".runs.db.new-*"))
     store.close()
