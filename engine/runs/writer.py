@@ -31,6 +31,7 @@ from engine.runs.files import (
 __all__ = ["LOCK_NAME", "RunWriter", "live_writer", "write_description"]
 
 LOCK_NAME = "writer.lock"
+IDLE_HEARTBEAT = 5.0  # seconds; well under RunStore's stale_after (30 s)
 _STOP = object()
 
 # Writers alive in this process, by (database path, run id): a "running" run whose lock names this
@@ -130,6 +131,7 @@ class RunWriter:
     def _run(self) -> None:
         conn = None
         last_commit = time.monotonic()
+        dirty = False
         status = None
         try:
             conn = self.store._connect()
@@ -145,13 +147,16 @@ class RunWriter:
                     status = item[1]
                     break
                 if item is not None:
+                    dirty = True
                     try:
                         if self._handle(conn, item):
-                            last_commit = self._commit(conn)
+                            last_commit, dirty = self._commit(conn), False
                     except Exception as exc:  # noqa: BLE001 - a full disk must not stop training; in .error
                         self.error = self.error or exc
-                if time.monotonic() - last_commit >= self.commit_interval:
-                    last_commit = self._commit(conn)
+                since = time.monotonic() - last_commit
+                # new rows: at least every commit_interval; a paused run only refreshes its heartbeat
+                if (dirty and since >= self.commit_interval) or since >= IDLE_HEARTBEAT:
+                    last_commit, dirty = self._commit(conn), False
         except Exception as exc:  # noqa: BLE001 - the thread reports through .error, never dies silently
             self.error = self.error or exc
         finally:

@@ -332,3 +332,30 @@ def test_stores_opened_at_the_same_moment_share_one_database(tmp_path):
     assert len(store.runs()) == 6 and store.set_aside is None
     assert not list(tmp_path.glob("runs.db.corrupt-*")) and not list(tmp_path.glob(".runs.db.new-*"))
     store.close()
+
+
+def test_a_running_run_is_interrupted_when_its_writer_process_is_gone_or_silent(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=30)
+    store = RunStore(tmp_path)
+    cases = {"live and fresh": (os.getppid(), 0.0), "live but silent": (os.getppid(), 120.0),
+             "dead": (dead.pid, 0.0)}
+    ids = {}
+    for name, (pid, age) in cases.items():
+        run_id = store.create_run(name)
+        lock = {"pid": pid, "host": socket.gethostname(), "started": time.time()}
+        (store.run(run_id).folder / "writer.lock").write_text(json.dumps(lock))
+        store._conn.execute("UPDATE runs SET status='running', heartbeat=? WHERE id=?", (time.time() - age, run_id))
+        ids[name] = run_id
+    store._conn.commit()
+    store.close()
+
+    store = RunStore(tmp_path)
+    status = {name: store.run(run_id).status for name, run_id in ids.items()}
+    assert status == {"live and fresh": "running", "live but silent": "interrupted", "dead": "interrupted"}
+    store.close()
