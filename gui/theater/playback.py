@@ -46,7 +46,9 @@ class PlaybackBar(QWidget):
         self.back_button.setToolTip(tr("Step back") + " (←)")
         self.play_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play"))
         self.play_button.setToolTip(tr("Play") + " / " + tr("Pause") + " (Space)")
-        self.play_button.setMinimumWidth(100)
+        # wide enough for either word, so the bar does not jump when Play turns into Pause
+        words = max(self.fontMetrics().horizontalAdvance(tr(w)) for w in ("Play", "Pause"))
+        self.play_button.setMinimumWidth(words + 48)
         self.step_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), "")
         self.step_button.setToolTip(tr("Step") + " (→)")
         self.controls_button = QPushButton(tr("Settings"))
@@ -54,7 +56,6 @@ class PlaybackBar(QWidget):
         self.controls_button.setChecked(True)
         self.controls_button.setToolTip(tr("Show or hide the settings column (hide it to give the stage the "
                                            "whole screen on a projector)."))
-        row.addWidget(self.controls_button)
         for b in (self.back_button, self.play_button, self.step_button):
             row.addWidget(b)
         row.addSpacing(12)
@@ -62,7 +63,7 @@ class PlaybackBar(QWidget):
         self.speed_slider = QSlider(Qt.Orientation.Horizontal)
         self.speed_slider.setRange(0, len(SPEEDS) - 1)
         self.speed_slider.setValue(SPEEDS.index(2))
-        self.speed_slider.setMinimumWidth(60)
+        self.speed_slider.setMinimumWidth(48)
         self.speed_slider.setMaximumWidth(140)
         row.addWidget(self.speed_slider)
         self.speed_label = QLabel()
@@ -71,11 +72,13 @@ class PlaybackBar(QWidget):
         row.addStretch(1)
         row = QHBoxLayout()
         bar.addLayout(row)
+        # on the second row: the first one stays narrow enough for a 1280x800 window
+        row.addWidget(self.controls_button)
         self.position_slider = QSlider(Qt.Orientation.Horizontal)
         self.position_slider.setToolTip(tr("Drag to move the window to any output position."))
         row.addWidget(self.position_slider, 1)
-        self.position_label = QLabel()
-        row.addWidget(self.position_label)
+        self.position_label = QLabel()      # its own line: the slider keeps room to scrub on a small tab
+        bar.addWidget(self.position_label)
 
         self.back_button.clicked.connect(self.step_back)
         self.step_button.clicked.connect(self.step_forward)
