@@ -239,9 +239,9 @@ class TheaterPanel(QWidget):
     def on_dataset_changed(self, dataset) -> None:
         self.sources.set_dataset(dataset)
 
-    def on_model_changed(self, model) -> None:
+    def on_model_changed(self, _model) -> None:
         # a copy: the controller's model is trained in place by the worker thread
-        self.sources.set_model(model.clone() if self.controller is None else self.controller.current_model_copy())
+        self.sources.set_model(self.controller.current_model_copy())
 
     def on_inspection(self, inspection) -> None:
         self._pending_inspection = inspection

@@ -29,6 +29,8 @@ INPUT_GRID, INPUT_TRAIN, INPUT_VAL, INPUT_DROPPED, INPUT_FMAP = "grid", "train",
 INPUT_KINDS = (INPUT_GRID, INPUT_TRAIN, INPUT_VAL, INPUT_DROPPED, INPUT_FMAP)
 KERNEL_PRESET, KERNEL_LEARNED, KERNEL_EDITED = "preset", "learned", "edited"
 KERNEL_KINDS = (KERNEL_PRESET, KERNEL_LEARNED, KERNEL_EDITED)
+CHOICES = ("input_kind", "grid_key", "sample_index", "fmap_layer", "kernel_kind", "preset_key", "layer_index",
+           "filter_index", "in_channel")
 COMPARE_FILTERS = 8         # learned filters shown beside the classic one in "apply to whole image"
 
 
@@ -92,9 +94,10 @@ class TheaterSources:
     # -- choosing ---------------------------------------------------------------------------------
     def choose(self, **choices) -> None:
         """Set choices (``input_kind=``, ``preset_key=``, ``layer_index=`` ...) and clamp them to what exists."""
+        unknown = set(choices) - set(CHOICES)
+        if unknown:
+            raise TypeError(f"TheaterSources has no choice {sorted(unknown)}; the choices are {CHOICES}")
         for name, value in choices.items():
-            if not hasattr(self, name) or name in ("events", "dataset", "model", "inspection"):
-                raise TypeError(f"TheaterSources has no choice {name!r}")
             setattr(self, name, value)
         if "preset_key" in choices:
             self.kernel_kind = choices.get("kernel_kind", KERNEL_PRESET)

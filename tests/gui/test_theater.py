@@ -548,3 +548,28 @@ def test_apply_to_whole_image_on_one_channel_of_a_feature_map_pools_that_channel
     np.testing.assert_allclose(p.whole_image.views[0].values, fmap, atol=1e-6)
     np.testing.assert_allclose(p.whole_image.views[1].values, fmap.reshape(2, 2, 2, 2).mean(axis=(1, 3)), atol=1e-6)
     assert len(p.whole_image.views) == 2                          # no first-layer comparison on a feature map
+
+
+def test_while_training_a_feature_map_comes_from_the_inspection_not_from_a_forward_pass(window, qtbot, monkeypatch):
+    p = window.theater_panel
+    c = window.controller
+    window.show_tab("theater")
+    _choose(p.controls.op_combo, "max")
+    _choose(p.controls.input_source, INPUT_FMAP)
+    p.controls.sample_spin.setValue(3)
+    assert c.sample.source == "validation" and c.sample.index == 3    # the theater's pick is the selected sample
+    c.set_options(epochs=200)
+    assert c.start()
+    qtbot.waitUntil(lambda: c.is_training, timeout=30000)
+    copy = p.sources.model
+
+    def no_forward(*_args, **_kwargs):
+        raise AssertionError("the theater ran the model on the GUI thread while it trains")
+
+    monkeypatch.setattr(copy, "forward", no_forward)
+    qtbot.waitUntil(lambda: p.sources.inspection is not None and p.sources.inspection.live, timeout=60000)
+    qtbot.waitUntil(lambda: p.stage.theater is not None, timeout=5000)
+    fmap = p.sources.inspection.activations[1]                       # the first layer's output
+    np.testing.assert_allclose(p.stage.theater.x[0], fmap[max(p.stage.channel, 0)], atol=1e-6)
+    assert window.stop_training()
+    assert p.sources.model is copy
