@@ -2,7 +2,7 @@
 
 ``TheaterPanel(controller)`` composes the widget-free :class:`StageModel` (what is on stage) and
 :class:`TheaterSources` (where input and kernel come from) with their views: the settings column
-(:class:`TheaterControls`, :class:`ModelBox`), the player bar, the grids and the sentences. The
+(:class:`InputBox`, :class:`FilterBox`, :class:`SettingsBox`, :class:`ModelBox`), the player bar, the grids and the sentences. The
 controller's signals only feed the sources: a new dataset, a private copy of a new model, the latest
 inspection (weights and activations of the selected sample, applied at most twice a second), a
 dropped image. The theater itself never runs the model while it trains.
@@ -29,7 +29,7 @@ from engine.errors import ConvScopeError
 from engine.theater import kernel_for_input
 from gui.i18n import tr, tr_error
 from gui.theater import sources as src
-from gui.theater.controls import TheaterControls
+from gui.theater.controls import FilterBox, InputBox, SettingsBox
 from gui.theater.playback import PlaybackBar
 from gui.theater.sources import SourceUnavailable, TheaterSources
 from gui.theater.stage import StageModel
@@ -70,7 +70,9 @@ class TheaterPanel(QWidget):
         self.inspection_timer.setInterval(500)
         self.inspection_timer.timeout.connect(self._apply_pending_inspection)
 
-        self.controls = TheaterControls(self.sources, self.stage, self.push)
+        self.input_box = InputBox(self.sources, self.stage)
+        self.filter_box = FilterBox(self.sources, self.stage, self.push)
+        self.settings_box = SettingsBox(self.stage)
         self.model_box = ModelBox()
         self.playback = PlaybackBar(self.stage)
         self.stage_view = StageView(self.stage)
@@ -81,7 +83,7 @@ class TheaterPanel(QWidget):
         self.sources.events.changed.connect(self._on_sources_changed)
         self.stage.events.changed.connect(self._on_stage_changed)
         self.stage.events.position.connect(self._on_position)
-        self.controls.message.connect(self.show_message)
+        self.filter_box.kernel_table.invalid_text.connect(self.show_message)
         self.playback.controls_button.toggled.connect(self.set_controls_visible)
         self.stage_view.cell_chosen.connect(self.playback.pause)
         self.model_box.apply_button.clicked.connect(self.apply_to_whole_image)
@@ -93,8 +95,8 @@ class TheaterPanel(QWidget):
         column = QWidget()
         col = QVBoxLayout(column)
         col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(self.controls)
-        col.addWidget(self.model_box)
+        for box in (self.input_box, self.filter_box, self.settings_box, self.model_box):
+            col.addWidget(box)
         col.addStretch(1)
         # combos may shrink (long preset names elide) so the stage keeps most of a small tab
         for combo in column.findChildren(QComboBox):

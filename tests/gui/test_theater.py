@@ -104,28 +104,28 @@ def test_scrubbing_the_slider_and_clicking_an_output_cell_move_the_window(panel,
 
 
 def test_stride_padding_and_mode_change_size_and_values(panel):
-    panel.controls.stride_spin.setValue(2)
+    panel.settings_box.stride_spin.setValue(2)
     assert (panel.stage.theater.out_h, panel.stage.theater.out_w) == (2, 2)
     assert "(6 + 2×0 − 3) / 2" in panel.formula_label.text()
     assert panel.stage_view.output_views[0].values.tolist() == [[0, 30], [0, 30]]
-    panel.controls.stride_spin.setValue(1)
-    _choose(panel.controls.padding_combo, "same")
+    panel.settings_box.stride_spin.setValue(1)
+    _choose(panel.settings_box.padding_combo, "same")
     t = panel.stage.theater
     assert (t.out_h, t.out_w) == (6, 6) and t.padded.shape == (1, 8, 8)
     assert panel.stage_view.input_views[0].virtual.sum() == 64 - 36       # the virtual pixels are drawn as such
-    _choose(panel.controls.padding_combo, "custom")
-    panel.controls.pad_spin.setValue(2)
+    _choose(panel.settings_box.padding_combo, "custom")
+    panel.settings_box.pad_spin.setValue(2)
     assert (panel.stage.theater.out_h, panel.stage.theater.out_w) == (8, 8)
-    _choose(panel.controls.padding_combo, "valid")
-    _choose(panel.controls.mode_combo, "convolution")
+    _choose(panel.settings_box.padding_combo, "valid")
+    _choose(panel.settings_box.mode_combo, "convolution")
     assert panel.stage_view.kernel_views[0].values.tolist() == [[-1, 0, 1]] * 3     # the flipped kernel is shown
     assert panel.stage.theater.output().tolist() == [[0, -30, -30, 0]] * 4
     assert "flips" in panel.formula_label.text()
-    panel.controls.relu_check.setChecked(True)
+    panel.settings_box.relu_check.setChecked(True)
     assert panel.stage.theater.output().tolist() == [[0, 0, 0, 0]] * 4
-    panel.controls.bias_spin.setValue(5)
+    panel.settings_box.bias_spin.setValue(5)
     assert panel.stage.theater.output().tolist() == [[5, 0, 0, 5]] * 4
-    panel.controls.bias_spin.setValue(0.5)
+    panel.settings_box.bias_spin.setValue(0.5)
     assert "0.5" in panel.equation.text()                    # a fractional bias is not rounded away
 
 
@@ -133,12 +133,12 @@ def test_stride_padding_and_mode_change_size_and_values(panel):
                                                  (3, "valid", "convolution"), (1, "same", "cross_correlation")])
 def test_panel_output_equals_the_engine_conv2d_layer(panel, stride, padding, mode):
     from engine import layers
-    _choose(panel.controls.grid_combo, "rgb_7x7x3")
-    _choose(panel.controls.preset_combo, "sobel_vertical")
-    panel.controls.stride_spin.setValue(stride)
-    _choose(panel.controls.padding_combo, padding)
-    _choose(panel.controls.mode_combo, mode)
-    panel.controls.bias_spin.setValue(-1.5)
+    _choose(panel.input_box.grid_combo, "rgb_7x7x3")
+    _choose(panel.filter_box.preset_combo, "sobel_vertical")
+    panel.settings_box.stride_spin.setValue(stride)
+    _choose(panel.settings_box.padding_combo, padding)
+    _choose(panel.settings_box.mode_combo, mode)
+    panel.settings_box.bias_spin.setValue(-1.5)
     x = INPUT_GRIDS["rgb_7x7x3"].array
     layer = layers.Conv2D(1, 3, strides=stride, padding=padding, mode=mode)
     layer.build(x.shape, np.random.default_rng(0))
@@ -149,7 +149,7 @@ def test_panel_output_equals_the_engine_conv2d_layer(panel, stride, padding, mod
 
 
 def test_rgb_input_shows_three_channels_and_adds_their_sums(panel):
-    _choose(panel.controls.grid_combo, "rgb_7x7x3")
+    _choose(panel.input_box.grid_combo, "rgb_7x7x3")
     assert len(panel.stage_view.input_views) == 3 and len(panel.stage_view.product_views) == 3
     assert len(panel.stage_view.output_views) == 1
     assert (panel.stage.theater.out_h, panel.stage.theater.out_w) == (5, 5)
@@ -163,16 +163,16 @@ def test_rgb_input_shows_three_channels_and_adds_their_sums(panel):
 
 
 def test_max_pooling_highlights_the_winning_pixel(panel):
-    _choose(panel.controls.grid_combo, "pool_4x4")
-    _choose(panel.controls.op_combo, "max")
+    _choose(panel.input_box.grid_combo, "pool_4x4")
+    _choose(panel.filter_box.op_combo, "max")
     t = panel.stage.theater
-    assert panel.controls.stride_spin.value() == 2 and (t.out_h, t.out_w) == (2, 2)
+    assert panel.settings_box.stride_spin.value() == 2 and (t.out_h, t.out_w) == (2, 2)
     panel.stage.seek(1)
     assert panel.stage_view.input_views[0].winners == [(0, 3)]         # 9 wins the top-right window
     assert panel.stage_view.patch_views[0].winners == [(0, 1)]
     assert panel.stage_view.sum_labels[0].text() == "max = 9"
     assert "max(2, 9, 1, 5) = <b>9</b>" in panel.equation.text()
-    _choose(panel.controls.op_combo, "avg")
+    _choose(panel.filter_box.op_combo, "avg")
     panel.stage.seek(3)
     assert panel.stage_view.sum_labels[0].text() == "avg = 2.5"
     assert "(2 + 3 + 1 + 4) / 4 = <b>2.5</b>" in panel.equation.text()
@@ -194,29 +194,29 @@ def test_hovering_an_output_cell_shows_its_window_and_an_input_pixel_its_output_
 
 
 def test_typing_into_the_kernel_table_makes_a_hand_made_filter(panel):
-    item = panel.controls.kernel_table.item(1, 1)
+    item = panel.filter_box.kernel_table.item(1, 1)
     item.setText("2")
-    assert panel.controls.kernel_source.currentData() == KERNEL_EDITED
+    assert panel.filter_box.kernel_source.currentData() == KERNEL_EDITED
     assert panel.stage.theater.kernel[0, 1, 1] == 2
     expected = apply_kernel(INPUT_GRIDS["lecture_6x6"].array, panel.sources.edited_kernel)
     np.testing.assert_allclose(panel.stage.theater.output(), expected)
-    panel.controls.kernel_table.item(0, 0).setText("abc")
+    panel.filter_box.kernel_table.item(0, 0).setText("abc")
     assert "not a number" in panel.error_text
     assert panel.stage.theater.kernel[0, 0, 0] == 1                # the bad text changed nothing
-    panel.controls.kernel_size_spin.setValue(2)
+    panel.filter_box.kernel_size_spin.setValue(2)
     assert panel.stage.theater.size == 2 and (panel.stage.theater.out_h, panel.stage.theater.out_w) == (5, 5)
 
 
 def test_a_kernel_that_does_not_fit_gives_a_message_not_a_crash(panel):
-    _choose(panel.controls.grid_combo, "stamp_4x4")
-    _choose(panel.controls.kernel_source, KERNEL_EDITED)
-    panel.controls.kernel_size_spin.setValue(5)
+    _choose(panel.input_box.grid_combo, "stamp_4x4")
+    _choose(panel.filter_box.kernel_source, KERNEL_EDITED)
+    panel.filter_box.kernel_size_spin.setValue(5)
     assert panel.stage.theater is None
     assert "does not fit" in panel.error_text
     panel.playback.step_button.click()
     panel.playback.play_button.click()
     assert not panel.playback.playing
-    _choose(panel.controls.padding_combo, "same")
+    _choose(panel.settings_box.padding_combo, "same")
     assert panel.stage.theater is not None and panel.error_text == ""
 
 
@@ -258,22 +258,22 @@ def test_learned_kernel_comes_from_a_copy_of_the_model_with_its_layer_settings(q
     controller.set_model(model)
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
-    _choose(p.controls.kernel_source, KERNEL_LEARNED)
-    p.controls.filter_spin.setValue(2)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
+    p.filter_box.filter_spin.setValue(2)
     W = controller.model.layers[0].params["W"]
     np.testing.assert_allclose(p.stage.theater.kernel[0], W[2, 0], rtol=1e-6)
-    assert p.controls.relu_check.isChecked()                          # the layer's fused ReLU
+    assert p.settings_box.relu_check.isChecked()                          # the layer's fused ReLU
     assert p.sources.model is not controller.model                   # never the trained object itself
     expected = controller.model.layers[0].forward(INPUT_GRIDS["lecture_6x6"].array[None].astype(np.float32))[0, 2]
     np.testing.assert_allclose(p.stage.theater.output(), expected, atol=1e-5)
     # the second conv layer reads the pooled feature maps (4 channels): one channel at a time
-    _choose(p.controls.layer_combo, 2)
+    _choose(p.filter_box.layer_combo, 2)
     if not controller.kernels_warm:
         # no numba compile on the GUI thread: the deeper layer waits for the worker's warm-up
         assert p.stage.theater is None and "preparing its kernels" in p.error_text
         with qtbot.waitSignal(controller.kernels_ready, timeout=180000):
             controller.warm_up()
-    _choose(p.controls.in_channel_combo, 3)
+    _choose(p.filter_box.in_channel_combo, 3)
     assert p.stage.theater.channels == 1 and p.stage.theater.padding == "same"
     acts = controller.model.forward(INPUT_GRIDS["lecture_6x6"].array[None].astype(np.float32), return_all=True)
     np.testing.assert_allclose(p.stage.theater.x[0], acts[2][0, 3], atol=1e-6)   # pooled maps entering layer 2
@@ -288,7 +288,7 @@ def test_inspection_weights_refresh_the_learned_kernel(qtbot, bare_controller):
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
     p.show()
-    _choose(p.controls.kernel_source, KERNEL_LEARNED)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
     weights = controller.model.get_weights()
     weights[0]["W"][0, 0] = np.arange(9, dtype=np.float32).reshape(3, 3)
     controller.inspection_ready.emit(_inspection(weights))      # what a training snapshot brings
@@ -302,10 +302,10 @@ def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, bare_
     controller.set_model(_tiny_model())
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
-    _choose(p.controls.preset_combo, "sobel_horizontal")
+    _choose(p.filter_box.preset_combo, "sobel_horizontal")
     p.model_box.target_filter_spin.setValue(1)
     p.model_box.freeze_check.setChecked(True)
-    p.controls.bias_spin.setValue(-2.5)
+    p.settings_box.bias_spin.setValue(-2.5)
     model_before = controller.model
     with qtbot.waitSignal(p.kernel_applied, timeout=3000):
         assert p.use_kernel_in_model()
@@ -315,15 +315,15 @@ def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, bare_
     assert 1 in layer.frozen_filters
     assert layer.params["b"][1] == pytest.approx(-2.5)   # the bias goes with the kernel
     # the panel's own copy shows it too: the learned filter 1 is now the Sobel kernel
-    _choose(p.controls.kernel_source, KERNEL_LEARNED)
-    p.controls.filter_spin.setValue(1)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
+    p.filter_box.filter_spin.setValue(1)
     np.testing.assert_allclose(p.stage.theater.kernel[0], KERNEL_PRESETS["sobel_horizontal"].kernel)
     p.model_box.freeze_check.setChecked(False)
-    _choose(p.controls.kernel_source, KERNEL_PRESET)
+    _choose(p.filter_box.kernel_source, KERNEL_PRESET)
     assert p.use_kernel_in_model() and 1 not in controller.model.layers[0].frozen_filters
     # a kernel of another size is refused with a message
-    _choose(p.controls.kernel_source, KERNEL_EDITED)
-    p.controls.kernel_size_spin.setValue(5)
+    _choose(p.filter_box.kernel_source, KERNEL_EDITED)
+    p.filter_box.kernel_size_spin.setValue(5)
     assert not p.use_kernel_in_model()
     assert "5x5" in p.error_text
 
@@ -331,7 +331,7 @@ def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, bare_
 def test_use_this_kernel_during_training_keeps_the_filter_fixed_after_resuming(window, qtbot):
     p = window.theater_panel
     c = window.controller
-    _choose(p.controls.preset_combo, "upper_horizontal_edge")
+    _choose(p.filter_box.preset_combo, "upper_horizontal_edge")
     p.model_box.target_filter_spin.setValue(0)
     p.model_box.freeze_check.setChecked(True)
     c.set_options(epochs=200)          # long enough that it cannot finish before we try to change it
@@ -359,7 +359,7 @@ def test_apply_to_whole_image_shows_the_classic_filter_beside_the_learned_ones(q
     controller.set_model(_tiny_model(filters=4))
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
-    _choose(p.controls.preset_combo, "left_vertical_edge")
+    _choose(p.filter_box.preset_combo, "left_vertical_edge")
     p.model_box.apply_button.click()
     views = p.whole_image.views
     assert len(views) == 2 + 4                              # input, classic, 4 learned filters
@@ -379,12 +379,12 @@ def test_a_dropped_image_becomes_the_input(qtbot, bare_controller):
     img = np.zeros((1, 6, 6), np.float32)
     img[0, :, 3:] = 1.0
     controller.set_sample(img, source="drawing")             # drawn in another tab: kept, not shown
-    assert p.controls.input_source.currentData() == INPUT_GRID and p.sources.dropped is not None
+    assert p.input_box.input_source.currentData() == INPUT_GRID and p.sources.dropped is not None
     p.show()
     qtbot.waitExposed(p)
     img[0, :, :3] = 0.5
     controller.set_sample(img, source="file", name="edge.png")
-    assert p.controls.input_source.currentData() == INPUT_DROPPED
+    assert p.input_box.input_source.currentData() == INPUT_DROPPED
     assert p.stage.theater.output().tolist() == [[0, -1.5, -1.5, 0]] * 4
 
 
@@ -397,9 +397,9 @@ def test_korean_labels(qtbot):
         p = TheaterPanel(None)
         qtbot.addWidget(p)
         assert p.playback.play_button.text() == "재생"
-        assert p.controls.grid_combo.currentText().startswith("6x6: 왼쪽 밝음")
+        assert p.input_box.grid_combo.currentText().startswith("6x6: 왼쪽 밝음")
         assert "적용" in p.headline.text()
-        assert p.controls.preset_combo.findText("위쪽 수평 경계 (필터 1)") >= 0
+        assert p.filter_box.preset_combo.findText("위쪽 수평 경계 (필터 1)") >= 0
     finally:
         i18n.set_language("en")
 
@@ -413,14 +413,14 @@ def test_training_and_validation_samples_come_from_the_dataset(panel):
                          y_test=np.array([2, 2, 1]), class_names=["circle", "square", "triangle"],
                          input_shape=(1, 8, 8), num_classes=3)
     panel.on_dataset_changed(ds)
-    _choose(panel.controls.input_source, INPUT_TRAIN)
-    panel.controls.sample_spin.setValue(3)
+    _choose(panel.input_box.input_source, INPUT_TRAIN)
+    panel.input_box.sample_spin.setValue(3)
     np.testing.assert_allclose(panel.stage.theater.x, ds.x_train[3] / 255.0)
     assert "#3 (square)" in panel.headline.text()
     assert panel.stage_view.input_views[0].numbers and panel.stage_view.input_views[0].digits == 2   # 8x8: numbers like 0.73
-    _choose(panel.controls.input_source, INPUT_VAL)
-    assert panel.controls.sample_spin.maximum() == 2
-    panel.controls.sample_spin.setValue(2)
+    _choose(panel.input_box.input_source, INPUT_VAL)
+    assert panel.input_box.sample_spin.maximum() == 2
+    panel.input_box.sample_spin.setValue(2)
     np.testing.assert_allclose(panel.stage.theater.x, ds.x_test[2] / 255.0)
 
 
@@ -466,10 +466,10 @@ def test_presenter_keys_step_play_and_jump(panel, qtbot):
 def test_theater_tab_of_the_main_window_follows_the_learned_kernel_while_training(window, qtbot):
     p = window.theater_panel
     window.show_tab("theater")
-    _choose(p.controls.input_source, INPUT_VAL)
-    p.controls.sample_spin.setValue(5)
+    _choose(p.input_box.input_source, INPUT_VAL)
+    p.input_box.sample_spin.setValue(5)
     np.testing.assert_allclose(p.stage.theater.x, window.controller.dataset.x_test[5] / 255.0)
-    _choose(p.controls.kernel_source, KERNEL_LEARNED)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
     assert p.stage.theater is not None, p.error_text
     before = p.stage.theater.kernel.copy()
     layer0 = window.controller.model.layers[0]
@@ -487,7 +487,7 @@ def test_a_hidden_theater_catches_up_with_training_when_shown_again(qtbot, bare_
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
     p.show()
-    _choose(p.controls.kernel_source, KERNEL_LEARNED)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
     p.hide()
     weights = controller.model.get_weights()
     weights[0]["W"][0, 0] = 7.0
@@ -513,11 +513,11 @@ def test_pooling_a_real_feature_map_gives_the_model_pooling_layer_output(qtbot, 
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
     p.on_dataset_changed(ds)
-    _choose(p.controls.op_combo, "max")
-    _choose(p.controls.input_source, INPUT_FMAP)
-    p.controls.sample_spin.setValue(2)
-    _choose(p.controls.fmap_layer_combo, 0)                          # the conv layer's 4x4x4 output ...
-    _choose(p.controls.channel_combo, 3)                              # ... one channel of it
+    _choose(p.filter_box.op_combo, "max")
+    _choose(p.input_box.input_source, INPUT_FMAP)
+    p.input_box.sample_spin.setValue(2)
+    _choose(p.input_box.fmap_layer_combo, 0)                          # the conv layer's 4x4x4 output ...
+    _choose(p.input_box.channel_combo, 3)                              # ... one channel of it
     acts = controller.model.forward(ds.x_test[2:3].astype(np.float32) / 255.0, return_all=True)
     np.testing.assert_allclose(p.stage.theater.x[0], acts[1][0, 3], atol=1e-6)
     # pooled by the theater = what the model's own MaxPooling2D layer produced
@@ -540,9 +540,9 @@ def test_apply_to_whole_image_on_one_channel_of_a_feature_map_pools_that_channel
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
     p.on_dataset_changed(ds)
-    _choose(p.controls.op_combo, "avg")
-    _choose(p.controls.input_source, INPUT_FMAP)
-    _choose(p.controls.channel_combo, 1)
+    _choose(p.filter_box.op_combo, "avg")
+    _choose(p.input_box.input_source, INPUT_FMAP)
+    _choose(p.input_box.channel_combo, 1)
     p.model_box.apply_button.click()
     fmap = controller.model.forward(x_test[:1].astype(np.float32) / 255.0, return_all=True)[1][0, 1]
     np.testing.assert_allclose(p.whole_image.views[0].values, fmap, atol=1e-6)
@@ -554,9 +554,9 @@ def test_while_training_a_feature_map_comes_from_the_inspection_not_from_a_forwa
     p = window.theater_panel
     c = window.controller
     window.show_tab("theater")
-    _choose(p.controls.op_combo, "max")
-    _choose(p.controls.input_source, INPUT_FMAP)
-    p.controls.sample_spin.setValue(3)
+    _choose(p.filter_box.op_combo, "max")
+    _choose(p.input_box.input_source, INPUT_FMAP)
+    p.input_box.sample_spin.setValue(3)
     assert c.sample.source == "validation" and c.sample.index == 3    # the theater's pick is the selected sample
     c.set_options(epochs=200)
     assert c.start()
