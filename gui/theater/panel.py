@@ -38,6 +38,7 @@ from gui.theater.text import equation_html, formula_html, headline_text
 from gui.theater.whole_image import ModelBox, WholeImageView
 
 _LEARNED_CHOICE = frozenset({"kernel_kind", "layer_index", "filter_index", "in_channel", "model"})
+_NEW_DATA = frozenset({"dataset", "model", "inspection"})
 
 
 def _label(pixels: int, rich: bool = False) -> QLabel:
@@ -184,15 +185,21 @@ class TheaterPanel(QWidget):
     def _on_sources_changed(self, names=frozenset()) -> None:
         self._follow_selected_sample(names)
         self.model_box.update_from(self.sources, self.stage)
-        refresh = names <= {"inspection", "model"}
-        if refresh and not self.sources.uses_model():
-            return                      # new weights, but the stage shows none of them
-        if refresh and not self.isVisible():
-            self._stale = True          # another tab is showing: redraw once when shown again
-            return
+        if names <= _NEW_DATA:
+            if not self._shows_any(names):
+                return                  # e.g. new weights while the stage shows a classic filter on a grid
+            if not self.isVisible():
+                self._stale = True      # another tab is showing: redraw once when shown again
+                return
         learned = self.sources.kernel_kind == src.KERNEL_LEARNED
         self.push(with_settings=learned and bool(names & _LEARNED_CHOICE),
                   keep_position=True if names <= {"inspection"} else None)
+
+    def _shows_any(self, names) -> bool:
+        """Whether the stage shows any of the new data in ``names`` (dataset, model, inspection)."""
+        s = self.sources
+        uses_dataset = s.input_kind in (src.INPUT_TRAIN, src.INPUT_VAL, src.INPUT_FMAP)
+        return ("dataset" in names and uses_dataset) or (bool(names & {"model", "inspection"}) and s.uses_model())
 
     def _follow_selected_sample(self, names) -> None:
         """A validation sample chosen here becomes the selected sample (so training inspections show it)."""

@@ -573,3 +573,14 @@ def test_while_training_a_feature_map_comes_from_the_inspection_not_from_a_forwa
     np.testing.assert_allclose(p.stage.theater.x[0], fmap[max(p.stage.channel, 0)], atol=1e-6)
     assert window.stop_training()
     assert p.sources.model is copy
+
+
+def test_a_new_dataset_does_not_move_the_window_over_a_lecture_grid(panel):
+    from types import SimpleNamespace
+
+    panel.stage.seek(5)
+    ds = SimpleNamespace(x_train=np.zeros((2, 1, 8, 8), np.uint8), y_train=np.zeros(2, np.int64),
+                         x_test=np.zeros((2, 1, 8, 8), np.uint8), y_test=np.zeros(2, np.int64), class_names=["a"])
+    panel.on_dataset_changed(ds)
+    assert panel.stage.position == 5 and panel.stage.theater.height == 6
+    assert panel.input_box.sample_spin.maximum() == 1                   # the sample range did follow it
