@@ -118,6 +118,8 @@ class StageModel:
         self.events.changed()
 
     def _rebuild(self, keep_position: bool) -> None:
+        if self.channel not in self.channel_choices:     # a new input with another number of channels
+            self.channel = self.channel_choices[0]
         x, kernel = self.shown_input_and_kernel()
         try:
             theater = ConvTheater(x, kernel if self.op == "conv" else None, stride=self.stride,
@@ -144,8 +146,6 @@ class StageModel:
     def shown_input_and_kernel(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The input and kernel on stage: all channels, or the chosen one of a deep input."""
         x, kernel = self.input, self.kernel
-        if self.channel not in self.channel_choices:
-            self.channel = self.channel_choices[0]
         if self.channel < 0:
             return x, kernel
         ch = self.channel

@@ -117,6 +117,8 @@ def test_a_deep_input_is_shown_one_channel_at_a_time_with_its_kernel_slice():
     stage.update(channel=3)
     np.testing.assert_allclose(stage.theater.x[0], x[3])
     np.testing.assert_allclose(stage.theater.kernel[0], k[3])
+    stage.update(input=LECTURE, kernel=VERTICAL)              # one channel again: the choice goes back to all
+    assert stage.channel == -1 and stage.theater.channels == 1
     rgb = StageModel(INPUT_GRIDS["rgb_7x7x3"].array, VERTICAL)
     assert rgb.channel_choices == [-1] and rgb.theater.channels == 3
     st = rgb.step
