@@ -584,3 +584,16 @@ def test_a_new_dataset_does_not_move_the_window_over_a_lecture_grid(panel):
     panel.on_dataset_changed(ds)
     assert panel.stage.position == 5 and panel.stage.theater.height == 6
     assert panel.input_box.sample_spin.maximum() == 1                   # the sample range did follow it
+
+
+def test_changing_the_models_updates_the_controls_without_echo(panel):
+    changes = []
+    panel.stage.events.changed.connect(lambda: changes.append(panel.stage.stride))
+    panel.stage.update(stride=3, padding="same")
+    assert panel.settings_box.stride_spin.value() == 3
+    assert panel.settings_box.padding_combo.currentData() == "same"
+    assert changes == [3]                                    # the spin box showing 3 did not set it again
+    panel.sources.choose(preset_key="laplacian")
+    assert panel.filter_box.preset_combo.currentData() == "laplacian"
+    assert panel.filter_box.kernel_table.item(1, 1).text() == "-4"
+    assert panel.stage.theater.kernel[0, 1, 1] == -4
