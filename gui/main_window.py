@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
         from gui.widgets.evaluation import EvaluationPanel
         from gui.widgets.feature_maps import FeatureMapPanel
         from gui.widgets.filters import FilterPanel
-        from gui.widgets.theater import TheaterPanel
+        from gui.theater.panel import TheaterPanel
         from gui.widgets.training_panel import TrainingPanel
 
         c = self.controller
