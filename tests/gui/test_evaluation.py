@@ -12,7 +12,12 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFontMetricsF, QPolygonF
 
 from engine.datasets import FASHION_CLASSES
-from gui.widgets.class_labels import LabelLayout, choose_layout, column_extent, label_metrics
+from gui.widgets.class_labels import (
+    LabelLayout,
+    choose_layout,
+    column_extent,
+    label_metrics,
+)
 
 
 def fashion_like_dataset(names=FASHION_CLASSES, seed=0):
