@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 
-from gui.widgets.architecture_editor import COL_FORMULA, COL_PARAMS, COL_SHAPE, ArchitectureEditor
+from gui.editor.editor import ArchitectureEditor
+from gui.editor.layer_table import COL_FORMULA, COL_PARAMS, COL_SHAPE
 
 LENET5_PARAMS = [156, 0, 2416, 0, 0, 48120, 10164, 850]
 
@@ -31,6 +32,7 @@ class FakeController(QObject):
         self.dataset = dataset
         self.model = model
         self.started = 0
+        self.last_error = ""
 
     def set_model(self, model):
         self.model = model
@@ -337,7 +339,6 @@ def test_apply_hands_the_model_to_the_controller_and_trains_it(qtbot):
 
 
 def test_save_and_export_take_the_weights_trained_in_the_window(qtbot, tmp_path):
-    pytest.importorskip("engine.persistence")
     from engine.persistence import load_model
 
     ctrl = FakeController(dataset=FakeDataset(input_shape=(1, 32, 32)))
@@ -373,7 +374,6 @@ def test_a_model_chosen_in_the_window_becomes_the_draft_unless_edits_are_pending
 
 
 def test_saved_edited_model_reopens_identical(editor, qtbot, tmp_path):
-    pytest.importorskip("engine.persistence")
     build_lenet5(editor)
     editor.set_layer_param(0, "mode", "convolution")
     editor.add_layer("Dropout", index=5, rate=0.3)
@@ -436,17 +436,15 @@ def test_nothing_to_export_while_invalid(editor):
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def controller(qtbot):
-    ctrl_mod = pytest.importorskip("gui.controller")
-    c = ctrl_mod.TrainingController()
+    from gui.controller import TrainingController
+
+    c = TrainingController()
     yield c
     assert c.shutdown()
 
 
 @pytest.mark.timeout(300)
 def test_edited_model_trains_in_the_real_controller_like_a_preset(qtbot, controller):
-    datasets = pytest.importorskip("engine.datasets")
-    if not hasattr(datasets, "load_dataset"):
-        pytest.skip("engine.datasets.load_dataset has not landed yet")
     assert controller.set_dataset("shapes")
     ed = ArchitectureEditor(controller)
     qtbot.addWidget(ed)
