@@ -129,7 +129,7 @@ class LayerKind:
         draft = {"class_name": self.class_name, "config": config}
         try:
             return layer_from_config(copy.deepcopy(draft)).get_config()
-        except Exception:  # noqa: BLE001 - an unconstructible value is the validator's to report
+        except (TypeError, ValueError):  # an unconstructible value is the validator's to report
             return draft
 
 
@@ -152,7 +152,7 @@ def _accepted_activations(cls: type, start: dict) -> tuple:
         try:
             shape = (16,) if cls.__name__ == "Dense" else probe_shape
             layer.output_shape(shape)
-        except Exception:  # noqa: BLE001 - refused: not offered
+        except ValueError:  # the engine's ShapeError: refused, so not offered
             continue
         accepted.append(name)
     return tuple(accepted)

@@ -3,5 +3,6 @@
 ``draft.py`` (layers, undo/redo, validation; no Qt), ``kept_weights.py`` (learned weights kept across
 edits), ``explanations.py`` (titles, help, formulas, parameter sharing), ``layer_settings.py`` (one
 layer's settings form), ``layer_table.py`` (the rows), ``edit_toolbar.py`` (add/remove/move/undo),
-``file_dialogs.py`` (open/save/export buttons) and ``editor.py`` (``ArchitectureEditor`` composing them).
+``draft_summary.py`` (the lines under the table), ``file_dialogs.py`` (open/save/export buttons) and
+``editor.py`` (``ArchitectureEditor`` composing them).
 """

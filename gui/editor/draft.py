@@ -36,8 +36,8 @@ def clean_config(config: dict) -> dict:
     """
     try:
         config = layer_from_config(copy.deepcopy(config)).get_config()
-    except Exception:  # noqa: BLE001 - an unconstructible layer is reported by validation instead
-        pass
+    except (TypeError, ValueError):  # an unconstructible layer is reported by validation instead
+        return json.loads(json.dumps(config))
     return json.loads(json.dumps(config))
 
 
@@ -160,6 +160,10 @@ class DraftModel:
     @property
     def can_redo(self) -> bool:
         return bool(self._history.redo)
+
+    @property
+    def undo_steps(self) -> int:
+        return len(self._history.undo)
 
     @property
     def undo_text(self) -> str:
@@ -334,4 +338,4 @@ class DraftModel:
         ).format(total=f"{total:,}", limit=f"{MAX_TRAINABLE_PARAMS:,}", params=f"{int(self.rows[biggest].params):,}")
 
 
-__all__ = ["DraftModel", "DraftStep", "EDITABLE_LAYERS", "MAX_TRAINABLE_PARAMS", "clean_config", "configs_of"]
+__all__ = ["EDITABLE_LAYERS", "MAX_TRAINABLE_PARAMS", "DraftModel", "DraftStep", "clean_config", "configs_of"]

@@ -13,8 +13,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.errors import ConvScopeError
 from engine.layers import layer_from_config
@@ -25,8 +36,8 @@ from engine.presets import PRESETS
 from engine.shapes import format_shape
 from gui.editor import file_dialogs
 from gui.editor.draft import DraftModel, configs_of
+from gui.editor.draft_summary import DraftSummary
 from gui.editor.edit_toolbar import EditToolbar
-from gui.editor.explanations import sharing_summary
 from gui.editor.kept_weights import KeptWeights
 from gui.editor.layer_table import LayerTable
 from gui.i18n import tr, tr_error
@@ -91,28 +102,14 @@ class ArchitectureEditor(QWidget):
         self.empty_hint.setStyleSheet("color: #666; padding: 6px;")
         self.empty_hint.setWordWrap(True)
         root.addWidget(self.empty_hint)
-        # totals and the parameter-sharing comparison
-        self.totals_label = QLabel()
-        self.totals_label.setObjectName("totals_label")
-        font = self.totals_label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(True)
-        self.totals_label.setFont(font)
-        root.addWidget(self.totals_label)
-        self.sharing_label = self._text_label("sharing_label")
-        root.addWidget(self.sharing_label)
-        self.status_label = self._text_label("status_label")
-        root.addWidget(self.status_label)
+        # totals, parameter sharing at a glance, status
+        self.summary = DraftSummary(self.draft)
+        self.totals_label = self.summary.totals_label
+        self.sharing_label = self.summary.sharing_label
+        self.status_label = self.summary.status_label
+        root.addWidget(self.summary)
         root.addLayout(self._bottom_row())
         self._update_input_label()
-
-    @staticmethod
-    def _text_label(name: str) -> QLabel:
-        label = QLabel()
-        label.setObjectName(name)
-        label.setWordWrap(True)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        return label
 
     def _start_row(self) -> QHBoxLayout:
         top = QHBoxLayout()
@@ -205,7 +202,7 @@ class ArchitectureEditor(QWidget):
     def _mark_applied(self, model) -> None:
         self.draft.mark_applied()
         self._applied_model = model
-        self._update_summary()
+        self.summary.refresh()
 
     def on_dataset_changed(self, dataset) -> None:
         """The input follows the dataset; the last Dense follows its class count (when enabled)."""
@@ -389,11 +386,11 @@ class ArchitectureEditor(QWidget):
             if accepted is False:  # the controller refused it (it reports why through error_occurred)
                 self._applied_model = previous[0]
                 self.draft.mark_applied(previous[1])
-                self._update_summary()
+                self.summary.refresh()
                 self.show_note(message or tr("The window did not accept this model."))
                 return None
         self.model_applied.emit(model)
-        self._update_summary()
+        self.summary.refresh()
         self._update_buttons()
         self.show_note(tr("Applied: the window now trains this model ({n} parameters).").format(
             n=f"{self.total_params:,}"))
@@ -431,7 +428,6 @@ class ArchitectureEditor(QWidget):
     # ------------------------------------------------------------------------------- showing it
     def _on_draft_changed(self) -> None:
         self.empty_hint.setVisible(len(self.draft) == 0)
-        self._update_summary()
         self._update_buttons()
         valid = self.draft.valid
         if valid != self._was_valid:
@@ -445,38 +441,9 @@ class ArchitectureEditor(QWidget):
         self.input_label.setText(tr("Input: {shape}{source} · {classes}").format(
             shape=format_shape(self.input_shape), source=source, classes=classes))
 
-    def _update_summary(self) -> None:
-        d = self.draft
-        if not len(d):
-            self.totals_label.setText(tr("Total parameters: 0"))
-            self.sharing_label.setText("")
-            self.sharing_label.setToolTip("")
-            self._set_status(tr("Add layers to build a network."), ok=None)
-            return
-        suffix = "" if d.valid else tr(" (layers that fit so far)")
-        self.totals_label.setText(tr("Total parameters: {n}").format(n=f"{d.total_params:,}") + suffix)
-        text, tip = sharing_summary(d.layer_configs(), d.rows)
-        self.sharing_label.setText(text)
-        self.sharing_label.setToolTip(tip)
-        if d.valid:
-            note = tr("Valid: every layer fits. Apply to train it.")
-            if not d.is_dirty():
-                note = tr("Valid and applied: the window trains this model.")
-            self._set_status("✔ " + note, ok=True)
-        else:
-            i = d.first_problem() or 0
-            self._set_status("✖ " + tr("Layer {i} ({name}): {message}  Train is disabled until this is fixed.")
-                             .format(i=i + 1, name=d.layer_name(i), message=d.row_message(i)), ok=False)
-
-    def _set_status(self, text: str, ok: bool | None) -> None:
-        colour = {True: "#1b5e20", False: "#b00020", None: "#555"}[ok]
-        self.status_label.setStyleSheet(f"color: {colour};" + (" font-weight: bold;" if ok is False else ""))
-        self.status_label.setText(text)
-
     def show_note(self, text: str) -> None:
         """Say ``text`` on the status line (until the next change of the draft)."""
-        if text:
-            self.status_label.setText(text)
+        self.summary.show_note(text)
 
     def _update_buttons(self) -> None:
         busy = self._training_state in _BUSY_STATES
@@ -506,7 +473,7 @@ class ArchitectureEditor(QWidget):
             else:
                 self.load_preset(key)
         except ConvScopeError as exc:
-            file_dialogs.QMessageBox.warning(self, tr("Cannot load this starting point"), tr_error(exc))
+            QMessageBox.warning(self, tr("Cannot load this starting point"), tr_error(exc))
 
 
 def _preview(argv: list[str]) -> int:  # pragma: no cover - manual preview

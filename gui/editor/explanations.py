@@ -74,7 +74,7 @@ def _kernel_size(layer: dict):
 
 def sharing_tip(layer: dict, row, dense: int) -> str:
     """The parameter-sharing comparison of a Conv2D row, in full (a tooltip)."""
-    cin = tuple(row.input_shape)[0] if len(tuple(row.input_shape)) == 3 else "?"
+    cin = row.input_shape[0] if len(row.input_shape) == 3 else "?"
     return tr(
         "Parameter sharing. A Dense layer connects every one of the {inp} input values to every output "
         "value with its own weight, so producing the same {out} outputs would need {dense} parameters. "

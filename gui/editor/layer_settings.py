@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QKeySequence, QPalette
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
 
 from engine.catalog import Hyperparameter, layer_kind
 from gui.editor.draft import DraftModel
@@ -232,7 +240,7 @@ class LayerSettingsWidget(QWidget):
             self.setPalette(palette)
         self.setToolTip(message)
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, obj, event) -> bool:
         # A spin box's text field would take Ctrl+Z for its own text; let the editor's undo have it.
         if event.type() == QEvent.Type.ShortcutOverride and (
                 event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)

@@ -34,7 +34,7 @@ ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
 class _RowDelegate(QStyledItemDelegate):
     """A light selection colour that keeps an error row red (the edited row is usually selected)."""
 
-    def initStyleOption(self, option, index) -> None:  # noqa: N802 (Qt override)
+    def initStyleOption(self, option, index) -> None:
         super().initStyleOption(option, index)
         if index.data(ERROR_ROLE):
             option.palette.setColor(QPalette.ColorRole.Highlight, SELECTED_ERROR_BG)
@@ -206,7 +206,7 @@ class LayerTable(QTableWidget):
         self._row_widgets[i].set_error(problem)
 
     # -- column widths --------------------------------------------------------------------------
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, obj, event) -> bool:
         if obj is self and event.type() == QEvent.Type.Resize:
             self._fit_timer.start()
         return super().eventFilter(obj, event)
@@ -228,7 +228,7 @@ class LayerTable(QTableWidget):
             self.resizeRowsToContents()
 
     # -- dragging rows --------------------------------------------------------------------------
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def dropEvent(self, event) -> None:
         if event.source() not in (self, None) or self.currentRow() < 0:
             event.ignore()
             return

@@ -7,7 +7,13 @@ import inspect
 import pytest
 
 from engine import catalog
-from engine.catalog import CATALOG, EDITABLE_LAYERS, fused_activations, layer_kind, unique_name
+from engine.catalog import (
+    CATALOG,
+    EDITABLE_LAYERS,
+    fused_activations,
+    layer_kind,
+    unique_name,
+)
 from engine.layers import LAYER_CLASSES, layer_from_config
 
 # A shape every layer of the catalogue accepts: images for conv/pool/flatten, vectors for Dense.

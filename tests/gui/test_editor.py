@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 
+from engine.errors import ConvScopeError
 from gui.editor.editor import ArchitectureEditor
 from gui.editor.layer_table import COL_FORMULA, COL_PARAMS, COL_SHAPE
 
@@ -149,7 +150,7 @@ def test_invalid_edit_shows_the_engine_message_on_that_row_and_disables_train(ed
     assert not editor.train_button.isEnabled() and not editor.apply_button.isEnabled()
     assert editor.restore_button.isEnabled()
     assert "disabled" in editor.status_label.text()
-    with pytest.raises(Exception):
+    with pytest.raises(ConvScopeError):
         editor.build_model()
 
 
@@ -232,7 +233,7 @@ def test_dragging_a_row_reorders_layers_through_the_undo_stack(editor, qtbot):
     build_lenet5(editor)
     editor.show()
     qtbot.waitExposed(editor)
-    order = lambda: [c["config"]["name"] for c in editor.layer_configs()]  # noqa: E731
+    order = lambda: [c["config"]["name"] for c in editor.layer_configs()]
     start = order()
     editor.select_row(4)  # Flatten ...
     _drop(editor.table, 1, upper_half=True)  # ... dropped on the top half of row 2: it goes before it
@@ -569,3 +570,66 @@ def test_a_korean_student_reads_the_teaching_error_in_korean(qtbot):
         assert "does not fit" not in message
     finally:
         i18n.set_language("en")
+
+
+# ---------------------------------------------------------------------------------------------
+# the views follow the draft; the catalogue comes from the engine
+# ---------------------------------------------------------------------------------------------
+def test_add_layer_menu_offers_the_engines_catalogue_in_order(editor):
+    from engine.catalog import EDITABLE_LAYERS
+
+    assert list(editor.add_actions) == list(EDITABLE_LAYERS)
+    entries = editor.add_button.menu().actions()
+    kinds = ["-" if a.isSeparator() else a.text().split("(")[-1].rstrip(")") for a in entries]
+    assert kinds == ["Conv2D", "-", "MaxPooling2D", "AveragePooling2D", "-", "ReLU", "Sigmoid", "Tanh",
+                     "LeakyReLU", "Softmax", "-", "Dropout", "Flatten", "Dense"]
+
+
+def test_every_catalogue_hyperparameter_has_an_editor_that_sets_the_draft(editor):
+    from engine.catalog import CATALOG
+
+    editor.new_empty()
+    for name, kind in CATALOG.items():
+        index = editor.add_layer(name)
+        form = editor.settings_widget(index)
+        assert {hp.name for hp in kind.hyperparameters} <= set(form.editors)
+        for hp in kind.hyperparameters:
+            widget = form.editors[hp.name]
+            assert widget.objectName() == f"edit_{hp.name}"
+            if hp.kind == "choice":
+                for value in hp.choices:  # every allowed value can be picked, and lands in the draft
+                    widget.setCurrentIndex(widget.findData(value))
+                    assert editor.draft.config(index)["config"][hp.name] == value
+            elif hp.kind == "int":
+                widget.setValue(widget.value() + 1)
+                assert editor.draft.config(index)["config"][hp.name] in (widget.value(), [widget.value()] * 2)
+
+
+def test_pool_stride_equal_to_the_pool_and_padding_in_pixels(editor):
+    build_lenet5(editor)
+    pool = editor.settings_widget(1).editors["strides"]
+    assert pool.value() == -1 and pool.text() == "= pool"  # strides None: moves by the pool size
+    pool.setValue(1)
+    assert editor.draft.config(1)["config"]["strides"] in (1, [1, 1])
+    assert shown_text(editor, 1, COL_SHAPE) == "27 x 27 x 6"
+    pool.setValue(-1)
+    assert editor.draft.config(1)["config"]["strides"] is None
+    conv = editor.settings_widget(0)
+    conv.editors["padding"].setCurrentIndex(conv.editors["padding"].findData("number"))
+    conv.editors["padding_pixels"].setValue(2)
+    assert editor.draft.config(0)["config"]["padding"] == 2
+    assert "(32 + 2*2 - 5)/1 + 1 = 32" in shown_text(editor, 0, COL_FORMULA)
+    editor.undo()  # "valid" -> 0 -> 2 pixels was one edit of one field: one step back
+    form = editor.settings_widget(0)
+    assert editor.draft.config(0)["config"]["padding"] == "valid"
+    assert form.editors["padding"].currentData() == "valid" and not form.editors["padding_pixels"].isVisibleTo(form)
+
+
+def test_changing_the_draft_updates_the_table_and_the_totals(editor):
+    build_lenet5(editor)
+    editor.draft.set_param(5, "units", 100)  # straight on the model, as another view would
+    assert editor.settings_widget(5).editors["units"].value() == 100
+    assert shown_text(editor, 5, COL_PARAMS) == f"{400 * 100 + 100:,}"
+    assert f"{editor.draft.total_params:,}" in editor.totals_label.text()
+    editor.draft.remove_layer(4)
+    assert editor.table.rowCount() == 7 and "⚠" in shown_text(editor, 4, COL_FORMULA)
