@@ -140,7 +140,7 @@ class ArchitectureEditor(QWidget):
         self.auto_classes.setChecked(True)
         self.auto_classes.setToolTip(tr("When the dataset or the starting model changes, set the units of the last "
                                         "Dense layer to the dataset's number of classes."))
-        self.auto_classes.toggled.connect(lambda on: setattr(self.draft, "match_class_count", bool(on)))
+        self.auto_classes.toggled.connect(self._on_auto_classes_toggled)
         top.addWidget(self.auto_classes)
         return top
 
@@ -219,6 +219,9 @@ class ArchitectureEditor(QWidget):
             return
         self.load_model_object(model, text=tr("Load the window's model"))
         self._mark_applied(model)
+
+    def _on_auto_classes_toggled(self, on: bool) -> None:
+        self.draft.match_class_count = bool(on)
 
     def on_state_changed(self, state: str) -> None:
         self._training_state = str(state)
