@@ -98,6 +98,7 @@ class LayerSettingsWidget(QWidget):
         self.class_name = layer["class_name"]
         self.kind = layer_kind(self.class_name)
         self.editors: dict[str, QWidget] = {}
+        self._plain_palette = QPalette(self.palette())
         grid = QGridLayout(self)
         grid.setContentsMargins(4, 2, 4, 2)
         grid.setHorizontalSpacing(4)
@@ -233,11 +234,14 @@ class LayerSettingsWidget(QWidget):
 
     def set_error(self, message: str) -> None:
         """Tint the editors of a layer that cannot work (the message itself is in the formula column)."""
+        if message == self.toolTip():
+            return
         self.setAutoFillBackground(bool(message))
+        # The form outlives an error now (it is kept while its layer stays): the tint must go again.
+        palette = QPalette(self._plain_palette)
         if message:
-            palette = self.palette()
             palette.setColor(QPalette.ColorRole.Window, ERROR_BG)
-            self.setPalette(palette)
+        self.setPalette(palette)
         self.setToolTip(message)
 
     def eventFilter(self, obj, event) -> bool:

@@ -633,3 +633,35 @@ def test_changing_the_draft_updates_the_table_and_the_totals(editor):
     assert f"{editor.draft.total_params:,}" in editor.totals_label.text()
     editor.draft.remove_layer(4)
     assert editor.table.rowCount() == 7 and "⚠" in shown_text(editor, 4, COL_FORMULA)
+
+
+def test_rows_keep_their_forms_when_layers_are_added_above_and_edit_the_right_layer(editor):
+    build_lenet5(editor)
+    form = editor.settings_widget(5)  # dense, 120 units
+    editor.add_layer("Dropout", index=0)
+    assert editor.settings_widget(6) is form  # moved down with its layer, not rebuilt
+    form.editors["units"].setValue(99)
+    assert editor.draft.config(6)["config"]["units"] == 99 and editor.draft.config(6)["config"]["name"] == "dense"
+    editor.remove_layer(0)
+    assert editor.settings_widget(5) is form
+    form.editors["units"].setValue(98)
+    assert editor.draft.config(5)["config"]["units"] == 98
+    assert [editor.settings_widget(i).class_name for i in range(8)] == [
+        c["class_name"] for c in editor.layer_configs()]
+    editor.move_layer(4, 0)  # Flatten first: the rows follow the draft's order
+    assert [editor.settings_widget(i).class_name for i in range(8)] == [
+        c["class_name"] for c in editor.layer_configs()]
+    assert [editor.table.item(i, 1).text().split("\n")[1] for i in range(8)] == [
+        c["config"]["name"] for c in editor.layer_configs()]
+
+
+def test_a_fixed_layer_loses_its_red_tint(editor):
+    from PySide6.QtGui import QPalette
+
+    build_lenet5(editor)
+    form, plain = editor.settings_widget(2), editor.palette().color(QPalette.ColorRole.Window)
+    editor.set_layer_param(2, "kernel_size", 16)
+    assert form.autoFillBackground() and form.palette().color(QPalette.ColorRole.Window).name() == "#fde4e4"
+    editor.set_layer_param(2, "kernel_size", 5)
+    assert editor.settings_widget(2) is form and not form.autoFillBackground()
+    assert form.palette().color(QPalette.ColorRole.Window) == plain and form.toolTip() == ""
