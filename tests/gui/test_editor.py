@@ -665,3 +665,18 @@ def test_a_fixed_layer_loses_its_red_tint(editor):
     editor.set_layer_param(2, "kernel_size", 5)
     assert editor.settings_widget(2) is form and not form.autoFillBackground()
     assert form.palette().color(QPalette.ColorRole.Window) == plain and form.toolTip() == ""
+
+
+def test_start_from_a_preset_named_by_its_display_name(editor, qtbot):
+    from engine.presets import PRESETS, build_preset
+
+    labels = [editor.start_combo.itemText(i) for i in range(editor.start_combo.count())]
+    assert [f"Preset: {p.display_name}" for p in PRESETS.values()] == labels[1:]  # after "Empty model"
+    editor.start_combo.setCurrentIndex(labels.index(f"Preset: {PRESETS['lenet5'].display_name}"))
+    qtbot.mouseClick(editor.start_button, Qt.MouseButton.LeftButton)
+    expected = build_preset("lenet5", (1, 32, 32), 10)
+    assert editor.layer_configs() == [layer.get_config() for layer in expected.layers]
+    assert editor.is_valid and editor.total_params == expected.total_params
+    assert editor.model_name == "lenet5" and editor.selected_row() == 0
+    editor.undo()  # loading a starting point is one undoable step
+    assert editor.layer_configs() == []
