@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
     def _create_panels(self) -> None:
         """Docks around the workspace (setup, architecture, curves) and the large views as tabs."""
         from gui.widgets.architecture import ArchitecturePanel
-        from gui.widgets.architecture_editor import ArchitectureEditor
+        from gui.editor.editor import ArchitectureEditor
         from gui.widgets.classify import ClassifyPanel
         from gui.widgets.curves import CurvesPanel
         from gui.widgets.evaluation import EvaluationPanel
