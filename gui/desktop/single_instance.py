@@ -70,9 +70,7 @@ class InstanceServer(QObject):
         """Start listening; a stale socket of a crashed instance is removed first. False when another
         live instance owns the name or the system refuses (ConvScope then simply runs alone)."""
         name = name or server_name()
-        if self.server.listen(name):
-            self.name = name
-            return True
+        # ask first: with UserAccessOption Qt renames its new socket over an existing one, live or not
         probe = QLocalSocket()
         probe.connectToServer(name)
         if probe.waitForConnected(CONNECT_MS):
