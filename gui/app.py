@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--new-instance", action="store_true",
                    help="open another window even when ConvScope already runs (default: hand FILEs to it)")
     p.add_argument("--welcome", action="store_true", help="show the first-run welcome again")
+    p.add_argument("--install-desktop", action="store_true",
+                   help="add ConvScope to your applications menu (icon, file types), then exit")
+    p.add_argument("--uninstall-desktop", action="store_true",
+                   help="remove what --install-desktop wrote, then exit")
     # for bench/responsiveness.py: print start-up milestones (time.monotonic()) and quit after the first step
     p.add_argument("--report-startup", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -62,6 +66,10 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.install_desktop or args.uninstall_desktop:
+        from gui.desktop.install import main as install_main
+
+        return install_main(["--uninstall"] if args.uninstall_desktop else [])
     size = parse_size(args.size)
     if args.data_dir:
         os.environ["CONVSCOPE_DATA_DIR"] = str(Path(args.data_dir).expanduser())

@@ -550,7 +550,8 @@ class MainWindow(QMainWindow):
 
     def save_model_dialog(self) -> None:
         c = self.controller
-        suggestion = f"{c.preset_name or 'model'}-{getattr(c.dataset, 'name', 'data')}.npz"
+        # the .convscope.npz ending lets file managers recognise the file by name (gui/desktop/filetypes.py)
+        suggestion = f"{c.preset_name or 'model'}-{getattr(c.dataset, 'name', 'data')}.convscope.npz"
         path, _ = QFileDialog.getSaveFileName(self, tr("Save the model"), suggestion, tr("ConvScope models (*.npz)"))
         if path:
             c.save_model(path)

@@ -136,3 +136,15 @@ def test_read_only_data_folder_is_a_message_and_leaves_nothing_behind(tmp_path):
     finally:
         if target != Path("/sys"):
             target.chmod(0o755)
+
+
+def test_the_convscope_command_installs_and_uninstalls_the_menu_entry(data_home):
+    env = dict(os.environ, XDG_DATA_HOME=str(data_home))
+    done = subprocess.run([sys.executable, "main.py", "--install-desktop"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (data_home / "applications" / "convscope.desktop").is_file()
+    done = subprocess.run([sys.executable, "main.py", "--uninstall-desktop"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert list(data_home.iterdir()) == []
