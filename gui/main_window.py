@@ -460,6 +460,8 @@ class MainWindow(QMainWindow):
         folders = sort_paths(getattr(opts, "paths", None) or []).folders
         if folders and not dataset:
             dataset = folders[-1]                    # `convscope FOLDER`: that folder is the first dataset
+        if dataset and Path(dataset).is_dir():
+            self.expect_dataset_folder(dataset)
         c.load_dataset_async(dataset or "shapes", data_dir=getattr(opts, "data_dir", None))
 
     def _first_dataset_failed(self, name: str) -> None:
@@ -543,10 +545,15 @@ class MainWindow(QMainWindow):
     def open_recent(self, path: str) -> None:
         self.open_paths([path])
 
+    def expect_dataset_folder(self, path: str) -> None:
+        """A folder is loading as the dataset: put it in File > Recent once it loaded."""
+        self._expected_folder = str(path)
+
     def _remember_dataset_folder(self, ds) -> None:
-        source = getattr(ds, "source", None)
-        if source and Path(str(source)).is_dir():
-            self.recent.add("folder", source)
+        # only folders the user opened (MNIST's source is a folder too, but not one to reopen as images)
+        expected, self._expected_folder = getattr(self, "_expected_folder", None), None
+        if expected and str(getattr(ds, "source", "")) == expected:
+            self.recent.add("folder", expected)
 
     def save_model_dialog(self) -> None:
         c = self.controller

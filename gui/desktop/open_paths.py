@@ -85,6 +85,7 @@ def open_paths(window, paths, cwd: str | None = None, load_folder: bool = True) 
         after_dataset.append(lambda: window.classify_when_ready(sorted_paths.images))
     if load_folder and sorted_paths.folders:
         _PendingAfterDataset(window, after_dataset)
+        window.expect_dataset_folder(sorted_paths.folders[-1])
         if not controller.load_dataset_async(sorted_paths.folders[-1]):
             window.message_bar.show_message(tr("A dataset is still loading; drop the folder again when it is "
                                                "ready."))

@@ -69,10 +69,11 @@ class RecentMenu(QMenu):
         self.open_path = open_path
         self.show_message = show_message
         self.aboutToShow.connect(self.rebuild)
-        self.rebuild()
+        self.rebuild(prune=False)
 
-    def rebuild(self) -> None:
-        gone = self.recent.prune()
+    def rebuild(self, prune: bool = True) -> None:
+        """Fill the menu; ``prune`` (when it opens) first drops entries whose file is gone, with a message."""
+        gone = self.recent.prune() if prune else []
         if gone:
             self.show_message(tr("No longer there, removed from the recent list: {}").format(", ".join(gone)))
         self.clear()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sys
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
@@ -20,7 +21,7 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 #: tests set this to a unique name so that test processes never hand files to each other
 NAME_ENV = "CONVSCOPE_INSTANCE_NAME"
 CONNECT_MS = 500
-REPLY_MS = 3000
+REPLY_MS = 5000
 
 
 def server_name() -> str:
@@ -45,11 +46,18 @@ def hand_off(paths, name: str | None = None, cwd: str | None = None) -> bool:
     base = cwd or os.getcwd()
     message = {"paths": [os.path.abspath(os.path.join(base, os.fspath(p))) for p in paths], "cwd": base}
     socket.write((json.dumps(message) + "\n").encode("utf-8"))
-    socket.flush()
+    if not socket.waitForBytesWritten(REPLY_MS):
+        return False
     reply = b""
     while b"\n" not in reply and socket.waitForReadyRead(REPLY_MS):
         reply += bytes(socket.readAll().data())
     socket.disconnectFromServer()
+    if not reply:
+        # a busy window (a kernel compilation holds the GIL for seconds) reads the paths later:
+        # opening a second window now would open them twice
+        print("convscope: handed the files to the running ConvScope (it is busy and will open them "
+              "shortly); use --new-instance for a separate window", file=sys.stderr)
+        return True
     return reply.strip() == b"ok"
 
 

@@ -67,6 +67,19 @@ def test_a_folder_dropped_on_the_window_becomes_the_dataset(qtbot, window, tmp_p
     assert ("folder", str(folder.resolve())) in window.recent.entries()
 
 
+def test_a_dataset_whose_source_is_a_folder_but_was_not_opened_as_one_is_not_recent(qtbot, window, tmp_path):
+    from types import SimpleNamespace
+
+    from tests.gui.conftest import make_bars_dataset
+
+    idx_folder = tmp_path / "mnist"                      # MNIST's source is the folder of its IDX files
+    idx_folder.mkdir()
+    ds = make_bars_dataset()
+    ds = SimpleNamespace(**{**vars(ds), "name": "mnist", "source": str(idx_folder)})
+    window.controller.use_dataset(ds)
+    assert all(path != str(idx_folder) for _, path in window.recent.entries())
+
+
 def test_a_folder_and_a_model_dropped_together_open_the_model_once_the_folder_is_loaded(qtbot, window, tmp_path):
     folder = _write_image_folder(tmp_path / "two_classes")
     from engine.persistence import save_model
@@ -277,6 +290,8 @@ def test_recent_entries_are_newest_first_and_missing_ones_are_pruned_with_a_mess
     b.unlink()
     messages, opened = [], []
     menu = RecentMenu(recent, opened.append, messages.append)
+    assert messages == []                                 # pruned when the menu opens, not before
+    menu.aboutToShow.emit()
     assert messages and str(b) in messages[0]
     assert [p for _, p in recent.entries()] == [str(a), str(tmp_path)]
     entries = [act for act in menu.actions() if act.data()]
