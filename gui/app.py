@@ -96,8 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     import pyqtgraph as pg
 
     from gui.desktop.about import app_icon
+    from gui.desktop.welcome import (
+        WelcomeDialog,
+        apply_choice,
+        saved_language,
+        should_show,
+    )
     from gui.main_window import MainWindow
-    from gui.desktop.welcome import WelcomeDialog, apply_choice, saved_language, should_show
 
     app.setWindowIcon(app_icon())
     # antialiasing only where it shows (the curves ask for it per item): it doubles the paint time
@@ -160,7 +165,7 @@ def _report_startup(window, app) -> None:
             super().__init__(window)
             self.seen = False
 
-        def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+        def eventFilter(self, obj, event):
             if not self.seen and event.type() == QEvent.Type.Paint:
                 self.seen = True
                 print(f"window_painted {time.monotonic():.6f}", flush=True)

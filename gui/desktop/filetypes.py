@@ -22,8 +22,17 @@ try:  # the one public list of the engine (earlier versions kept it beside the f
 except ImportError:  # pragma: no cover - depends on the engine version
     from engine.datasets import IMAGE_EXTENSIONS
 
-__all__ = ["IMAGE_EXTENSIONS", "MIME_BY_EXTENSION", "MODEL_MIME", "LESSON_MIME", "MODEL_SUFFIX",
-           "LESSON_SUFFIX", "image_mime_types", "kind_of", "KINDS"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "KINDS",
+    "LESSON_MIME",
+    "LESSON_SUFFIX",
+    "MIME_BY_EXTENSION",
+    "MODEL_MIME",
+    "MODEL_SUFFIX",
+    "image_mime_types",
+    "kind_of",
+]
 
 #: every image extension the engine may list, with its registered (or freedesktop) MIME type
 MIME_BY_EXTENSION = {

@@ -75,7 +75,9 @@ def _exec_quote(arg: str) -> str:
 
 
 def desktop_entry(launcher: list[str]) -> str:
-    from gui.desktop import filetypes  # numpy + Pillow: only for installing, so any python3 uninstalls
+    from gui.desktop import (
+        filetypes,  # numpy + Pillow: only for installing, so any python3 uninstalls
+    )
 
     mimes = filetypes.image_mime_types() + [filetypes.MODEL_MIME, filetypes.LESSON_MIME]
     command = " ".join(_exec_quote(a) for a in launcher)
@@ -288,7 +290,8 @@ def _run(command: list[str]) -> str:
     if tool is None:
         return tr("{}: not installed, skipped").format(command[0])
     try:
-        done = subprocess.run([tool, *command[1:]], capture_output=True, text=True, timeout=TOOL_TIMEOUT)
+        done = subprocess.run([tool, *command[1:]], capture_output=True, text=True, timeout=TOOL_TIMEOUT,
+                              check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{command[0]}: {exc}"
     out = (done.stderr or done.stdout).strip().replace("\n", " ")

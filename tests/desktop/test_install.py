@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from gui.desktop import filetypes
-from gui.desktop.install import ICON_SIZES, InstallError, desktop_entry, install, uninstall
+from gui.desktop.install import (
+    ICON_SIZES,
+    InstallError,
+    desktop_entry,
+    install,
+    uninstall,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +45,7 @@ def data_home(tmp_path, monkeypatch):
 def _run_install(*args: str, env_home: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, XDG_DATA_HOME=str(env_home), HOME=str(env_home.parent))
     return subprocess.run([sys.executable, "-m", "gui.desktop.install", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_install_writes_a_desktop_entry_that_desktop_file_validate_accepts(data_home):
@@ -55,7 +61,7 @@ def test_install_writes_a_desktop_entry_that_desktop_file_validate_accepts(data_
     validator = shutil.which("desktop-file-validate")
     if validator is None:
         pytest.skip("desktop-file-validate is not installed (Debian: apt-get install desktop-file-utils)")
-    check = subprocess.run([validator, str(entry)], capture_output=True, text=True)
+    check = subprocess.run([validator, str(entry)], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "error" not in check.stdout.lower()
 
@@ -141,10 +147,10 @@ def test_read_only_data_folder_is_a_message_and_leaves_nothing_behind(tmp_path):
 def test_the_convscope_command_installs_and_uninstalls_the_menu_entry(data_home):
     env = dict(os.environ, XDG_DATA_HOME=str(data_home))
     done = subprocess.run([sys.executable, "main.py", "--install-desktop"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert (data_home / "applications" / "convscope.desktop").is_file()
     done = subprocess.run([sys.executable, "main.py", "--uninstall-desktop"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert list(data_home.iterdir()) == []
