@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from gui.controller import TrainingController
 from gui.desktop.about import AboutDialog, app_icon
 from gui.desktop.open_paths import open_paths, sort_paths
-from gui.desktop.recent import RecentFiles, RecentMenu
+from gui.desktop.window_files import OpenFilesMixin
 from gui.i18n import language, tr
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -142,7 +142,7 @@ class MessageBar(QWidget):
         self.setVisible(bool(text))
 
 
-class MainWindow(QMainWindow):
+class MainWindow(OpenFilesMixin, QMainWindow):
     """ConvScope's main window.
 
     Panels are added with :meth:`add_tab` (the central workspace: large views) or :meth:`add_dock`
@@ -298,9 +298,7 @@ class MainWindow(QMainWindow):
                                               tr("Save the architecture, the learned weights and the training history."))
         self.open_folder_action = self._action(f, tr("Open image &folder as dataset..."), self.open_folder_dialog, None,
                                                tr("Train on your own images: one sub-folder per class."))
-        self.recent = RecentFiles()
-        self.recent_menu = RecentMenu(self.recent, self.open_recent, self.message_bar.show_message, self)
-        f.addMenu(self.recent_menu)
+        self._create_recent_menu(f)
         f.addSeparator()
         self.export_panel_action = self._action(f, tr("Export current panel as PNG..."), self.export_panel_dialog, None,
                                                 tr("Save a picture of the panel in front (for slides or reports)."))
@@ -494,16 +492,6 @@ class MainWindow(QMainWindow):
         if getattr(opts, "train", False):
             c.start()
 
-    def classify_when_ready(self, files) -> None:
-        """Classify ``files`` now, or once the kernels are compiled (predictions need them too)."""
-        c = self.controller
-        self._pending_classify = list(getattr(self, "_pending_classify", None) or []) + list(files)
-        if c.kernels_warm:
-            self._classify_pending()
-        elif not getattr(self, "_waiting_for_kernels", False):
-            self._waiting_for_kernels = True
-            c.kernels_ready.connect(self._classify_pending)
-
     def _classify_pending(self, *_args) -> None:
         if getattr(self, "_waiting_for_kernels", False):
             self._waiting_for_kernels = False
@@ -532,28 +520,6 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, tr("Open a model"), "", tr("ConvScope models (*.npz)"))
         if path:
             self.controller.open_model(path)
-
-    def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, tr("Open a folder of images as the dataset"))
-        if path:
-            self.open_paths([path])
-
-    def open_paths(self, paths: list, cwd: str | None = None) -> None:
-        """Open files and folders as if dropped here (command line, a second launch, Recent)."""
-        open_paths(self, list(paths), cwd=cwd)
-
-    def open_recent(self, path: str) -> None:
-        self.open_paths([path])
-
-    def expect_dataset_folder(self, path: str) -> None:
-        """A folder is loading as the dataset: put it in File > Recent once it loaded."""
-        self._expected_folder = str(path)
-
-    def _remember_dataset_folder(self, ds) -> None:
-        # only folders the user opened (MNIST's source is a folder too, but not one to reopen as images)
-        expected, self._expected_folder = getattr(self, "_expected_folder", None), None
-        if expected and str(getattr(ds, "source", "")) == expected:
-            self.recent.add("folder", expected)
 
     def save_model_dialog(self) -> None:
         c = self.controller
