@@ -19,7 +19,7 @@ import numpy as np
 from engine.layers import Conv2D, Dense, MaxPooling2D, Softmax
 from engine.losses import softmax
 
-__all__ = ["Inspection", "inspect_model", "output_head", "pool_winner_mask", "HEADS"]
+__all__ = ["HEADS", "Inspection", "inspect_model", "output_head", "pool_winner_mask"]
 
 HEADS = ("plain", "softmax_layer", "fused_softmax")
 

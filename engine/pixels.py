@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["to_float32", "PIXEL_SCALE"]
+__all__ = ["PIXEL_SCALE", "to_float32"]
 
 PIXEL_SCALE = np.float32(1.0 / 255.0)
 

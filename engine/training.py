@@ -15,10 +15,9 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from engine.errors import ShapeError
 from engine.inspection import Inspection, inspect_model
@@ -30,7 +29,7 @@ from engine.pixels import to_float32
 if TYPE_CHECKING:                      # network.py imports this module (Sequential.fit); no circle at run time
     from engine.network import Sequential
 
-__all__ = ["Trainer", "BatchMetrics", "EpochMetrics", "TrainingSnapshot", "fit"]
+__all__ = ["BatchMetrics", "EpochMetrics", "Trainer", "TrainingSnapshot", "fit"]
 
 
 @dataclass(frozen=True)
@@ -360,7 +359,7 @@ class Trainer:
         )
 
 
-def fit(model: "Sequential", x, y, optimizer=None, epochs: int = 1, batch_size: int = 32, validation_data=None,
+def fit(model: Sequential, x, y, optimizer=None, epochs: int = 1, batch_size: int = 32, validation_data=None,
         seed: int = 0, **callbacks) -> list[EpochMetrics]:
     """Keras-style training in one call: a :class:`Trainer` run to the end; returns its history.
 

@@ -24,7 +24,7 @@ from gui.widgets.common import (
     snapped_levels,
 )
 
-REFRESH_MS = 150
+REFRESH_MS = 40        # redraws only new weights, at most 25 a second (snapshots ~12 /s)
 MAX_INPUT_COLUMNS = 12     # beyond that, the columns are paged with the "first input channel" box
 MAX_FILTER_ROWS = 12       # ... and the rows with the "first filter" box: kernels stay big enough to read
 GAP = 1

@@ -284,6 +284,11 @@ class TrainingPanel(QWidget):
 
     def on_stop_clicked(self) -> None:
         self.controller.stop()
+        if self.controller.is_training:
+            # stop only asks: the state changes when the current batch ends, a moment later
+            self.state_label.setText(tr("Stopping..."))
+            for button in (self.stop_button, self.pause_button, self.step_button):
+                button.setEnabled(False)
 
     def on_reset_clicked(self) -> None:
         self.controller.reset()

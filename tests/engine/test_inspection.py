@@ -98,7 +98,7 @@ def test_winner_mask_marks_the_brute_force_winners_of_every_window(pool, stride,
     ins = model.inspect(np.random.default_rng(4).integers(0, 256, (1, 9, 9), dtype=np.uint8))
     x_in = ins.activations[1].astype(np.float64)
     c, h, w = x_in.shape
-    top, bottom, left, right = model.layers[1].padding_pixels
+    top, _bottom, left, _right = model.layers[1].padding_pixels
     expected = np.zeros_like(x_in, dtype=bool)
     for ch in range(c):
         for i in range(ins.outputs[1].shape[1]):
