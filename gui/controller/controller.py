@@ -326,6 +326,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
         self._pending_after_warmup = None
         if self._job is not None:
             self._job.stop.set()
+        self._warmup.abandon()
         self._loader.cancel(timeout)
         self._close_evaluation(timeout)
         self._thread.quit()

@@ -9,7 +9,9 @@ at once (the process does not wait for a daemon thread).
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 import threading
 import time
 import traceback
@@ -40,6 +42,21 @@ def load_dataset(name: str, seed: int, data_dir: str | None = None, progress=Non
     return datasets.load_dataset(name, data_dir=data_dir, seed=seed, progress=progress, **options)
 
 
+_ABANDONED_COMPILATIONS: list[threading.Thread] = []
+
+
+@atexit.register
+def _leave_without_waiting_for_a_compilation() -> None:
+    """A compilation left behind by a closed window would hold the interpreter's exit for a second
+    or more (numba's LLVM work is not interruptible and finalization waits for it). Nothing is left
+    to save at this point (the window saved its settings, every controller has shut down; an
+    unfinished compilation writes no cache file), so the process leaves at once."""
+    if any(thread.is_alive() for thread in _ABANDONED_COMPILATIONS):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
 class KernelWarmup(QObject):
     """Compiles (or loads from numba's cache) every kernel on a daemon thread; ``finished(seconds,
     error message or "")`` follows. The first launch compiles for tens of seconds."""
@@ -53,6 +70,11 @@ class KernelWarmup(QObject):
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def abandon(self) -> None:
+        """The window is closing: the process may exit without waiting for this compilation."""
+        if self.running:
+            _ABANDONED_COMPILATIONS.append(self._thread)
 
     def start(self, model=None, x=None) -> None:
         """Compile; with ``model`` (a copy the thread may use alone) and one image ``x``, also run it once."""

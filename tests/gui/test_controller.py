@@ -339,3 +339,38 @@ def test_files_an_image_folder_cannot_use_are_named_with_the_reason(qtbot, contr
     left_out = [m for m in messages if "left out" in m]
     assert len(left_out) == 1 and "broken.png" in left_out[0]
     assert str(len(c.dataset.skipped)) in left_out[0]
+
+
+def test_while_training_the_gui_thread_runs_no_forward_pass_and_a_new_image_comes_with_the_snapshots(
+        qtbot, controller, monkeypatch):
+    import threading
+
+    from engine.network import Sequential
+
+    c = controller
+    on_gui_thread = []
+    original = Sequential.forward
+
+    def spy(self, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread() and c.is_training:
+            on_gui_thread.append(True)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Sequential, "forward", spy)
+    _train_options(c, epochs=50)
+    c.start()
+    qtbot.waitUntil(lambda: c.latest_snapshot is not None, timeout=TIMEOUT)
+    for index in (3, 9, 4):
+        c.select_validation_sample(index)
+        c.refresh_inspection()
+        chosen = c.sample
+        qtbot.waitUntil(lambda: c.latest_inspection.sample is chosen and c.latest_inspection.live, timeout=TIMEOUT)
+        assert np.array_equal(c.latest_inspection.activations[0], chosen.x)
+    # at least ten fresh pictures a second reach the panels while training (the snapshots' rate)
+    count = []
+    c.inspection_ready.connect(count.append)
+    qtbot.wait(1000)
+    c.stop()
+    qtbot.waitUntil(lambda: c.state == "idle", timeout=TIMEOUT)
+    assert on_gui_thread == []
+    assert len(count) >= 8, f"only {len(count)} inspections in a second"
