@@ -105,7 +105,9 @@ class FilterPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.render)
-        self.timer.start()
+        # half a period after the feature maps' timer: both panels draw each new inspection, and
+        # apart they make two short pauses of the GUI thread instead of one long one
+        QTimer.singleShot(REFRESH_MS // 2, self.timer.start)
         if controller.model is not None:
             self.on_model_changed(controller.model)
         if controller.latest_inspection is not None:
