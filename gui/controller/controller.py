@@ -153,7 +153,8 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
 
     @property
     def loading_dataset(self) -> str | None:
-        return self._loading_name if self._loader.running else None
+        """The name of the dataset being loaded in the background, or None."""
+        return self._loading_name
 
     # ------------------------------------------------------------------------------------------
     # kernels
@@ -327,8 +328,9 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
         if self._job is not None:
             self._job.stop.set()
         self._warmup.abandon()
-        self._loader.cancel(timeout)
-        self._close_evaluation(timeout)
+        # helper threads are daemons holding their own copies: wait a little for a tidy end, not longer
+        self._loader.cancel(min(timeout, 1.0))
+        self._close_evaluation(min(timeout, 1.0))
         self._thread.quit()
         ended = self._thread.wait(int(timeout * 1000))
         self._shut_down = ended

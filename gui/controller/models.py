@@ -59,6 +59,7 @@ class ModelSetup:
 
     @Slot(str, object)
     def _on_dataset_loaded(self, name: str, result) -> None:
+        self._loading_name = None
         if self._shut_down:
             return
         if isinstance(result, Exception):
