@@ -364,7 +364,8 @@ def test_while_training_the_gui_thread_runs_no_forward_pass_and_a_new_image_come
         c.select_validation_sample(index)
         c.refresh_inspection()
         chosen = c.sample
-        qtbot.waitUntil(lambda: c.latest_inspection.sample is chosen and c.latest_inspection.live, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda chosen=chosen: c.latest_inspection.sample is chosen and c.latest_inspection.live,
+                        timeout=TIMEOUT)
         assert np.array_equal(c.latest_inspection.activations[0], chosen.x)
     # at least ten fresh pictures a second reach the panels while training (the snapshots' rate)
     count = []
