@@ -96,3 +96,27 @@ def test_steps_that_need_a_missing_feature_say_so():
             editor = step.state.get("editor")
             if editor and editor["input_shape"] != [28, 28, 1] and editor["input_shape"][2] != 1:
                 assert "free_input_shape" in step.needs, (lesson.id, step.id)
+
+
+def test_glossary_has_the_notes_terms_and_every_link_points_at_a_real_step_and_tab():
+    import json
+
+    from gui.lessons.vocabulary import tab_keys
+
+    root = Path(__file__).resolve().parent.parent
+    entries = json.loads((root / "resources" / "glossary.json").read_text(encoding="utf-8"))
+    names = " ".join(e["en"] for e in entries).lower()
+    for term in ("translation invariance", "feature hierarchy", "receptive field", "activation map", "bias",
+                 "sigmoid", "overfitting", "flattening", "dot product", "canny", "mnist", "fashion-mnist"):
+        assert term in names, term
+    steps = {(lesson.id, step.id) for lesson in LESSONS for step in lesson.steps}
+    linked = 0
+    for e in entries:
+        assert set(e) <= {"en", "ko", "text_en", "text_ko", "lesson", "panel"}, e["en"]
+        assert e["text_ko"].strip() and e["text_en"].strip()
+        if "lesson" in e:
+            assert (e["lesson"]["id"], e["lesson"]["step"]) in steps, e["en"]
+            linked += 1
+        if "panel" in e:
+            assert e["panel"] in tab_keys(), e["en"]
+    assert linked >= len(entries) - 1
