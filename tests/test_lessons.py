@@ -246,3 +246,45 @@ def test_number_choice_and_text_answers():
     colour = LessonProgress(load_lesson("colour-volume"))
     assert colour.answer(5)[0] and colour.next() and colour.answer("30")[0] and colour.next()
     assert colour.answer("4 x 4 x 2") == (True, None)
+
+
+def test_every_lesson_survives_writing_and_reading_back(tmp_path):
+    from dataclasses import replace
+
+    from gui.lessons import all_lessons, save_lesson
+
+    for lesson in all_lessons():
+        path = save_lesson(lesson, tmp_path / lesson.id)
+        assert path.name == lesson.id + LESSON_SUFFIX
+        assert replace(load_lesson(path), path=None) == replace(lesson, path=None)
+
+
+def test_the_current_setup_becomes_a_step_that_loads_again(tmp_path):
+    from dataclasses import replace
+
+    from gui.lessons import new_step, save_lesson
+
+    state = {"tab": "theater", "theater": {"input": "pool_4x4", "pooling": {"type": "max", "size": 2}, "stride": 2}}
+    step = new_step("my-pooling", {"ko": "최대 풀링", "en": "Max pooling"}, state)
+    lesson = load_lesson("pooling")
+    extended = replace(lesson, steps=lesson.steps + (step,))
+    again = load_lesson(save_lesson(extended, tmp_path / "pooling-copy.json"))
+    assert again.steps[-1].state == state and again.steps[-1].text.en == "Max pooling"
+    with pytest.raises(LessonError) as info:
+        new_step("bad", "잘못", {"theater": {"input": "pool_4x4", "kernel": "vertical_edge", "stride": 0}})
+    assert info.value.values["field"] == "state.theater.stride"
+
+
+def test_the_format_page_names_every_value_the_engine_allows():
+    from pathlib import Path
+
+    from gui.lessons import derive, state, vocabulary
+
+    page = (Path(__file__).resolve().parent.parent / "resources" / "lessons" / "README.md").read_text(encoding="utf-8")
+    names = (list(vocabulary.kernel_names()) + list(vocabulary.input_names()) + list(vocabulary.preset_names())
+             + list(vocabulary.layer_class_names()) + list(vocabulary.dataset_names())
+             + list(vocabulary.optimizer_names()) + list(vocabulary.tab_keys()) + list(vocabulary.NEEDS)
+             + list(derive.DERIVATIONS) + list(state.STATE_KEYS) + list(state.THEATER_KEYS)
+             + list(state.EDITOR_KEYS) + list(state.TRAINING_KEYS) + list(vocabulary.CONTROL_PANELS))
+    missing = [n for n in names if f"`{n}`" not in page and f'"{n}"' not in page]
+    assert missing == []

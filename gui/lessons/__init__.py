@@ -20,9 +20,13 @@ from gui.lessons.schema import (
     Text,
     all_lessons,
     lesson_names,
+    lesson_to_dict,
     load_lesson,
+    new_step,
     parse_lesson,
+    save_lesson,
 )
 
 __all__ = ["LESSON_SUFFIX", "LESSONS_DIR", "Lesson", "LessonError", "LessonProgress", "Question", "Source", "Step",
-           "Text", "all_lessons", "check_answer", "lesson_names", "load_lesson", "normalise_text", "parse_lesson"]
+           "Text", "all_lessons", "check_answer", "lesson_names", "lesson_to_dict", "load_lesson", "new_step",
+           "normalise_text", "parse_lesson", "save_lesson"]

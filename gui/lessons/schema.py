@@ -19,7 +19,8 @@ from gui.lessons.errors import LessonError
 from gui.lessons.state import Where, check_needs, check_state
 
 __all__ = ["Lesson", "Step", "Question", "Text", "Source", "LESSON_SUFFIX", "LESSONS_DIR", "FORMAT_VERSION",
-           "QUESTION_KINDS", "lesson_names", "load_lesson", "parse_lesson", "all_lessons"]
+           "QUESTION_KINDS", "lesson_names", "load_lesson", "parse_lesson", "all_lessons", "lesson_to_dict", "step_to_dict",
+           "new_step", "save_lesson"]
 
 LESSON_SUFFIX = ".convscope-lesson.json"
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "lessons"
@@ -274,3 +275,66 @@ def all_lessons(directory: Path | None = None) -> list[Lesson]:
     d = LESSONS_DIR if directory is None else Path(directory)
     return [load_lesson(d / (n + LESSON_SUFFIX)) for n in lesson_names(d)]
 
+
+
+# -- writing -----------------------------------------------------------------------------------------
+def _text_dict(text: Text) -> dict:
+    return {"ko": text.ko, "en": text.en}
+
+
+def step_to_dict(step: Step) -> dict:
+    """A step as it is written in a lesson file."""
+    out: dict[str, Any] = {"id": step.id, "text": _text_dict(step.text)}
+    if step.state:
+        out["state"] = step.state
+    if step.needs:
+        out["needs"] = list(step.needs)
+    q = step.question
+    if q is not None:
+        question: dict[str, Any] = {"kind": q.kind, "prompt": _text_dict(q.prompt)}
+        if q.kind == "choice":
+            question["choices"] = [{"id": c.id, "ko": c.text.ko, "en": c.text.en} for c in q.choices]
+        question["answer"] = list(q.answer) if q.kind == "text" else q.answer
+        if q.tolerance:
+            question["tolerance"] = q.tolerance
+        question["hint"] = _text_dict(q.hint)
+        if q.derive is not None:
+            question["derive"] = q.derive
+        out["question"] = question
+    return out
+
+
+def lesson_to_dict(lesson: Lesson) -> dict:
+    """A lesson as it is written in a lesson file (``parse_lesson`` of it gives the same lesson)."""
+    sources = [{"note": s.note, "section": s.section, **({"title": s.title} if s.title else {})}
+               for s in lesson.source]
+    return {"format_version": FORMAT_VERSION, "id": lesson.id, "title": _text_dict(lesson.title),
+            "summary": _text_dict(lesson.summary), "source": sources,
+            "steps": [step_to_dict(s) for s in lesson.steps]}
+
+
+def new_step(step_id: str, text: dict | str, state: dict, needs=(), lesson_id: str = "new") -> Step:
+    """A step made from the panels' current state ("Save current setup as a lesson step"); the state
+    is validated as if it came from a file, so a saved step always loads again."""
+    data = {"id": step_id, "text": text, "state": state}
+    if needs:
+        data["needs"] = list(needs)
+    return _Reader(lesson_id).step(data, 1, Where(lesson_id))
+
+
+def save_lesson(lesson: Lesson, path) -> Path:
+    """Write ``lesson`` as ``<path>`` (the lesson suffix is added when missing), atomically."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    if not path.name.endswith(LESSON_SUFFIX):
+        path = path.with_name(path.name.removesuffix(".json") + LESSON_SUFFIX)
+    data = lesson_to_dict(lesson)
+    parse_lesson(json.loads(json.dumps(data)), lesson.id)      # never write a file that would not load
+    fd, tmp = tempfile.mkstemp(prefix=".lesson-", suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+    os.replace(tmp, path)
+    return path
