@@ -19,8 +19,8 @@ from gui.lessons.errors import LessonError
 from gui.lessons.state import Where, check_needs, check_state
 
 __all__ = ["Lesson", "Step", "Question", "Text", "Source", "LESSON_SUFFIX", "LESSONS_DIR", "FORMAT_VERSION",
-           "QUESTION_KINDS", "lesson_names", "load_lesson", "parse_lesson", "all_lessons", "lesson_to_dict", "step_to_dict",
-           "new_step", "save_lesson"]
+           "QUESTION_KINDS", "lesson_names", "load_lesson", "parse_lesson", "all_lessons", "lesson_to_dict",
+           "step_to_dict", "new_step", "save_lesson"]
 
 LESSON_SUFFIX = ".convscope-lesson.json"
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "lessons"
