@@ -9,15 +9,18 @@ from gui.lessons import all_lessons, check_answer, lesson_names, load_lesson
 from gui.lessons.derive import derive_answer
 from gui.lessons.state import build_theater
 
-DATA = Path("/work/shared/data")
 SEEDS = ("000_c0739995c95c0ebf.txt", "001_5fac901302e4a144.txt", "002_09f67bbf615502a3.txt",
          "003_c1ed443a5d7f1daf.txt", "004_caa71c0b8572c896.txt")
 
 
 def _fashion_dir():
-    for d in (DATA / "fashion-mnist", DATA / "fashion_mnist"):
-        if d.is_dir():
-            return d
+    # $CONVSCOPE_TEST_DATA or ../shared/data (tests/conftest.py); a worktree nested one level deeper
+    # finds the same folder two levels up
+    from tests.conftest import ROOT, shared_data_dir
+
+    for base in (shared_data_dir(), ROOT.parent.parent / "shared" / "data"):
+        if base is not None and (base / "fashion-mnist").is_dir():
+            return base / "fashion-mnist"
     return None
 
 
