@@ -257,6 +257,9 @@ def test_every_lesson_survives_writing_and_reading_back(tmp_path):
         path = save_lesson(lesson, tmp_path / lesson.id)
         assert path.name == lesson.id + LESSON_SUFFIX
         assert replace(load_lesson(path), path=None) == replace(lesson, path=None)
+    # a teacher reads grids row by row: a row of numbers stays on one line
+    text = (tmp_path / ("cross-correlation" + LESSON_SUFFIX)).read_text(encoding="utf-8")
+    assert "\n            [1, 3, 2, 2, 0, 2, 3],\n" in text
 
 
 def test_the_current_setup_becomes_a_step_that_loads_again(tmp_path):

@@ -20,7 +20,7 @@ from gui.lessons.state import Where, check_needs, check_state
 
 __all__ = ["Lesson", "Step", "Question", "Text", "Source", "LESSON_SUFFIX", "LESSONS_DIR", "FORMAT_VERSION",
            "QUESTION_KINDS", "lesson_names", "load_lesson", "parse_lesson", "all_lessons", "lesson_to_dict",
-           "step_to_dict", "new_step", "save_lesson"]
+           "step_to_dict", "new_step", "save_lesson", "dumps_lesson"]
 
 LESSON_SUFFIX = ".convscope-lesson.json"
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "lessons"
@@ -313,6 +313,25 @@ def lesson_to_dict(lesson: Lesson) -> dict:
             "steps": [step_to_dict(s) for s in lesson.steps]}
 
 
+def dumps_lesson(data: dict) -> str:
+    """JSON text of a lesson that a teacher can read: indented, but a row of numbers (a grid row, a
+    shape, a position) stays on one line."""
+
+    def flat(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, (int, float, str, bool)) or v is None for v in value)
+
+    def emit(value, depth: int) -> str:
+        pad, inner = "  " * depth, "  " * (depth + 1)
+        if isinstance(value, dict) and value:
+            items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {emit(v, depth + 1)}" for k, v in value.items()]
+            return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+        if isinstance(value, list) and value and not flat(value):
+            return "[\n" + ",\n".join(inner + emit(v, depth + 1) for v in value) + "\n" + pad + "]"
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+    return emit(data, 0) + "\n"
+
+
 def new_step(step_id: str, text: dict | str, state: dict, needs=(), lesson_id: str = "new") -> Step:
     """A step made from the panels' current state ("Save current setup as a lesson step"); the state
     is validated as if it came from a file, so a saved step always loads again."""
@@ -334,7 +353,6 @@ def save_lesson(lesson: Lesson, path) -> Path:
     parse_lesson(json.loads(json.dumps(data)), lesson.id)      # never write a file that would not load
     fd, tmp = tempfile.mkstemp(prefix=".lesson-", suffix=".json", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=2)
-        fh.write("\n")
+        fh.write(dumps_lesson(data))
     os.replace(tmp, path)
     return path
