@@ -155,10 +155,6 @@ def _ends_with_softmax(rows: list[_Row]) -> bool:
 
 
 # -- weights -------------------------------------------------------------------------------------
-def _keras_names(rows):
-    return {r.index: r.layer.name for r in rows}
-
-
 def _torch_modules(rows: list[_Row]) -> list[tuple[int | None, str, str]]:
     """(engine layer index or None, module code, comment) in nn.Sequential order."""
     mods = []
@@ -286,7 +282,7 @@ def _keras_activation_layers(kind, name):
     return [f"layers.Activation({kind!r}, name={name + '_' + kind!r})"]
 
 
-def _keras_layer_lines(r: _Row, first: bool, input_hwc: str) -> list[tuple[str, str]]:
+def _keras_layer_lines(r: _Row) -> list[tuple[str, str]]:
     layer = r.layer
     name = layer.name
     note = f"{name}: output {_hwc(r.out_shape)}, {r.params:,} params"
@@ -382,7 +378,7 @@ def keras_code(model_or_config, input_shape=None, optimizer=None, training: dict
     softmax_out = _ends_with_softmax(rows)
     body = [f"    keras.Input(shape=({h}, {w}, {c})),  # input {h}x{w}x{c} (Keras: height, width, channels)"]
     for r in rows:
-        for code, note in _keras_layer_lines(r, r.index == 0, f"({h}, {w}, {c})"):
+        for code, note in _keras_layer_lines(r):
             body.append(f"    {code},  # {note}" if note else f"    {code},")
     total = sum(r.params for r in rows)
     dataset = t["dataset"]
