@@ -6,7 +6,8 @@ compare it with the engine: same parameter count, same outputs (max abs differen
 
 torch is not a dependency of ConvScope: run this from a separate environment that has it, e.g.
 ``python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch numpy numba Pillow`` and
-``/tmp/torchenv/bin/python bench/codegen_check.py``. Rows: the lenet5, keras_mnist and hongong
+``/tmp/torchenv/bin/python bench/codegen_check.py``; add ``keras`` to that venv to check the Keras code
+too (it runs on the torch backend). Rows: the lenet5, keras_mnist and hongong
 presets, plus a model that uses every other layer class and option the code generator handles
 (convolution mode, 'same' padding with stride 2, padded pooling, LeakyReLU, Tanh, Sigmoid, Softmax).
 The images are the first MNIST/Fashion-MNIST test images when the files are found, else seeded noise.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -96,17 +98,22 @@ def run_torch(model: Sequential, x: np.ndarray, workdir: Path):
 
 
 def run_keras(model: Sequential, x: np.ndarray, workdir: Path):
+    import keras
+
     source = keras_code(model)
     namespace = {"__name__": "generated_keras"}
     exec(compile(source, f"{model.name}_keras.py", "exec"), namespace)  # noqa: S102 - our own generated code
     net = namespace["model"]
     path = export_weights(model, workdir / f"{model.name}_weights_keras.npz", "keras")
     namespace["load_convscope_weights"](net, str(path))
-    out = np.asarray(net(np.transpose(x, (0, 2, 3, 1)), training=False))
+    out = keras.ops.convert_to_numpy(net(np.transpose(x, (0, 2, 3, 1)), training=False))
     return int(net.count_params()), out
 
 
 def main(argv=None) -> int:
+    # Keras 3 runs on whichever backend is installed; torch is the one this check needs anyway
+    if importlib.util.find_spec("torch") is not None:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=int, default=128)
     p.add_argument("--data-dir", type=Path, default=None, help="folder holding mnist/ and fashion-mnist/")
