@@ -96,7 +96,9 @@ def test_grids_rows_of_one_and_three_channels_are_accepted_sixteen_is_the_limit(
     data["steps"][1]["state"]["theater"] = {"input": [[[1] * 4] * 4] * 3, "kernel": "vertical_edge"}
     parse_lesson(data, "padding")
     data["steps"][1]["state"]["theater"] = {"input": [[0] * 17] * 3, "kernel": "vertical_edge"}
-    assert "at most 16 columns" in str(_error(data))
+    err = _error(data)
+    assert str(err).endswith("a grid has at most 16 columns, got 17") and err.code == "lesson.grid_too_large"
+    assert err.message("ko").endswith("격자의 열 수는 최대 16개입니다. 받은 개수: 17")
     data["steps"][1]["state"]["theater"] = {"input": [[1, 2], [3]], "kernel": [[1]]}
     assert "same length" in str(_error(data))
 
@@ -291,3 +293,15 @@ def test_the_format_page_names_every_value_the_engine_allows():
              + list(state.EDITOR_KEYS) + list(state.TRAINING_KEYS) + list(vocabulary.CONTROL_PANELS))
     missing = [n for n in names if f"`{n}`" not in page and f'"{n}"' not in page]
     assert missing == []
+
+
+def test_every_lesson_error_code_and_place_has_korean():
+    from gui.lessons.errors import MESSAGES, WHERE, _plain, korean_templates
+
+    ko = korean_templates()
+    missing = [t for t in list(MESSAGES.values()) + list(WHERE.values())
+               if _plain(t) not in ko and _plain(t) not in ("{reason}",)]
+    assert missing == []
+    for code, template in MESSAGES.items():
+        if _plain(template) in ko:
+            assert any("\uac00" <= ch <= "\ud7a3" for ch in ko[_plain(template)]), code

@@ -35,11 +35,18 @@ MESSAGES: dict[str, str] = {
     "lesson.too_small": "must be {minimum} or more, got {got}",
     "lesson.too_large": "must be at most {maximum}, got {got}",
     "lesson.missing_korean": "the Korean text ('ko') is missing or empty; every text needs Korean first",
-    "lesson.bad_grid": "{reason}",
+    "lesson.grid_too_large": "a grid has at most {maximum} {what}, got {got}",
+    "lesson.grid_channel": "channel {channel} must be a list of rows",
+    "lesson.grid_row": "row {row} must be a list of numbers, got {got}",
+    "lesson.grid_ragged": "every row needs the same length: row {row} has {got}, row 0 has {width}",
+    "lesson.grid_not_number": "row {row} holds {got}, which is not a finite number",
+    "lesson.grid_channel_rows": "every channel needs the same number of rows",
+    "lesson.kernel_not_square": "a kernel must be square, got {rows}x{columns}",
     "lesson.duplicate_step": "the step id {duplicate!r} is used twice; every step needs its own id",
     "lesson.no_steps": "a lesson needs at least one step",
     "lesson.engine_refused": "{reason}",
-    "lesson.bad_answer": "{reason}",
+    "lesson.choice_ids_repeat": "two choices share an id: {ids}",
+    "lesson.choices_not_allowed": "only a 'choice' question has choices",
     "lesson.bad_progress": "saved progress does not fit this lesson: {reason}",
 }
 
@@ -50,6 +57,9 @@ WHERE: dict[str, str] = {
     "lesson_field": "lesson {lesson!r}, field {field}: {message}",
     "lesson": "lesson {lesson!r}: {message}",
 }
+
+
+_WORDS = ("what", "expected")
 
 
 def _plain(template: str) -> str:
@@ -104,7 +114,8 @@ class LessonError(ConvScopeError):
         where = self.where()
         if lang == "ko":
             ko = korean_templates()
-            values = self.values
+            # the words a message is built from ("columns", "a whole number") have Korean too
+            values = {k: (ko.get(v, v) if k in _WORDS and isinstance(v, str) else v) for k, v in self.values.items()}
             detail = ko.get(_plain(detail_en), _plain(detail_en)).format(**_for_plain(detail_en, values))
             if where is None:
                 return detail

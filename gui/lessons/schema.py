@@ -172,7 +172,7 @@ class _Reader:
                 out.append(Choice(self.ident(c["id"], iw.sub("id")), self.text({"ko": c["ko"], "en": c.get("en")}, iw)))
             ids = [c.id for c in out]
             if len(set(ids)) != len(ids):
-                raise cw.error("lesson.bad_answer", reason=f"two choices share an id: {ids}")
+                raise cw.error("lesson.choice_ids_repeat", ids=", ".join(ids))
             if answer not in ids:
                 raise aw.error("lesson.bad_choice", allowed=", ".join(ids), got=repr(answer))
             choices = tuple(out)
@@ -183,7 +183,7 @@ class _Reader:
                 raise aw.error("lesson.bad_type", expected="a text or a list of accepted texts", got=repr(answer))
             answer = tuple(answers)
         if "choices" in data and kind != "choice":
-            raise where.sub("choices").error("lesson.bad_answer", reason="only a 'choice' question has choices")
+            raise where.sub("choices").error("lesson.choices_not_allowed")
         derive = data.get("derive")
         if derive is not None and not isinstance(derive, dict):
             raise where.sub("derive").error("lesson.bad_type", expected="an object {...}", got=repr(derive))

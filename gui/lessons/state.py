@@ -121,30 +121,27 @@ def _grid(value, where: Where, what: str) -> np.ndarray:
     depth = 3 if isinstance(value[0], list) and value[0] and isinstance(value[0][0], list) else 2
     channels = value if depth == 3 else [value]
     if len(channels) > vocab.MAX_CHANNELS:
-        raise where.error("lesson.bad_grid", reason=f"a grid has at most {vocab.MAX_CHANNELS} channels, "
-                                                    f"got {len(channels)}")
+        raise where.error("lesson.grid_too_large", maximum=vocab.MAX_CHANNELS, what="channels", got=len(channels))
     width = None
     for c, rows in enumerate(channels):
         if not isinstance(rows, list) or not rows:
-            raise where.error("lesson.bad_grid", reason=f"channel {c} must be a list of rows")
+            raise where.error("lesson.grid_channel", channel=c)
         if len(rows) > vocab.MAX_GRID:
-            raise where.error("lesson.bad_grid", reason=f"a grid has at most {vocab.MAX_GRID} rows, got {len(rows)}")
+            raise where.error("lesson.grid_too_large", maximum=vocab.MAX_GRID, what="rows", got=len(rows))
         for r, row in enumerate(rows):
             if not isinstance(row, list) or not row:
-                raise where.error("lesson.bad_grid", reason=f"row {r} must be a list of numbers, got {row!r}")
+                raise where.error("lesson.grid_row", row=r, got=repr(row))
             if width is None:
                 width = len(row)
             if len(row) != width:
-                raise where.error("lesson.bad_grid",
-                                  reason=f"every row needs the same length: row {r} has {len(row)}, row 0 has {width}")
+                raise where.error("lesson.grid_ragged", row=r, got=len(row), width=width)
             if len(row) > vocab.MAX_GRID:
-                raise where.error("lesson.bad_grid",
-                                  reason=f"a grid has at most {vocab.MAX_GRID} columns, got {len(row)}")
+                raise where.error("lesson.grid_too_large", maximum=vocab.MAX_GRID, what="columns", got=len(row))
             for v in row:
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                    raise where.error("lesson.bad_grid", reason=f"row {r} holds {v!r}, which is not a finite number")
+                    raise where.error("lesson.grid_not_number", row=r, got=repr(v))
         if len(rows) != len(channels[0]):
-            raise where.error("lesson.bad_grid", reason="every channel needs the same number of rows")
+            raise where.error("lesson.grid_channel_rows")
     return np.array(channels, dtype=np.float64)
 
 
@@ -228,7 +225,7 @@ def _check_theater(theater, where: Where) -> None:
             if k.shape[0] == 1:
                 k = k[0]
             if k.shape[-1] != k.shape[-2]:
-                raise kw.error("lesson.bad_grid", reason=f"a kernel must be square, got {k.shape[-2]}x{k.shape[-1]}")
+                raise kw.error("lesson.kernel_not_square", rows=k.shape[-2], columns=k.shape[-1])
     if "bias" in theater:
         _number(theater["bias"], where.sub("bias"))
     if "relu" in theater and not isinstance(theater["relu"], bool):
