@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reset-layout", action="store_true", help="forget the remembered window layout")
     p.add_argument("--tab", default=None, metavar="NAME",
                    help="panel to show in front: feature_maps, filters, evaluation, classify, theater, editor")
+    p.add_argument("--lesson", default=None, metavar="NAME|FILE",
+                   help="open a lesson: the name of a shipped one (e.g. vertical-edge, padding, lenet5) or a "
+                        ".convscope-lesson.json file")
     p.add_argument("--classify", nargs="+", default=None, metavar="IMAGE",
                    help="classify these image files once the model is ready (as if dropped on the window)")
     p.add_argument("--new-instance", action="store_true",
@@ -109,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     i18n.set_language(args.lang or saved_language())
 
-    if args.welcome or (should_show() and not alone and not args.paths):
+    if args.welcome or (should_show() and not alone and not args.paths and not args.lesson):
         welcome = WelcomeDialog()
         if args.screenshot:
             return _screenshot_dialog(app, welcome, Path(args.screenshot), args.screenshot_delay)

@@ -7,25 +7,20 @@ anywhere on the window are classified by the Classify panel.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QMainWindow,
     QPushButton,
     QScrollArea,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +30,9 @@ from gui.controller import TrainingController
 from gui.desktop.about import AboutDialog, app_icon
 from gui.desktop.open_paths import open_paths, sort_paths
 from gui.desktop.window_files import OpenFilesMixin
-from gui.i18n import language, tr
+from gui.i18n import tr
+from gui.lessons.glossary_dialog import GlossaryDialog  # noqa: F401  (Help > Glossary; tests import it here)
+from gui.lessons.window_lessons import LessonsMixin
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 SETTINGS_VERSION = 2
@@ -44,43 +41,6 @@ SETTINGS_VERSION = 2
 def image_file_filter() -> str:
     """The open-image dialog's filter, ``Images (*.png *.jpg ...)``, from the engine's one list."""
     return tr("Images ({})").format(" ".join("*" + ext for ext in IMAGE_EXTENSIONS))
-
-
-class GlossaryDialog(QDialog):
-    """Help > Glossary: the seed notes' terms explained in Korean and English side by side."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle(tr("Glossary"))
-        self.resize(820, 520)
-        with (RESOURCES / "glossary.json").open(encoding="utf-8") as fh:
-            self.entries = json.load(fh)
-        self.terms = QListWidget()
-        korean_first = language() == "ko"
-        for e in self.entries:
-            self.terms.addItem(f"{e['ko']}  ·  {e['en']}" if korean_first else f"{e['en']}  ·  {e['ko']}")
-        self.text = QTextBrowser()
-        self.text.setOpenExternalLinks(False)
-        self.terms.currentRowChanged.connect(self.show_entry)
-        body = QHBoxLayout()
-        body.addWidget(self.terms, 2)
-        body.addWidget(self.text, 3)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(body)
-        layout.addWidget(buttons)
-        self.terms.setCurrentRow(0)
-
-    def show_entry(self, row: int) -> None:
-        if not 0 <= row < len(self.entries):
-            return
-        e = self.entries[row]
-        parts = [(e["ko"], e["text_ko"]), (e["en"], e["text_en"])]
-        if language() != "ko":
-            parts.reverse()
-        html = "".join(f"<h3>{title}</h3><p style='font-size:12pt'>{text}</p>" for title, text in parts)
-        self.text.setHtml(html)
 
 
 class PanelScrollArea(QScrollArea):
@@ -147,7 +107,7 @@ class MessageBar(QWidget):
         self.setVisible(bool(text))
 
 
-class MainWindow(OpenFilesMixin, QMainWindow):
+class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
     """ConvScope's main window.
 
     Panels are added with :meth:`add_tab` (the central workspace: large views) or :meth:`add_dock`
@@ -309,6 +269,7 @@ class MainWindow(OpenFilesMixin, QMainWindow):
                                                 tr("Save a picture of the panel in front (for slides or reports)."))
         self.export_window_action = self._action(f, tr("Export whole window as PNG..."), self.export_window_dialog, None,
                                                  tr("Save a picture of the whole window."))
+        self._create_lesson_actions()
 
         m = self.model_menu
         self.preset_group = QActionGroup(self)
@@ -466,6 +427,8 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         if dataset and Path(dataset).is_dir():
             self.expect_dataset_folder(dataset)
         c.load_dataset_async(dataset or "shapes", data_dir=getattr(opts, "data_dir", None))
+        if getattr(opts, "lesson", None):
+            self.open_lesson(opts.lesson)            # its dataset, if any, follows the first one
 
     def _first_dataset_failed(self, name: str) -> None:
         if name != "shapes":                         # the message is shown; fall back to the built-in data
@@ -655,7 +618,7 @@ class MainWindow(OpenFilesMixin, QMainWindow):
 
     # -- dialogs -------------------------------------------------------------------------------
     def show_glossary(self) -> None:
-        GlossaryDialog(self).exec()
+        GlossaryDialog(self, show_me=self.show_me).exec()
 
     def show_about(self) -> None:
         AboutDialog(self).exec()

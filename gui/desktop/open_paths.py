@@ -4,7 +4,8 @@ Paths come from the command line (``convscope FILE...``), from a drop on the win
 launch that hands its files to the running window, and from File > Recent. :func:`sort_paths` sorts
 them by kind (no Qt); :func:`open_paths` then calls the window's existing actions:
 images are classified (``classify_when_ready``), a model file is opened (``controller.open_model``),
-an image folder becomes the dataset (``controller.load_dataset_async``). Models and images wait for a
+an image folder becomes the dataset (``controller.load_dataset_async``), a lesson file opens in
+the Lesson panel (``window.open_lesson``). Models and images wait for a
 folder given with them to finish loading. Everything else becomes one message in the window's
 message bar, never a traceback.
 """
@@ -50,8 +51,6 @@ def sort_paths(paths, cwd: str | None = None) -> SortedPaths:
             out.folders.append(path)
         elif kind == "lesson":
             out.lessons.append(path)
-            out.problems.append(tr("{} is a ConvScope lesson. Lessons are not available in this version of "
-                                   "ConvScope yet; the file was not opened.").format(p.name))
         elif kind == "missing":
             out.problems.append(tr("Could not open {}: there is no such file or folder.").format(path))
         elif kind == "unreadable":
@@ -63,6 +62,9 @@ def sort_paths(paths, cwd: str | None = None) -> SortedPaths:
     if len(out.folders) > 1:
         out.problems.append(tr("One dataset at a time: {} is loaded, the other folders are not.")
                             .format(Path(out.folders[-1]).name))
+    if len(out.lessons) > 1:
+        out.problems.append(tr("One lesson at a time: {} is opened, the other lesson files are not.")
+                            .format(Path(out.lessons[-1]).name))
     if len(out.models) > 1:
         out.problems.append(tr("One model at a time: {} is opened, the other model files are not.")
                             .format(Path(out.models[-1]).name))
@@ -78,6 +80,8 @@ def open_paths(window, paths, cwd: str | None = None, load_folder: bool = True) 
     if sorted_paths.problems:
         window.message_bar.show_message("\n".join(sorted_paths.problems))
     controller = window.controller
+    if sorted_paths.lessons:
+        window.open_lesson(sorted_paths.lessons[-1])        # a broken file: its message in the bar
     after_dataset = []
     if sorted_paths.models:
         after_dataset.append(lambda: controller.open_model(sorted_paths.models[-1]))

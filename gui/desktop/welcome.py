@@ -34,9 +34,11 @@ CHOICES = ("lesson", "shapes", "mnist", "look")
 
 
 def first_lesson() -> Path | None:
-    """The first lesson file that ships with ConvScope, or None (none do yet)."""
-    lessons = sorted(LESSON_DIR.glob(f"*{LESSON_SUFFIX}")) if LESSON_DIR.is_dir() else []
-    return lessons[0] if lessons else None
+    """The first lesson that ships with ConvScope, in the order the lessons define, or None."""
+    from gui.lessons.player_model import lesson_order
+
+    names = lesson_order() if LESSON_DIR.is_dir() else []
+    return LESSON_DIR / f"{names[0]}{LESSON_SUFFIX}" if names else None
 
 
 def should_show(settings: QSettings | None = None) -> bool:
@@ -148,4 +150,4 @@ def apply_choice(choice: str, options) -> None:
     elif choice == "lesson":
         lesson = first_lesson()
         if lesson is not None:
-            options.paths = list(getattr(options, "paths", None) or []) + [str(lesson)]
+            options.lesson = str(lesson)

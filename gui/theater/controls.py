@@ -85,7 +85,8 @@ class InputBox(QGroupBox):
         self.input_source = _combo(((tr("Hand-made grid"), src.INPUT_GRID), (tr("Training sample"), src.INPUT_TRAIN),
                                     (tr("Validation sample"), src.INPUT_VAL),
                                     (tr("Dropped or drawn image"), src.INPUT_DROPPED),
-                                    (tr("Feature map of a layer"), src.INPUT_FMAP)))
+                                    (tr("Feature map of a layer"), src.INPUT_FMAP),
+                                    (tr("Grid of the lesson"), src.INPUT_CUSTOM)))
         form.addRow(tr("Source"), self.input_source)
         self.grid_combo = _combo((_name(g), g.key) for g in INPUT_GRIDS.values())
         form.addRow(tr("Grid"), self.grid_combo)

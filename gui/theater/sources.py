@@ -26,7 +26,8 @@ from gui.theater.events import Events
 from gui.theater.stage import MAX_CHANNEL_ROWS
 
 INPUT_GRID, INPUT_TRAIN, INPUT_VAL, INPUT_DROPPED, INPUT_FMAP = "grid", "train", "validation", "dropped", "fmap"
-INPUT_KINDS = (INPUT_GRID, INPUT_TRAIN, INPUT_VAL, INPUT_DROPPED, INPUT_FMAP)
+INPUT_CUSTOM = "custom"     # a grid typed elsewhere (a lesson step): set_custom_input
+INPUT_KINDS = (INPUT_GRID, INPUT_TRAIN, INPUT_VAL, INPUT_DROPPED, INPUT_FMAP, INPUT_CUSTOM)
 KERNEL_PRESET, KERNEL_LEARNED, KERNEL_EDITED = "preset", "learned", "edited"
 KERNEL_KINDS = (KERNEL_PRESET, KERNEL_LEARNED, KERNEL_EDITED)
 CHOICES = ("input_kind", "grid_key", "sample_index", "fmap_layer", "kernel_kind", "preset_key", "layer_index",
@@ -78,6 +79,8 @@ class TheaterSources:
         self.model = None                   # a private copy: never the training thread's model
         self.inspection = None              # the controller's latest (activations, weights, sample)
         self.dropped: np.ndarray | None = None
+        self.custom: np.ndarray | None = None       # (C, H, W) float64 of set_custom_input
+        self.custom_text = ""
         self.training = False               # True while the controller's trainer runs
         self.kernels_warm = True            # False while the engine still compiles its kernels
         self.input_kind = INPUT_GRID
@@ -113,6 +116,15 @@ class TheaterSources:
         self.edited_kernel = np.array(kernel, dtype=np.float64)
         self.kernel_kind = KERNEL_EDITED
         self.events.changed(names=frozenset({"edited_kernel"}))
+
+    def set_custom_input(self, x, text: str = "") -> None:
+        """Put an arbitrary grid ``(H, W)`` or ``(C, H, W)`` on stage as the input (a lesson's typed grid,
+        a dataset image it names); ``text`` is its short description."""
+        a = np.array(x, dtype=np.float64)
+        self.custom = a[None] if a.ndim == 2 else a
+        self.custom_text = text or tr("grid of the lesson")
+        self.input_kind = INPUT_CUSTOM
+        self.events.changed(names=frozenset({"input_kind", "custom"}))
 
     def set_dataset(self, dataset) -> None:
         self.dataset = dataset
@@ -235,6 +247,10 @@ class TheaterSources:
             fmap = self.layer_input(image, self.fmap_layer + 1)
             name = self.model.layers[self.fmap_layer].name
             return fmap, f"{name} · {tr('validation sample')} #{k}"
+        if kind == INPUT_CUSTOM:
+            if self.custom is None:
+                raise SourceUnavailable(tr("No grid has been given yet: pick a hand-made grid."))
+            return self.custom, self.custom_text
         if kind == INPUT_DROPPED:
             if self.dropped is None:
                 raise SourceUnavailable(tr("No image has been dropped yet: drop a picture on the window."))
