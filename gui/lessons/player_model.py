@@ -121,7 +121,7 @@ class PlayerModel:
         self.lesson = lesson
         self.capabilities = capabilities if capabilities is not None else Capabilities()
         self.progress = progress if progress is not None else LessonProgress(lesson)
-        self.notes: list[str] = []              # English sentences (tr'd by the view) for this step
+        self.notes: list[tuple[str, dict]] = []  # (English template, values) for this step: the view translates
         self.problems: list[str] = []           # already translated messages (errors while applying)
         self.last_answer: tuple[bool, Text | None] | None = None
         self.applied_steps = 0
@@ -195,14 +195,15 @@ class PlayerModel:
         return out
 
     # -- applying -----------------------------------------------------------------------------------
-    def play(self, applier: Applier) -> list[str]:
-        """Apply the current step through ``applier``; returns (and keeps in ``notes``) the English notes.
+    def play(self, applier: Applier) -> list[tuple[str, dict]]:
+        """Apply the current step through ``applier``; returns (and keeps in ``notes``) the notes as
+        ``(English template, values)`` (``tr(template).format(**values)`` in the view).
 
         A panel that refuses a value (an engine error) does not stop the others: its message goes to
         ``problems`` (translated by the applier) and the rest of the step is applied.
         """
         shape = applier.dataset_shape()
-        self.notes = [feature_note(name) for name in self.missing(None, shape)]
+        self.notes = [(feature_note(name), {}) for name in self.missing(None, shape)]
         self.problems = []
         for action in self.actions(None, shape):
             try:
@@ -230,7 +231,8 @@ class PlayerModel:
         elif action.panel == "controls":
             unknown = applier.set_controls(v["hidden"], v["locked"])
             for name in unknown:
-                self.notes.append(f"This lesson names a control this version does not have: {name}.")
+                self.notes.append(("This lesson names a control this version does not have: {name}.",
+                                   {"name": name}))
 
     # -- moving and answering -------------------------------------------------------------------------
     def next(self) -> bool:

@@ -327,7 +327,7 @@ class LessonPlayerPanel(QWidget):
         self.progress_bar.setFormat(tr("Step {} of {}").format(p.index + 1, p.total))
         body = html.escape(step.text.get(lang)).replace("\n", "<br>")
         self.text.setHtml(f"<p style='font-size:13pt; line-height:140%'>{body}</p>")
-        notes = [tr(n) for n in p.notes]
+        notes = [tr(template).format(**values) for template, values in p.notes]
         self.notes.setText("\n".join(notes))
         self.notes.setVisible(bool(notes))
         self._show_question(step)
