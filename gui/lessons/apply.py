@@ -87,6 +87,7 @@ class WindowApplier(QObject):
         self._hidden: list[QWidget] = []
         self._locked: list[QWidget] = []
         self._pending_training: dict | None = None
+        self._image_datasets: dict = {}
         self.controller.dataset_ready.connect(self._on_dataset_ready)
         self.controller.dataset_failed.connect(self._on_dataset_failed)
 
@@ -118,9 +119,12 @@ class WindowApplier(QObject):
         ds = self.controller.dataset
         name, split, index = spec["dataset"], spec["split"], int(spec["index"])
         if ds is None or ds.name != name:
+            ds = self._image_datasets.get(name)
+        if ds is None:
             from engine.datasets import load_dataset
 
             ds = load_dataset(name, download=False)      # a ConvScopeError names the missing files
+            self._image_datasets = {name: ds}            # the next steps show the same dataset
         images = ds.x_train if split == "train" else ds.x_test
         x = np.asarray(images[index], dtype=np.float64) / 255.0
         what = tr("training sample") if split == "train" else tr("validation sample")

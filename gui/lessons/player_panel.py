@@ -244,6 +244,8 @@ class LessonPlayerPanel(QWidget):
             if p.finish():
                 self._save_progress()
                 self.refresh()
+                self.resume_label.setText(tr("Lesson finished. Well done!"))
+                self.resume_label.show()
             return
         if p.next():
             self.resume_label.hide()
@@ -334,7 +336,7 @@ class LessonPlayerPanel(QWidget):
         self.back_button.setEnabled(p.index > 0)
         last = p.index == p.total - 1
         self.next_button.setText(tr("Finish") if last else tr("Next ▶"))
-        self.next_button.setEnabled(p.answered and not (last and p.progress.finished))
+        self.next_button.setEnabled(p.answered)
         self.restart_button.setEnabled(True)
 
     def _show_question(self, step) -> None:

@@ -126,14 +126,15 @@ def test_a_folder_on_the_command_line_is_the_first_dataset(qtbot, warm_kernels, 
     assert w.stop_training()
 
 
-def test_a_lesson_file_is_recognised_and_refused_clearly(qtbot, window, tmp_path):
+def test_a_lesson_file_is_recognised_and_a_broken_one_refused_clearly(qtbot, window, tmp_path):
     lesson = tmp_path / "first.convscope-lesson.json"
     lesson.write_text("{}", encoding="utf-8")
     model = window.controller.model
     window.open_paths([str(lesson)])
     text = window.message_bar.label.text()
-    assert "first.convscope-lesson.json" in text and "not available in this version" in text
+    assert "lesson 'first'" in text and "the key 'id' is required" in text
     assert window.controller.model is model and window.classify_panel.results == []
+    assert window.lesson_player.player is None              # nothing half-opened
 
 
 def test_paths_are_sorted_by_kind_relative_to_the_callers_folder(tmp_path):
@@ -235,7 +236,7 @@ def test_the_welcome_appears_once_and_its_choice_becomes_start_up_options(qtbot,
     assert should_show(settings)
     dialog = WelcomeDialog(settings=settings)
     qtbot.addWidget(dialog)
-    assert dialog.buttons["lesson"].isHidden()            # no lessons ship yet
+    assert not dialog.buttons["lesson"].isHidden()        # lessons ship
     dialog.buttons["shapes"].click()
     assert dialog.choice == "shapes" and not should_show(settings)
     opts = argparse.Namespace(dataset=None, train=False)
@@ -244,6 +245,9 @@ def test_the_welcome_appears_once_and_its_choice_becomes_start_up_options(qtbot,
     opts = argparse.Namespace(dataset=None, train=False)
     apply_choice("mnist", opts)
     assert opts.dataset == "mnist" and not opts.train
+    opts = argparse.Namespace(dataset=None, train=False, lesson=None)
+    apply_choice("lesson", opts)
+    assert opts.lesson.endswith("vertical-edge.convscope-lesson.json")    # the first in the lessons' order
     i18n.set_language("en")
 
 
