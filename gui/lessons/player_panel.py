@@ -42,7 +42,8 @@ LAST_LESSON_KEY = "lessons/last"
 
 def source_text(lesson: Lesson) -> str:
     """``note §section`` of each seed source, for the picker and the title."""
-    return "; ".join(f"{s.note} — {s.section}" if s.section else s.note for s in lesson.source)
+    return "; ".join(f"{s.title or s.note} — {s.section}" if s.section else (s.title or s.note)
+                     for s in lesson.source)
 
 
 class LessonPlayerPanel(QWidget):
