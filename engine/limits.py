@@ -3,7 +3,7 @@
 They are generous for teaching (LeNet-5 has 7 layers and 61,706 parameters; the Keras MNIST example
 34,826) but refuse a typo or a hostile model file before any memory is allocated or any time spent:
 training keeps about four float32 copies of every parameter (weights, gradients, two optimizer
-slots), so 25 million parameters already need about 400 MB.
+slots), so 20 million parameters already need about 320 MB.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ MAX_UNITS = 65_536
 #: values of one input image, channels x height x width (1024 x 1024 x 1; 591 x 591 x 3)
 MAX_INPUT_VALUES = 1_048_576
 #: parameters of a whole model
-MAX_PARAMS = 25_000_000
+MAX_PARAMS = 20_000_000
 
 __all__ = ["MAX_LAYERS", "MAX_FILTERS", "MAX_UNITS", "MAX_INPUT_VALUES", "MAX_PARAMS", "check_layer_count",
            "check_input_shape", "check_width", "check_params"]

@@ -95,7 +95,6 @@ def _unique_names(layers: list[Layer]) -> None:
 def _row(index: int, layer: Layer, shape) -> tuple[SummaryRow, tuple | None]:
     """Summary row of ``layer`` for input ``shape`` (never raises) and its output shape."""
     try:
-        limits.check_width(layer)
         out = layer.output_shape(shape)
         params = layer.param_count(shape)
         formula = layer.param_formula(shape)
@@ -129,9 +128,10 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
     ``layer_configs`` holds ``{"class_name", "config"}`` dicts or :class:`Layer` objects. The first
     layer that cannot work gets its teaching message in ``row.error``; the layers after it get
     ``None`` shapes (their input is unknown). With ``num_classes`` the last layer must output one
-    score per class. A model larger than :mod:`engine.limits` allows gets the limit's error on the
-    layer that crosses it, except too many layers or too large an input: those raise
-    :class:`LimitError` before any layer is made. Time and memory are linear in the number of layers.
+    score per class. Too many layers or too large an input (:mod:`engine.limits`) raise
+    :class:`LimitError` before any layer is made; the sizes of a draft (units, filters, parameters)
+    are only counted here (the editor compares them), :meth:`Sequential.build` and the model loader
+    refuse them. Time and memory are linear in the number of layers.
     """
     if not isinstance(layer_configs, (list, tuple)):
         layer_configs = list(layer_configs)
@@ -155,7 +155,6 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
     _unique_names([layer for layer in layers if layer is not None])
 
     rows: list[SummaryRow] = []
-    total = 0
     shape = tuple(int(v) for v in input_shape) if input_shape is not None else None
     for index, (layer, err) in enumerate(zip(layers, build_errors)):
         if layer is None:
@@ -170,11 +169,6 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
                                    layer.describe(), layer.trainable))
             continue
         row, shape = _row(index, layer, shape)
-        total += row.params
-        if total > limits.MAX_PARAMS and row.error is None:
-            exc = LimitError("too_many_params", params=total, limit=limits.MAX_PARAMS)
-            row = replace(row, output_shape=None, error=str(exc), exception=exc)
-            shape = None
         rows.append(row)
     if rows and num_classes is not None and shape is not None and shape != (int(num_classes),):
         exc = ArchitectureError("wrong_class_count", shape=Shape(shape), classes=int(num_classes))

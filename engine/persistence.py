@@ -171,6 +171,10 @@ def load_model(path) -> tuple[Sequential, dict]:
                              error=ArchitectureError.in_layer(bad.index, bad.name, inner))
     stored = sum(int(a.size) for k, a in arrays.items() if k.startswith("layer"))
     needed = sum(r.params for r in rows)
+    try:
+        limits.check_params(needed)
+    except ConvScopeError as exc:
+        raise ModelFileError("architecture_invalid", name=name, error=exc) from exc
     if stored != needed:
         raise ModelFileError("weight_count_mismatch", name=name, stored=stored, needed=needed)
     try:

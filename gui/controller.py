@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from gui.i18n import tr, tr_message
+from gui.i18n import tr, tr_error
 
 SNAPSHOT_INTERVAL = 0.22      # seconds between engine snapshots (about 4-5 per second)
 BATCH_EMIT_HZ = 15.0          # per-batch metric lists sent to the GUI at most this often
@@ -247,7 +247,7 @@ def _message(exc: BaseException) -> str:
     except ImportError:  # pragma: no cover
         ConvScopeError = ValueError  # noqa: N806
     if isinstance(exc, ConvScopeError):
-        return tr_message(str(exc))
+        return tr_error(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -381,7 +381,7 @@ class TrainingController(QObject):
         skipped = list(getattr(ds, "skipped", None) or [])
         if not skipped:
             return
-        shown = "; ".join(f"{Path(str(path)).name} ({tr_message(str(reason))})" for path, reason in skipped[:5])
+        shown = "; ".join(f"{Path(str(path)).name} ({tr_error(reason)})" for path, reason in skipped[:5])
         more = tr(" and {} more").format(len(skipped) - 5) if len(skipped) > 5 else ""
         self.error_occurred.emit(
             tr("{} files of the folder were left out: {}{}.").format(len(skipped), shown, more))

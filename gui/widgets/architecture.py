@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from gui.controller import shape_text
-from gui.i18n import tr, tr_message
+from gui.i18n import tr, tr_error
 
 BLOCK_COLORS = {
     "Input": QColor(224, 224, 224),
@@ -125,7 +125,7 @@ def build_blocks(model) -> list[Block]:
         elif row.class_name in ("MaxPooling2D", "AveragePooling2D", "Flatten", "ReLU", "Dropout"):
             tip.append(tr("No parameters: this layer has nothing to learn."))
         if getattr(row, "error", ""):
-            tip.append(f"<span style='color:#b00'>{tr_message(row.error)}</span>")
+            tip.append(f"<span style='color:#b00'>{tr_error(getattr(row, 'exception', None) or row.error)}</span>")
         tip.append("<i>" + tr("Click to show this layer in the feature map and filter panels.") + "</i>")
         blocks.append(Block(row.index, row.class_name, layer_detail(row.class_name, cfg),
                             shape_text(row.output_shape), int(row.params), "<br>".join(tip), row.class_name,

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import ConvScopeError
 from engine.shapes import format_shape
-from gui.i18n import tr, tr_message
+from gui.i18n import tr, tr_error
 
 # -- layer catalogue ------------------------------------------------------------------------------
 
@@ -1069,7 +1069,7 @@ class ArchitectureEditor(QWidget):
         try:
             model = self.build_model()
         except ConvScopeError as exc:
-            self._set_status_note(tr_message(str(exc)))
+            self._set_status_note(tr_error(exc))
             return None
         previous = self._applied_model, self._applied
         # Set before handing over: the controller's model_changed echo must be recognised as ours.
@@ -1079,7 +1079,7 @@ class ArchitectureEditor(QWidget):
             try:
                 accepted = self.controller.set_model(model)
             except ConvScopeError as exc:
-                accepted, message = False, tr_message(str(exc))
+                accepted, message = False, tr_error(exc)
             else:
                 message = getattr(self.controller, "last_error", "") or ""
             if accepted is False:  # the controller refused it (it reports why through error_occurred)
@@ -1232,9 +1232,9 @@ class ArchitectureEditor(QWidget):
                                                            num_classes=self.num_classes))
         except Exception as exc:  # noqa: BLE001 - validate_architecture should never raise; stay alive if it does
             self.rows = []
-            self.problems = {0: tr_message(str(exc))}
+            self.problems = {0: tr_error(exc)}
         else:
-            self.problems = {r.index if r.index is not None else i: tr_message(str(r.error))
+            self.problems = {r.index if r.index is not None else i: tr_error(getattr(r, "exception", None) or r.error)
                              for i, r in enumerate(self.rows) if r.error}
             if not self.problems:
                 self._check_size()
@@ -1495,7 +1495,7 @@ class ArchitectureEditor(QWidget):
             else:
                 self.load_preset(name)
         except ConvScopeError as exc:
-            self._error_box(tr("Cannot load this starting point"), tr_message(str(exc)))
+            self._error_box(tr("Cannot load this starting point"), tr_error(exc))
 
     def _error_box(self, title: str, message: str) -> None:
         QMessageBox.warning(self, title, message)
@@ -1511,7 +1511,7 @@ class ArchitectureEditor(QWidget):
         try:
             self.open_model(path)
         except ConvScopeError as exc:
-            self._error_box(tr("Cannot open this model"), tr_message(str(exc)))
+            self._error_box(tr("Cannot open this model"), tr_error(exc))
         except OSError as exc:
             self._error_box(tr("Cannot open this model"), f"{path}: {exc.strerror or exc}")
 
@@ -1523,7 +1523,7 @@ class ArchitectureEditor(QWidget):
         try:
             saved = self.save_model(path)
         except ConvScopeError as exc:
-            self._error_box(tr("Cannot save the model"), tr_message(str(exc)))
+            self._error_box(tr("Cannot save the model"), tr_error(exc))
         except OSError as exc:
             self._error_box(tr("Cannot save the model"), f"{path}: {exc.strerror or exc}")
         else:
@@ -1537,7 +1537,7 @@ class ArchitectureEditor(QWidget):
         try:
             saved = self.export_summary(path)
         except ConvScopeError as exc:
-            self._error_box(tr("Cannot export the summary"), tr_message(str(exc)))
+            self._error_box(tr("Cannot export the summary"), tr_error(exc))
         except OSError as exc:
             self._error_box(tr("Cannot export the summary"), f"{path}: {exc.strerror or exc}")
         else:
@@ -1551,7 +1551,7 @@ class ArchitectureEditor(QWidget):
         try:
             saved = self.export_onnx(path, include_softmax=self.onnx_softmax_action.isChecked())
         except ConvScopeError as exc:
-            self._error_box(tr("Cannot export ONNX"), tr_message(str(exc)))
+            self._error_box(tr("Cannot export ONNX"), tr_error(exc))
         except OSError as exc:
             self._error_box(tr("Cannot export ONNX"), f"{path}: {exc.strerror or exc}")
         else:

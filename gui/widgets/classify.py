@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.i18n import tr, tr_message
+from gui.i18n import tr, tr_error
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage, chw_to_display, qimage_to_array
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
@@ -449,5 +449,5 @@ class ClassifyPanel(QWidget):
 
 
 def _short(exc: BaseException) -> str:
-    text = tr_message(str(exc)) or type(exc).__name__
+    text = tr_error(exc) or type(exc).__name__
     return text if len(text) < 300 else text[:297] + "..."

@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import ConvScopeError
 from engine.theater import INPUT_GRIDS, KERNEL_PRESETS, ConvTheater, apply_kernel, fmt, kernel_for_input
-from gui.i18n import language, tr, tr_message
+from gui.i18n import language, tr, tr_error
 
 NUMBERS_UP_TO = 12          # grids up to 12x12 (padded) show their numbers; larger ones are images
 MAX_CHANNEL_ROWS = 3        # RGB: one row per channel; deeper inputs pick one channel
@@ -1027,7 +1027,7 @@ class TheaterPanel(QWidget):
             self.timer.stop()
             self._set_play_icon(False)
             self.theater = None
-            message = (tr_message(str(exc)) if isinstance(exc, ConvScopeError)
+            message = (tr_error(exc) if isinstance(exc, ConvScopeError)
                        else tr("Could not compute this step: {}").format(exc))
             self._show_message(message)
             self._render()
