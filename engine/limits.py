@@ -12,8 +12,9 @@ import numbers
 
 from engine.errors import LimitError, Shape, Term
 
-#: layers in one model (ResNet-152, a very deep network, has a few hundred)
-MAX_LAYERS = 1_000
+#: layers in one model (ResNet-152, a very deep network, has a few hundred; the editor and the
+#: checks stay fast far beyond it because they are linear in the number of layers)
+MAX_LAYERS = 5_000
 #: output channels of one Conv2D layer
 MAX_FILTERS = 2_048
 #: output units of one Dense layer
