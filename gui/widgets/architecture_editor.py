@@ -198,7 +198,7 @@ def _preset_label(name: str) -> str:
     for attr in ("title", "label", "display_name"):
         value = getattr(entry, attr, None) or (entry.get(attr) if isinstance(entry, dict) else None)
         if value:
-            return str(value)
+            return tr(str(value))
     return name
 
 
@@ -1381,7 +1381,7 @@ class ArchitectureEditor(QWidget):
 
     # ------------------------------------------------------------------------------- summary
     def _update_input_label(self) -> None:
-        src = f" ({self.dataset_name})" if self.dataset_name else ""
+        src = f" ({tr(self.dataset_name)})" if self.dataset_name else ""
         classes = (tr("{n} classes").format(n=self.num_classes)) if self.num_classes else tr("classes unknown")
         self.input_label.setText(tr("Input: {shape}{source} · {classes}").format(
             shape=format_shape(self.input_shape), source=src, classes=classes))

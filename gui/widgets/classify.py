@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.i18n import tr, tr_error
+from gui.i18n import tr, tr_class, tr_error
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage, chw_to_display, qimage_to_array
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
@@ -263,7 +263,7 @@ class ClassifyPanel(QWidget):
 
     def class_names(self, k: int) -> list[str]:
         ds = self.controller.dataset
-        names = list(getattr(ds, "class_names", []) or []) if ds is not None else []
+        names = [tr_class(n) for n in getattr(ds, "class_names", []) or []] if ds is not None else []
         return names if len(names) == k else [str(i) for i in range(k)]
 
     # -- inputs ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.controller import shape_text
-from gui.i18n import tr
+from gui.i18n import tr, tr_class
 from gui.widgets.common import (
     ACTIVATION_CMAP,
     BACKGROUND,
@@ -379,7 +379,7 @@ class FeatureMapPanel(QWidget):
         ins = self.inspection
         model = self.controller.model
         ds = self.controller.dataset
-        names = list(getattr(ds, "class_names", [])) if ds is not None else []
+        names = [tr_class(n) for n in getattr(ds, "class_names", [])] if ds is not None else []
         name = lambda k: names[k] if 0 <= k < len(names) else str(k)  # noqa: E731
         parts = []
         s = ins.sample

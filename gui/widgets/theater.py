@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import ConvScopeError
 from engine.theater import INPUT_GRIDS, KERNEL_PRESETS, ConvTheater, apply_kernel, fmt, kernel_for_input
-from gui.i18n import language, tr, tr_error
+from gui.i18n import language, tr, tr_class, tr_error
 
 NUMBERS_UP_TO = 12          # grids up to 12x12 (padded) show their numbers; larger ones are images
 MAX_CHANNEL_ROWS = 3        # RGB: one row per channel; deeper inputs pick one channel
@@ -910,7 +910,7 @@ class TheaterPanel(QWidget):
             k = min(self.sample_spin.value(), len(xs) - 1)
             label = int(ys[k])
             names = getattr(ds, "class_names", None) or []
-            name = names[label] if label < len(names) else str(label)
+            name = tr_class(names[label]) if label < len(names) else str(label)
             what = tr("training sample") if src == self.INPUT_TRAIN else tr("validation sample")
             return np.asarray(xs[k], dtype=np.float64) / 255.0, f"{what} #{k} ({name})"
         if src == self.INPUT_FMAP:

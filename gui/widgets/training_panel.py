@@ -45,7 +45,7 @@ def preset_title(name: str) -> str:
         return name
     entry = PRESETS.get(name) if isinstance(PRESETS, dict) else None
     title = getattr(entry, "display_name", None)
-    return f"{tr(title)}  ({name})" if title else name
+    return tr(title) if title else name
 
 
 def format_duration(seconds: float) -> str:
@@ -81,7 +81,7 @@ class TrainingPanel(QWidget):
         # -- optimizer settings ------------------------------------------------------------------
         self.optimizer_combo = QComboBox()
         for key, title in OPTIMIZERS:
-            self.optimizer_combo.addItem(title, key)
+            self.optimizer_combo.addItem(tr(title), key)
         self.optimizer_combo.setToolTip(tr("The rule that changes the weights after each batch, using the "
                                            "gradient of the loss."))
         self.lr_spin = QDoubleSpinBox()
