@@ -541,7 +541,7 @@ class TrainingController(QObject):
         self.latest_evaluation = None
         self._clear_history()
         self.status_message.emit(tr("Dataset {}: {} training and {} validation images, {} classes.").format(
-            ds.name, len(ds.y_train), len(ds.y_test), ds.num_classes))
+            tr(ds.name), len(ds.y_train), len(ds.y_test), ds.num_classes))
         self._report_skipped_files(ds)
         self.sample = None                    # the old dataset's image may not fit the new model
         self.latest_inspection = None

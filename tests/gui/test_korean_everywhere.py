@@ -151,6 +151,8 @@ def korean_window(qtbot, warm_kernels):
         win.show()
         qtbot.waitExposed(win)
         c.refresh_inspection()
+        with qtbot.waitSignal(c.evaluation_ready, timeout=60_000):
+            c.request_evaluation()
         qtbot.wait(50)
         yield win
     finally:
@@ -166,7 +168,7 @@ def test_every_visible_text_of_the_korean_window_is_korean(qtbot, korean_window)
     from gui.main_window import GlossaryDialog
 
     win = korean_window
-    texts = [("window title", win.windowTitle())]
+    texts = [("window title", win.windowTitle()), ("status bar", win.statusBar().currentMessage())]
     for i in range(win.workspace.count()):
         win.workspace.setCurrentIndex(i)
         qtbot.wait(20)
