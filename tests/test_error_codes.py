@@ -162,3 +162,30 @@ def test_errors_survive_pickling_with_their_code_and_values():
     assert type(copy) is ArchitectureError and copy.code == "in_layer" and str(copy) == str(error)
     down = pickle.loads(pickle.dumps(DownloadError("download_cancelled", url="u")))
     assert down.network is False and down.code == "download_cancelled"
+
+
+def test_an_offline_dataset_error_and_a_folder_reason_read_in_korean(korean, tmp_path):
+    from engine.datasets import load_image_folder
+    from engine.datasets.mnist import load_mnist_like
+    from engine.errors import DatasetError
+
+    with pytest.raises(DatasetError) as info:
+        load_mnist_like("mnist", download=False, cache_dir=tmp_path, home=tmp_path, cwd=tmp_path, roots=[],
+                        system_dirs=[], env={})
+    assert info.value.code == "dataset_unavailable" and info.value.values["why"].code == "download_turned_off"
+    text = i18n.tr_error(info.value)
+    assert text.startswith("MNIST이(가) 이 컴퓨터에 없고 내려받을 수도 없었습니다(내려받기가 꺼져 있습니다).")
+    assert "train-images-idx3-ubyte.gz" in text and "To use it offline" not in text
+
+    for cls in ("a", "b"):
+        (tmp_path / "folder" / cls).mkdir(parents=True)
+        from PIL import Image
+
+        for i in range(2):
+            Image.new("L", (8, 8), 255 * i).save(tmp_path / "folder" / cls / f"{i}.png")
+    (tmp_path / "folder" / "a" / "notes.txt").write_text("not a picture")
+    ds = load_image_folder(tmp_path / "folder", validation_split=0.5)
+    (path, reason), = ds.skipped
+    assert path.endswith("notes.txt") and reason.code == "not_image_type"
+    assert i18n.tr_error(reason).startswith("이미지 파일 형식이 아님(.txt;")
+    assert [i18n.tr_error(note) for note in ds.notes] == ["파일 1개를 건너뛰었습니다(건너뛴 파일 목록을 보세요)."]
