@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     # antialiasing only where it shows (the curves ask for it per item): it doubles the paint time
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     i18n.set_language(args.lang)
+    i18n.install_qt_translations(app)
 
     window = MainWindow(options=args, restore_layout=not args.reset_layout and not args.screenshot)
     if size:

@@ -65,6 +65,30 @@ def tr(text: str) -> str:
     return catalog(_language).get(text, text)
 
 
+_qt_translators: list = []
+
+
+def install_qt_translations(app) -> bool:
+    """Qt's own texts (OK, Cancel, Close, the file dialogs) in the interface language.
+
+    Uses the ``qtbase`` catalogue shipped with Qt; returns False in English or when it is missing.
+    """
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
+    for old in _qt_translators:
+        app.removeTranslator(old)
+    _qt_translators.clear()
+    if _language == "en":
+        return False
+    translator = QTranslator(app)
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    if not translator.load(QLocale(_language), "qtbase", "_", folder):
+        return False
+    app.installTranslator(translator)
+    _qt_translators.append(translator)
+    return True
+
+
 def tr_class(name) -> str:
     """A dataset's class name in the interface language ("Ankle boot" -> "앵클 부츠"; a folder's own
     class names and MNIST's digits stay as they are)."""

@@ -24,7 +24,7 @@ PROPER_NAMES = {
     "CPU", "GPU", "RGB", "NaN", "Glorot", "He", "Nesterov", "LeCun", "CIFAR", "ImageNet", "Zalando", "Ctrl",
     "Shift", "Alt", "Esc", "Del", "Tab", "Space", "Enter", "PgUp", "PgDn", "Home", "End", "Del", "Backspace",
     "Softmax", "Tanh", "Sigmoid", "LeakyReLU", "Dropout", "Dense", "Flatten", "npz", "png", "onnx", "json",
-    "csv", "txt", "svg", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff", "CC", "BY", "SA", "MIT", "OK",
+    "csv", "txt", "svg", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff", "CC", "BY", "SA", "MIT",
     "Yann", "GitHub", "Debian", "torchvision", "Explainer",
 }
 #: units and formula symbols (single letters are formula symbols: f, p, s, n, x, W, b...)
@@ -141,6 +141,9 @@ def korean_window(qtbot, warm_kernels):
     i18n.set_language("ko")
     i18n.catalog.cache_clear()
     i18n.error_catalog.cache_clear()
+    from PySide6.QtWidgets import QApplication
+
+    assert i18n.install_qt_translations(QApplication.instance())
     win = MainWindow(restore_layout=False)
     qtbot.addWidget(win)
     try:
@@ -159,6 +162,7 @@ def korean_window(qtbot, warm_kernels):
         win.stop_training()
         win.close()
         i18n.set_language("en")
+        i18n.install_qt_translations(QApplication.instance())
 
 
 def test_every_visible_text_of_the_korean_window_is_korean(qtbot, korean_window):
@@ -197,6 +201,7 @@ def test_every_visible_text_of_the_korean_window_is_korean(qtbot, korean_window)
     QTimer.singleShot(100, read_about_and_close)
     win.show_about()
     assert about, "the About box was not found"
+    assert any(text == "확인" for _, text in about), "Qt's own buttons are in Korean too"
     texts += about
 
     assert len(texts) > 200
