@@ -58,7 +58,8 @@ def _without_glossary_english(text: str) -> str:
 def _words(text: str) -> list[str]:
     text = html.unescape(re.sub(r"<[^>]+>", " ", text or ""))
     text = text.replace("&", "")                          # mnemonics: "파일(&F)"
-    text = re.sub(r"https?://\S+|\S+@\S+|\b[\w.-]+\.(npz|png|onnx|json|gz|txt)\b", " ", text)
+    # addresses, file names and paths are the user's, not ours to translate
+    text = re.sub(r"https?://\S+|\S+@\S+|[\w.~-]*/[\w./~-]+|\b[\w.-]+\.(npz|png|onnx|json|gz|txt)\b", " ", text)
     words = []
     for token in re.split(r"[^\w]+", text):
         if re.fullmatch(r"[A-Za-z]{2,}", token):            # Latin letters only; single letters are symbols
@@ -133,7 +134,7 @@ def _offenders(texts, allowed) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def korean_window(qtbot, warm_kernels):
+def korean_window(qtbot, warm_kernels, tmp_path):
     from engine.datasets import load_dataset
     from gui import i18n
     from gui.main_window import MainWindow
@@ -149,13 +150,16 @@ def korean_window(qtbot, warm_kernels):
     try:
         c = win.controller
         c.kernels_warm = True
-        c.use_dataset(load_dataset("shapes", train_size=400, test_size=200))
+        ds = load_dataset("shapes", train_size=400, test_size=200)
+        c.use_dataset(ds)
         c.set_preset("shapes_small")
         win.show()
         qtbot.waitExposed(win)
         c.refresh_inspection()
         with qtbot.waitSignal(c.evaluation_ready, timeout=60_000):
             c.request_evaluation()
+        win.classify_panel.classify_image(ds.x_test[0, 0], "sample.png")
+        win.classify_panel.classify_files([str(tmp_path / "missing.png")])   # its error is shown too
         qtbot.wait(50)
         yield win
     finally:
