@@ -124,6 +124,8 @@ MESSAGES: dict[str, str] = {
     "model_read_failed": "could not read {name}: {detail}.",
     "not_model_file_kind": (
         "{name} is not a ConvScope model file ({what}). Choose a model file saved by ConvScope (File > Save model)."),
+    "empty_file": "an empty file",
+    "not_npz_archive": "not an .npz archive",
     "not_npz": (
         "{name} is not a ConvScope model file (it could not be read as .npz: {detail}). Choose a file saved by "
         "ConvScope."),
@@ -309,7 +311,3 @@ MESSAGES: dict[str, str] = {
     "dataset_loaded_from": "{dataset} ({license}) loaded from {source} ({origin}).",
     "downloaded_from": "downloaded from {mirror}",
 }
-MESSAGES.update({
-    "empty_file": "an empty file",
-    "not_npz_archive": "not an .npz archive",
-})
