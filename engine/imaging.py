@@ -27,9 +27,22 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.errors import ImageError, Term
+from engine.pixels import to_float32
 
 __all__ = ["load_image", "image_to_array", "preprocess", "fit_to_shape", "to_uint8_image",
-           "MAX_IMAGE_PIXELS", "MAX_FILE_BYTES", "STYLES"]
+           "MAX_IMAGE_PIXELS", "MAX_FILE_BYTES", "STYLES", "IMAGE_EXTENSIONS", "IMAGE_MIME_TYPES",
+           "is_image_path"]
+
+#: The image files ConvScope reads, by file-name extension (lower case, with the dot), in the order a
+#: file dialog lists them: the one list behind image-folder datasets, the open-image dialog, dropped
+#: files and the desktop entry. Every one of them is decoded by :func:`load_image` (tested).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
+#: MIME type of each extension (for a desktop entry's ``MimeType=`` or a drop's MIME data).
+IMAGE_MIME_TYPES = {
+    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".bmp": "image/bmp",
+    ".gif": "image/gif", ".webp": "image/webp", ".tif": "image/tiff", ".tiff": "image/tiff",
+    ".pgm": "image/x-portable-graymap", ".ppm": "image/x-portable-pixmap",
+}
 
 MAX_IMAGE_PIXELS = 40_000_000       # 40 megapixels: any real photo; a 200 MB RGB decode at most
 MAX_FILE_BYTES = 256 * 1024 ** 2     # a 256 MB file is not an image for a 28x28 classifier
@@ -45,6 +58,11 @@ _MNIST_CENTER = 14.0
 # ------------------------------------------------------------------------------------------------
 # decoding
 # ------------------------------------------------------------------------------------------------
+def is_image_path(path) -> bool:
+    """True when the file name ends with one of :data:`IMAGE_EXTENSIONS` (any letter case)."""
+    return Path(os.fspath(path)).suffix.lower() in IMAGE_EXTENSIONS
+
+
 def load_image(path) -> np.ndarray:
     """Decode an image file (or bytes / a binary file object) to uint8 ``(H, W)`` or ``(H, W, 3)``."""
     if isinstance(path, (bytes, bytearray, memoryview)):
@@ -124,10 +142,10 @@ def image_to_array(im: Image.Image) -> np.ndarray:
     if mode in ("L",):
         return np.array(im, dtype=np.uint8)
     if mode in ("LA", "La"):
-        a = np.asarray(im.convert("LA"), dtype=np.float32) / 255.0
+        a = to_float32(np.asarray(im.convert("LA")))
         return _on_white(a[..., :1], a[..., 1:2])[..., 0]
     if mode in ("RGBA", "RGBa"):
-        a = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+        a = to_float32(np.asarray(im.convert("RGBA")))
         return _on_white(a[..., :3], a[..., 3:4])
     if mode.startswith("I;16") or mode in ("I", "F"):
         arr = np.asarray(im, dtype=np.float64)
@@ -190,7 +208,7 @@ def to_uint8_image(image) -> np.ndarray:
     else:
         raise ImageError("image_dtype_unsupported", dtype=str(a.dtype))
     if a.ndim == 3 and a.shape[-1] == 4:
-        f = a.astype(np.float32) / 255.0
+        f = to_float32(a)
         a = _on_white(f[..., :3], f[..., 3:4])
     return np.ascontiguousarray(a)
 
@@ -253,7 +271,7 @@ def fit_to_shape(image, input_shape) -> np.ndarray:
 
 def _mnist_field(gray: np.ndarray, h: int, w: int) -> np.ndarray:
     """float32 (h, w) in [0, 1]: MNIST's preparation of one grayscale drawing."""
-    g = gray.astype(np.float32) / 255.0
+    g = to_float32(gray)
     border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
     background = float(np.median(border))
     if background > 0.5:                      # dark ink on light paper -> light ink on black, like MNIST
@@ -273,7 +291,7 @@ def _mnist_field(gray: np.ndarray, h: int, w: int) -> np.ndarray:
     scale = box / max(ch, cw)
     nh, nw = max(1, min(box, round(ch * scale))), max(1, min(box, round(cw * scale)))
     u8 = np.clip(np.rint(crop * 255.0), 0, 255).astype(np.uint8)[..., None]
-    small = _resize(u8, nh, nw)[..., 0].astype(np.float32) / 255.0
+    small = to_float32(_resize(u8, nh, nw)[..., 0])
     # centre of mass -> field centre (14, 14) for 28x28 (pixel indices), integer shift as MNIST did
     mass = float(small.sum())
     if mass <= 0:
@@ -299,7 +317,7 @@ def preprocess(image, input_shape=(1, 28, 28), style: str = "fit") -> np.ndarray
     if style not in STYLES:
         raise ImageError("unknown_preprocess_style", style=style)
     if style == "fit":
-        return fit_to_shape(image, (c, h, w)).astype(np.float32) * np.float32(1.0 / 255.0)
+        return to_float32(fit_to_shape(image, (c, h, w)))
     a = to_uint8_image(image)
     field = _mnist_field(_gray(a), h, w)
     out = np.repeat(field[None], c, axis=0) if c == 3 else field[None]

@@ -310,4 +310,75 @@ MESSAGES: dict[str, str] = {
     "chosen_folder_problem": "The data folder you chose has a problem: {error}",
     "dataset_loaded_from": "{dataset} ({license}) loaded from {source} ({origin}).",
     "downloaded_from": "downloaded from {mirror}",
+    # --- attribution, backward theater, update explanation (engine/attribution.py, backward.py, updates.py)
+    "method_one_image": "{method} takes one image, got a batch of {count}.",
+    "smoothgrad_copies": "smoothgrad needs at least one noisy copy, got {n}.",
+    "patch_stride_too_small": "the patch size and stride must be at least 1, got patch {patch}, stride {stride}.",
+    "patch_too_large": "a {patch}x{patch} patch does not fit a {size}-pixel image: use at most {size}.",
+    "flat_layer_no_field": "layer '{name}' works on flat vectors: it has no receptive field.",
+    "top_patches_need_conv": "layer {index} ('{name}') is {layer_class}; top patches need a Conv2D.",
+    "top_patches_batch_shape": "top patches search a batch of images (N, C, H, W) = (N, {dims}), got shape {shape}.",
+    "layer_not_run": "layer '{name}' has not run yet: run the model on an image first.",
+    "no_pre_activation": (
+        "layer '{name}' kept no pre-activation: it was last run in training mode, which applies the "
+        "activation in place. Run it in inference mode (training=False)."),
+    "no_such_layer": "layer {index} does not exist: the model has layers 0..{last}.",
+    "backward_array_shape": "{what} must be (C, H, W) or (H, W); got shape {shape}.",
+    "dz_shape_mismatch": (
+        "dL/dZ has shape {shape}, but a {size}x{size} filter with stride {stride} and padding {pads} over "
+        "{h}x{w} gives {out_h}x{out_w} positions."),
+    "backward_needs_conv": "the backward walk needs a built Conv2D layer, got {layer_class}.",
+    "kernel_dz_mismatch": "kernel {kernel} does not match dL/dZ {d_z}: one (C, K, K) kernel per filter.",
+    "dz_too_large": "dL/dZ {shape} is too large for an input of {h}x{w} with padding {pads}.",
+    "pooling_op_unknown": "pooling op must be 'max' or 'avg', got {op!r}.",
+    "max_pool_needs_switches": "max pooling backward needs the forward pass's argmax switches.",
+    "pooling_walk_needs_pool": "the pooling walk needs a pooling layer, got {layer_class}.",
+    "param_outside_buffer": (
+        "layer '{name}' parameter {key} is not inside the model's flat buffer; build the model first."),
+    "gradient_filter_shape": "the gradient has shape {gradient}, the filter {filter}: they must match.",
+    "optimizer_unexplained": "no explanation for optimizer {name}; known: SGD, Adam, RMSprop.",
+    "layer_has_no_filters": "layer {index} ('{name}') has no convolution filters.",
+    "optimizer_state_foreign": "the optimizer's state does not belong to this model (was it used on another one?).",
+    "params_before_size": "params_before has {got} values, the model {expected}.",
+    # --- the run store (engine/runs/)
+    "timeline_no_filters": "this timeline kept no convolution filters: the model has no Conv2D layer.",
+    "timeline_no_layer_filters": "no filters of layer {name!r} in the timeline; layers with filters: {layers}.",
+    "timeline_channel_range": "layer {name!r} has {channels} input channels (0 to {last}); got channel {channel}.",
+    "timeline_no_feature_maps": "this timeline kept no feature maps (no layer outputs an image).",
+    "timeline_no_such_layer": "no layer {name!r}; layers: {layers}.",
+    "timeline_not_feature_maps": (
+        "layer {layer} does not output feature maps (C, H, W); pick a Conv2D or pooling layer."),
+    "timeline_kind_unknown": "unknown timeline kind {kind!r}; use 'filters' or 'feature_maps'.",
+    "timeline_empty": "the timeline is empty: train for at least one step before exporting it.",
+    "timeline_normalize_unknown": "normalize must be 'frame' or 'timeline', got {normalize!r}.",
+    "run_file_missing": "the run file {path} is missing; it may have been deleted by hand.",
+    "run_file_unreadable": "the run file {path} is damaged and cannot be read ({detail}). Delete the run or the file.",
+    "run_file_incomplete": "the run file {path} is damaged: it has no '{missing}'. Delete the run or the file.",
+    "runs_folder_uncreatable": (
+        "cannot create the runs folder {folder}: {detail}. Choose another folder with --runs-dir or "
+        "CONVSCOPE_RUNS_DIR."),
+    "run_list_busy": (
+        "the run list {path} cannot be opened right now ({detail}). If another ConvScope is busy with it, try"
+        " again in a moment; check the folder's permissions, or choose another folder with --runs-dir."),
+    "run_list_foreign": "it is an SQLite database of another program",
+    "run_list_no_version": "it has no format version",
+    "run_list_newer": "it was written by a newer ConvScope (format {version}, this one reads {supported})",
+    "run_list_set_aside": (
+        "the run list {path} could not be read ({cause}), so it was set aside as {aside} and a new list was "
+        "started. The runs' files were kept; {adopted} runs were found again (their per-batch curves are "
+        "lost). Delete {aside} once you no longer need it."),
+    "run_missing": "there is no run {run_id} in {folder}; it may have been deleted.",
+    "run_status_unknown": "unknown run status {status!r}; use one of {choices}.",
+    "run_written_elsewhere": "run {run_id} ('{name}') is being written by another window; stop it there first.",
+    "run_no_moment": "run {run_id} has no timeline moment at step {step}; kept steps: {kept}.",
+    "run_no_weights": (
+        "run {run_id} ('{name}') has no weights saved for epoch {epoch}; epochs with saved weights: {kept}."),
+    "run_still_training_continue": "run {run_id} ('{name}') is still training; stop it before continuing it.",
+    "run_still_training_delete": "run {run_id} ('{name}') is still training; stop it before deleting it.",
+    "run_writer_busy": "run {run_id} is already being written; close its writer first.",
+    "run_writer_closed": "the writer of run {run_id} is closed; open a new one to write more.",
+    "run_writer_unknown_item": "unknown item {kind!r} for the run writer.",
+    "history_per_octave": "per_octave must be at least 1, got {per_octave}.",
+    "history_max_moments": "max_moments must be at least 2 (the first and the last), got {max_moments}.",
+    "history_no_weights": "no weights were kept for epoch {epoch}; epochs kept: {kept}.",
 }

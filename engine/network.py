@@ -14,9 +14,12 @@ import numpy as np
 
 from engine import limits
 from engine.errors import ArchitectureError, ConvScopeError, LimitError, Shape, ShapeError
-from engine.layers import Conv2D, Dense, Layer, Softmax, layer_from_config
+from engine.inspection import Inspection, inspect_model, output_head
+from engine.layers import Layer, layer_from_config
 from engine.losses import softmax, softmax_cross_entropy
+from engine.pixels import to_float32
 from engine.shapes import format_shape
+from engine.training import fit
 
 __all__ = ["Sequential", "SummaryRow", "EvalResult", "validate_architecture", "keras_shape"]
 
@@ -156,7 +159,7 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
 
     rows: list[SummaryRow] = []
     shape = tuple(int(v) for v in input_shape) if input_shape is not None else None
-    for index, (layer, err) in enumerate(zip(layers, build_errors)):
+    for index, (layer, err) in enumerate(zip(layers, build_errors, strict=True)):
         if layer is None:
             cfg = layer_configs[index]
             cls = cfg.get("class_name", "?") if isinstance(cfg, dict) else "?"
@@ -224,7 +227,7 @@ class Sequential:
         _unique_names(self.layers)
         self.built = False
 
-    def build(self, input_shape: tuple, seed: int | None = 0, rng: np.random.Generator | None = None) -> "Sequential":
+    def build(self, input_shape: tuple, seed: int | None = 0, rng: np.random.Generator | None = None) -> Sequential:
         """Infer every shape and allocate the parameters (seeded; Keras initializers).
 
         Raises :class:`ArchitectureError` naming the first layer that cannot work and how to fix it.
@@ -316,7 +319,7 @@ class Sequential:
         for layer in self.layers:
             if not layer.trainable:
                 continue
-            for key, p in layer.params.items():
+            for p in layer.params.values():
                 n = p.size
                 frozen = getattr(layer, "frozen_filters", None)
                 if frozen:
@@ -340,7 +343,7 @@ class Sequential:
         lines = [f'Model: "{self.name}"', "_" * line_length]
         lines.append(f" {'Layer (type)':<{w1}}{'Output Shape':<{w2}}{'Param #':<{w3}}".rstrip())
         lines.append("=" * line_length)
-        for i, (r, label, shape) in enumerate(zip(rows, labels, shapes)):
+        for i, (r, label, shape) in enumerate(zip(rows, labels, shapes, strict=True)):
             lines.append(f" {label:<{w1}}{shape:<{w2}}{r.params:<{w3}}".rstrip())
             if i < len(rows) - 1:
                 lines.append("")
@@ -362,23 +365,19 @@ class Sequential:
         if self.input_shape is not None and x.shape == self.input_shape:
             x = x[None]
         if x.dtype == np.uint8:
-            out = np.empty(x.shape, np.float32)
-            np.multiply(x, np.float32(1 / 255), out=out)
-            return out
+            return to_float32(x)
         if x.dtype != self.dtype or not x.flags.c_contiguous:
             x = np.ascontiguousarray(x, dtype=self.dtype)
         if self.input_shape is not None and x.shape[1:] != self.input_shape:
             raise ShapeError("input_shape_mismatch", expected=Shape(self.input_shape), got=Shape(x.shape[1:]))
         return x
 
-    def _head(self) -> str:
-        """How the logits are found: "plain", "softmax_layer" (trailing Softmax) or "fused_softmax"."""
-        last = self.layers[-1]
-        if isinstance(last, Softmax) and len(self.layers) > 1:
-            return "softmax_layer"
-        if isinstance(last, (Dense, Conv2D)) and last.activation == "softmax":
-            return "fused_softmax"
-        return "plain"
+    @property
+    def head(self) -> str:
+        """Where the logits are: ``"plain"``, ``"softmax_layer"`` or ``"fused_softmax"``
+        (see :func:`engine.inspection.output_head`, the one rule for training, ``predict_proba`` and
+        inspection)."""
+        return output_head(self.layers)
 
     def forward(self, x, training: bool = False, return_all: bool = False):
         """Run the network. Returns the last layer's output ``(N, K)``, or with ``return_all`` the list
@@ -396,7 +395,7 @@ class Sequential:
         """Scores before any final softmax, ``(N, K)``."""
         self._require_built()
         x = self._prepare(x)
-        head = self._head()
+        head = self.head
         layers = self.layers[:-1] if head == "softmax_layer" else self.layers
         for layer in layers:
             x = layer.forward(x, training)
@@ -407,7 +406,7 @@ class Sequential:
     def backward_from_logits(self, dlogits: np.ndarray):
         """Backpropagate ``dL/dlogits`` through every layer (fills ``layer.grads``); returns ``dL/dx`` when
         the first layer computes it."""
-        head = self._head()
+        head = self.head
         layers = self.layers[:-1] if head == "softmax_layer" else self.layers
         d = dlogits
         last = len(layers) - 1
@@ -449,19 +448,14 @@ class Sequential:
 
     def fit(self, x, y, optimizer=None, epochs: int = 1, batch_size: int = 32, validation_data=None,
             seed: int = 0, **callbacks):
-        """Keras-style shortcut: train with a :class:`~engine.training.Trainer` and return its history.
+        """Keras-style shortcut for :func:`engine.training.fit` (returns the list of ``EpochMetrics``)."""
+        return fit(self, x, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+                   validation_data=validation_data, seed=seed, **callbacks)
 
-        ``callbacks`` are those of :meth:`Trainer.run` (``on_batch_end``, ``on_epoch_end``, ``on_snapshot``,
-        ``should_stop``...). ``optimizer`` defaults to Keras's ``Adam()``.
-        """
-        from engine.optimizers import Adam
-        from engine.training import Trainer
-
-        x_val, y_val = validation_data if validation_data is not None else (None, None)
-        trainer = Trainer(self, optimizer or Adam(), x, y, x_val, y_val, batch_size=batch_size, epochs=epochs,
-                          seed=seed)
-        trainer.run(**callbacks)
-        return trainer.history
+    def inspect(self, x) -> Inspection:
+        """Every stage of the network for one image ``(C, H, W)``: see :func:`engine.inspection.inspect_model`."""
+        self._require_built()
+        return inspect_model(self, x)
 
     def predict_proba(self, x, batch_size: int = 256) -> np.ndarray:
         """Class probabilities ``(N, K)`` (a single ``(C, H, W)`` image gives ``(1, K)``)."""
@@ -469,7 +463,8 @@ class Sequential:
         x = np.asarray(x)
         if self.input_shape is not None and x.shape == self.input_shape:
             x = x[None]
-        parts = [softmax(np.asarray(self.logits(x[i:i + batch_size]), np.float64)) for i in range(0, len(x), batch_size)]
+        parts = [softmax(np.asarray(self.logits(x[i:i + batch_size]), np.float64))
+                 for i in range(0, len(x), batch_size)]
         if not parts:
             return np.zeros((0, self.num_classes or 0), np.float32)
         return np.concatenate(parts).astype(np.float32)
@@ -537,7 +532,7 @@ class Sequential:
         self._require_built()
         if len(weights) != len(self.layers):
             raise ShapeError("weights_layer_count", got=len(weights), expected=len(self.layers))
-        for layer, w in zip(self.layers, weights):
+        for layer, w in zip(self.layers, weights, strict=True):
             if set(w) != set(layer.params):
                 raise ShapeError("weights_keys", name=layer.name, expected=sorted(layer.params), got=sorted(w))
             for key, value in w.items():
@@ -545,7 +540,7 @@ class Sequential:
                 if value.shape != layer.params[key].shape:
                     raise ShapeError("weights_shape", name=layer.name, key=key, expected=layer.params[key].shape,
                                      got=value.shape)
-        for layer, w in zip(self.layers, weights):
+        for layer, w in zip(self.layers, weights, strict=True):
             for key, value in w.items():
                 layer.params[key][...] = value
 
@@ -577,7 +572,7 @@ class Sequential:
         }
 
     @classmethod
-    def from_config(cls, config: dict, seed: int | None = 0) -> "Sequential":
+    def from_config(cls, config: dict, seed: int | None = 0) -> Sequential:
         """Rebuild a model (built when the config has an input shape; weights freshly initialized)."""
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ArchitectureError("model_config_malformed")
@@ -586,7 +581,7 @@ class Sequential:
             model.build(tuple(config["input_shape"]), seed=seed)
         return model
 
-    def clone(self) -> "Sequential":
+    def clone(self) -> Sequential:
         """An independent deep copy (same architecture, names, frozen flags and weights)."""
         model = Sequential.from_config(self.get_config())
         if self.built:

@@ -20,7 +20,8 @@ ENGINE = Path(engine.__file__).resolve().parent
 HANGUL = re.compile("[\uac00-\ud7a3]")
 #: the classes whose first argument is a code (every ConvScopeError subclass in engine/, and notes)
 CODED = {"ConvScopeError", "ShapeError", "ArchitectureError", "ModelFileError", "DatasetError", "ImageError",
-         "LimitError", "DownloadError", "OnnxExportError", "OnnxUnavailableError", "Message"}
+         "LimitError", "DownloadError", "OnnxExportError", "OnnxUnavailableError", "RunStoreError", "HistoryError",
+         "Message"}
 #: keywords that are attributes of the exception, not values of its sentence
 NOT_VALUES = {"DownloadError": {"network"}}
 
@@ -140,7 +141,8 @@ def test_terms_listings_and_messages_are_translated_each_on_its_own(korean):
     assert i18n.tr_error(note) == "MNIST (CC BY-SA 3.0)을(를) /data에서 불러왔습니다(https://example.org에서 내려받음)."
     problems = Listing([ShapeError("empty_training_set"), ShapeError("no_layers")], sep=" ")
     text = i18n.tr_error(ConvScopeError("copies_unusable", problems=problems))
-    assert text == "\n찾았지만 쓸 수 없는 복사본: 훈련 세트가 비어 있습니다. 모델에 층이 없습니다. 적어도 Flatten과 Dense(클래스 개수)를 넣으세요."
+    assert text == ("\n찾았지만 쓸 수 없는 복사본: 훈련 세트가 비어 있습니다. 모델에 층이 없습니다. "
+                    "적어도 Flatten과 Dense(클래스 개수)를 넣으세요.")
     assert i18n.tr_error(ShapeError("too_small", owner=Term("kernel"), what=Term("stride"), minimum=1, value=0)) == (
         "커널: 스트라이드은(는) 1 이상이어야 합니다. 지금 값은 0입니다.")
     assert str(Shape((3, 32, 64))) == "32 x 64 x 3" and str(Shape((10,))) == "10"

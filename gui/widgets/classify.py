@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.imaging import is_image_path
+from engine.shapes import format_shape
 from gui.i18n import tr, tr_class, tr_error
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage, chw_to_display, qimage_to_array
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
 
 
 @dataclass
@@ -107,10 +107,6 @@ class DrawPad(QWidget):
         if self._last is not None:
             self._last = None
             self.drawn.emit()
-
-
-def _suffix_ok(path: str) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
 class ClassifyPanel(QWidget):
@@ -302,7 +298,7 @@ class ClassifyPanel(QWidget):
                 image = load_image(p)
                 done.append(self._classify_array(image, name, "file"))
             except Exception as exc:  # noqa: BLE001 - every failure becomes a message
-                if not _suffix_ok(p) and not isinstance(exc, MemoryError):
+                if not is_image_path(p) and not isinstance(exc, MemoryError):
                     problems.append(tr("{}: this is not an image file (PNG, JPEG, BMP, GIF, WebP or TIFF "
                                        "expected).").format(name))
                 else:
@@ -407,8 +403,7 @@ class ClassifyPanel(QWidget):
         orig = item.original
         self.original_image.setImage(orig if orig.ndim == 2 else orig, levels=(0, 255), autoLevels=False)
         self.input_image.setImage(chw_to_display(item.x), levels=(0.0, 1.0), autoLevels=False)
-        c, h, w = item.x.shape
-        self.input_title.setText(tr("Network input {} x {} x {}").format(h, w, c))
+        self.input_title.setText(tr("Network input {}").format(format_shape(item.x.shape)))
         self.views.setMinimumWidth(170)
         if item.source == "drawing":
             self.original_title.setText(tr("Your drawing"))

@@ -22,10 +22,10 @@ PROPER_NAMES = {
     "SGD", "RMSprop", "ReLU", "ONNX", "Netron", "Sobel", "Scharr", "Prewitt", "Laplacian", "Gaussian", "Qt",
     "PySide", "numpy", "numba", "pyqtgraph", "Python", "PNG", "JPEG", "BMP", "GIF", "WebP", "TIFF", "IDX", "NumPy",
     "CPU", "GPU", "RGB", "NaN", "Glorot", "He", "Nesterov", "LeCun", "CIFAR", "ImageNet", "Zalando", "Ctrl",
-    "Shift", "Alt", "Esc", "Del", "Tab", "Space", "Enter", "PgUp", "PgDn", "Home", "End", "Del", "Backspace",
+    "Shift", "Alt", "Esc", "Del", "Tab", "Space", "Enter", "PgUp", "PgDn", "Home", "End", "Backspace",
     "Softmax", "Tanh", "Sigmoid", "LeakyReLU", "Dropout", "Dense", "Flatten", "npz", "png", "onnx", "json",
     "csv", "txt", "svg", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff", "CC", "BY", "SA", "MIT",
-    "Yann", "GitHub", "Debian", "torchvision", "Explainer",
+    "Yann", "GitHub", "Debian", "torchvision", "Explainer", "Pillow",
 }
 #: units and formula symbols (single letters are formula symbols: f, p, s, n, x, W, b...)
 UNITS_AND_FORMULAS = {
@@ -69,8 +69,19 @@ def _words(text: str) -> list[str]:
 
 def _visible_texts(root, where: str) -> list[tuple[str, str]]:
     """(where, text) of every visible text under the widget ``root``."""
-    from PySide6.QtWidgets import (QAbstractButton, QComboBox, QDockWidget, QGroupBox, QLabel, QLineEdit,
-                                   QListWidget, QTableWidget, QTabWidget, QTextEdit, QTreeWidget)
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QComboBox,
+        QDockWidget,
+        QGroupBox,
+        QLabel,
+        QLineEdit,
+        QListWidget,
+        QTableWidget,
+        QTabWidget,
+        QTextEdit,
+        QTreeWidget,
+    )
 
     found = [(where + " (title)", root.windowTitle())]
     for w in [root, *root.findChildren(QLabel), *root.findChildren(QAbstractButton), *root.findChildren(QGroupBox),
@@ -145,6 +156,14 @@ def korean_window(qtbot, warm_kernels, tmp_path):
     from PySide6.QtWidgets import QApplication
 
     assert i18n.install_qt_translations(QApplication.instance())
+    from gui.desktop.recent import RecentFiles
+
+    # File > Recent shows folder names, which are the user's (other tests leave English ones): one Korean
+    # folder keeps the menu's own words under test.
+    recent = RecentFiles()
+    recent.clear()
+    (tmp_path / "사진").mkdir()
+    recent.add("folder", tmp_path / "사진")
     win = MainWindow(restore_layout=False)
     qtbot.addWidget(win)
     try:
