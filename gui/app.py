@@ -59,7 +59,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise SystemExit(f"--size expects WIDTHxHEIGHT such as 1400x900, got {text!r}")
+        raise SystemExit(f"--size expects WIDTHxHEIGHT such as 1400x900, got {text!r}") from None
     return w, h
 
 
@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     # antialiasing only where it shows (the curves ask for it per item): it doubles the paint time
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     i18n.set_language(args.lang or saved_language())
+    i18n.install_qt_translations(app)
 
     if args.welcome or (should_show() and not alone and not args.paths):
         welcome = WelcomeDialog()
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             return _screenshot_dialog(app, welcome, Path(args.screenshot), args.screenshot_delay)
         welcome.exec()
         apply_choice(welcome.choice, args)
+        i18n.install_qt_translations(app)      # the welcome may have changed the language
 
     window = MainWindow(options=args, restore_layout=not args.reset_layout and not args.screenshot)
     if size:

@@ -66,6 +66,7 @@ class GlossaryDialog(QDialog):
         body.addWidget(self.terms, 2)
         body.addWidget(self.text, 3)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(tr("Close"))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(body)
@@ -409,9 +410,12 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         c = self.controller
         parts = ["ConvScope"]
         if c.dataset is not None:
-            parts.append(c.dataset.name)
+            parts.append(tr(getattr(c.dataset, "display_name", "") or c.dataset.name))
         if c.preset_name:
-            parts.append(c.preset_name)
+            from engine.presets import PRESETS
+
+            preset = PRESETS.get(c.preset_name)
+            parts.append(tr(preset.display_name) if preset is not None else c.preset_name)
         elif c.model_path:
             parts.append(Path(c.model_path).name)
         self.setWindowTitle(" — ".join(parts))

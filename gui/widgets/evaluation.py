@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.i18n import tr
+from gui.i18n import tr, tr_class
 from gui.widgets.class_labels import ClassLabelStrip, LabelLayout, choose_layout
 from gui.widgets.common import BACKGROUND, TextLabelsItem, array_to_qimage
 
@@ -180,7 +180,7 @@ class EvaluationPanel(QWidget):
     def class_names(self) -> list[str]:
         ds = self.controller.dataset
         k = 0 if self.confusion is None else self.confusion.shape[0]
-        names = list(getattr(ds, "class_names", []) or []) if ds is not None else []
+        names = [tr_class(n) for n in getattr(ds, "class_names", []) or []] if ds is not None else []
         return names if len(names) == k else [str(i) for i in range(k)]
 
     def on_history_reset(self, *_args) -> None:
