@@ -381,4 +381,10 @@ MESSAGES: dict[str, str] = {
     "history_per_octave": "per_octave must be at least 1, got {per_octave}.",
     "history_max_moments": "max_moments must be at least 2 (the first and the last), got {max_moments}.",
     "history_no_weights": "no weights were kept for epoch {epoch}; epochs kept: {kept}.",
+    # --- model as code (engine/codegen.py) -----------------------------------------------------------
+    "codegen_needs_input_shape": "the code needs the model's input shape (C, H, W), e.g. (1, 28, 28).",
+    "codegen_unknown_layer": "no {framework} code for layer type {layer_class}.",
+    "codegen_unknown_framework": "framework must be one of {choices}, got {framework!r}.",
+    "codegen_needs_weights": "build or train the model before exporting its weights.",
+    "codegen_keras_pool_padding": "{name}: Keras pooling has no numeric padding; use 'valid' or 'same'.",
 }

@@ -135,7 +135,9 @@ def tr_error(exc) -> str:
         return str(exc)
     template = error_catalog(_language).get(code)
     if template is None:
-        return str(exc)
+        # Errors with a catalogue of their own (lesson files: gui/lessons/errors.py) translate themselves.
+        own = getattr(type(exc), "message", None)
+        return own(exc, _language) if callable(own) else str(exc)
     from engine.errors import render
 
     return render(template, {k: _translated_value(v) for k, v in values.items()})
