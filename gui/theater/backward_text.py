@@ -95,6 +95,13 @@ def _input(stage: BackwardStageModel) -> str:
         st.r, st.c, values) + "<br>" + mode
 
 
+def _update(stage: BackwardStageModel) -> str:
+    n = stage.update_numbers()
+    c, u, v = stage.weight_index()
+    return tr("weight [{}, {}, {}]: w = {}, g = {} → w (new) = {} (change {})").format(
+        c, u, v, _signed(n["w"], 6), _signed(n["g"], 6), _signed(n["w_new"], 6), _signed(n["delta"], 6))
+
+
 def _pool(stage: BackwardStageModel) -> str:
     st = stage.pool_step()
     if stage.pool_walk.op == "max":
