@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         from gui.widgets.feature_maps import FeatureMapPanel
         from gui.widgets.filters import FilterPanel
         from gui.theater.panel import TheaterPanel
+        from gui.attribution.panel import AttributionPanel
         from gui.widgets.training_panel import TrainingPanel
 
         c = self.controller
@@ -227,6 +228,8 @@ class MainWindow(QMainWindow):
         self.add_tab("filters", tr("Filters"), self.filter_panel)
         self.theater_panel = TheaterPanel(c)
         self.add_tab("theater", tr("Convolution theater"), self.theater_panel)
+        self.attribution_panel = AttributionPanel(c)
+        self.add_tab("attribution", tr("Which pixels mattered"), self.attribution_panel)
         self.evaluation_panel = EvaluationPanel(c)
         self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)
         self.classify_panel = ClassifyPanel(c)
@@ -629,7 +632,7 @@ class MainWindow(QMainWindow):
 
     def stop_training(self) -> bool:
         """Stop training and end the worker thread; True when it ended (tests assert it)."""
-        return self.controller.shutdown()
+        return self.attribution_panel.shutdown() & self.controller.shutdown()
 
     # -- dialogs -------------------------------------------------------------------------------
     def show_glossary(self) -> None:

@@ -1,0 +1,381 @@
+"""The "Which pixels mattered" tab: saliency / occlusion over the selected image, and a filter's top patches.
+
+``AttributionPanel(controller)`` composes the widget-free :class:`AttributionModel` with its views. The
+picture follows the controller's selected sample (a validation image chosen anywhere, a dropped or a
+drawn one). Every computation runs on a copy of the model in a :class:`JobRunner` thread with a progress
+bar and Cancel, so the window stays responsive even for occlusion on a large colour image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.attribution import Occlusion
+from gui.attribution.jobs import JobRunner
+from gui.attribution.model import CLASS_PREDICTED, CLASS_TRUE, AttributionModel, conv_layers, heat_map
+from gui.attribution.views import HeatmapView, TopPatchGrid, filter_mosaic
+from gui.i18n import tr, tr_error
+from gui.theater.grid_view import GridView
+
+
+def _wrap(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
+class AttributionPanel(QWidget):
+    """Saliency, SmoothGrad, occlusion and top-9 patches for ``controller``'s model and selected sample."""
+
+    result_shown = Signal(str)          # "saliency" | "occlusion" | "top_patches" once drawn
+
+    def __init__(self, controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.model = AttributionModel()
+        self.runner = JobRunner(self)
+        self.message = ""
+        self._build()
+        self.model.events.image.connect(self._on_image)
+        self.model.events.result.connect(self._on_result)
+        self.model.events.top.connect(self._on_top)
+        self.runner.progressed.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        c = controller
+        c.sample_changed.connect(self.on_sample_changed)
+        c.dataset_changed.connect(self.on_dataset_changed)
+        c.model_changed.connect(self.on_model_changed)
+        self.on_dataset_changed(c.dataset)
+        if c.sample is not None:
+            self.on_sample_changed(c.sample)
+
+    # -- layout ---------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        m = self.model
+        image_box = QGroupBox(tr("Image"))
+        form = QFormLayout(image_box)
+        self.source_label = _wrap()
+        form.addRow(self.source_label)
+        self.val_spin = QSpinBox()
+        self.val_spin.setToolTip(tr("Explain this validation image (or drop or draw an image on the window)."))
+        self.val_spin.valueChanged.connect(lambda i: self.controller.select_validation_sample(int(i)))
+        form.addRow(tr("Validation image #"), self.val_spin)
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip(tr("The class whose evidence is shown: what the model predicted, the true "
+                                       "class, or any other (\"why not a 7?\")."))
+        self.class_combo.activated.connect(lambda _i: setattr(m, "class_choice", self.class_combo.currentData()))
+        form.addRow(tr("Class"), self.class_combo)
+
+        sal_box = QGroupBox(tr("Saliency: |d score / d pixel|"))
+        form = QFormLayout(sal_box)
+        self.smooth_check = QCheckBox(tr("SmoothGrad (average over noisy copies)"))
+        self.smooth_check.toggled.connect(lambda on: setattr(m, "smooth", bool(on)))
+        form.addRow(self.smooth_check)
+        self.n_spin = QSpinBox()
+        self.n_spin.setRange(2, 200)
+        self.n_spin.setValue(m.n)
+        self.n_spin.valueChanged.connect(lambda v: setattr(m, "n", int(v)))
+        form.addRow(tr("Noisy copies"), self.n_spin)
+        self.sigma_spin = QDoubleSpinBox()
+        self.sigma_spin.setRange(0.01, 0.5)
+        self.sigma_spin.setSingleStep(0.05)
+        self.sigma_spin.setValue(m.sigma)
+        self.sigma_spin.valueChanged.connect(lambda v: setattr(m, "sigma", float(v)))
+        form.addRow(tr("Noise (share of the pixel range)"), self.sigma_spin)
+        self.saliency_button = QPushButton(tr("Compute saliency"))
+        self.saliency_button.clicked.connect(self.compute_saliency)
+        form.addRow(self.saliency_button)
+
+        occ_box = QGroupBox(tr("Occlusion: cover a patch, watch the probability"))
+        form = QFormLayout(occ_box)
+        self.patch_spin = QSpinBox()
+        self.patch_spin.setRange(1, 64)
+        self.patch_spin.setValue(m.patch)
+        self.patch_spin.valueChanged.connect(lambda v: setattr(m, "patch", int(v)))
+        form.addRow(tr("Patch size (pixels)"), self.patch_spin)
+        self.stride_spin = QSpinBox()
+        self.stride_spin.setRange(1, 64)
+        self.stride_spin.setValue(m.stride)
+        self.stride_spin.valueChanged.connect(lambda v: setattr(m, "stride", int(v)))
+        form.addRow(tr("Stride"), self.stride_spin)
+        self.occlusion_button = QPushButton(tr("Compute occlusion"))
+        self.occlusion_button.clicked.connect(self.compute_occlusion)
+        form.addRow(self.occlusion_button)
+
+        run_row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.runner.cancel)
+        run_row.addWidget(self.progress, 1)
+        run_row.addWidget(self.cancel_button)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(55)
+        opacity_row = QHBoxLayout()
+        opacity_row.addWidget(QLabel(tr("Heat map opacity")))
+        opacity_row.addWidget(self.opacity_slider, 1)
+
+        left = QVBoxLayout()
+        for box in (image_box, sal_box, occ_box):
+            left.addWidget(box)
+        left.addLayout(run_row)
+        left.addLayout(opacity_row)
+        self.status = _wrap()
+        left.addWidget(self.status)
+        left.addStretch(1)
+
+        self.heatmap = HeatmapView()
+        self.opacity_slider.valueChanged.connect(lambda v: self.heatmap.set_opacity(v / 100))
+        self.title = _wrap()
+        self.title.setStyleSheet("font-size: 16px;")
+        self.explain = _wrap()
+        middle = QVBoxLayout()
+        middle.addWidget(self.title)
+        middle.addWidget(self.heatmap, 1)
+        middle.addWidget(self.explain)
+
+        top_box = QGroupBox(tr("What a filter responds to: its 9 strongest validation patches"))
+        v = QVBoxLayout(top_box)
+        row = QHBoxLayout()
+        self.layer_combo = QComboBox()
+        self.layer_combo.activated.connect(self._on_layer_chosen)
+        self.filter_spin = QSpinBox()
+        self.filter_spin.valueChanged.connect(self._on_filter_chosen)
+        self.images_spin = QSpinBox()
+        self.images_spin.setRange(1, 10000)
+        self.images_spin.setValue(self.model.n_images)
+        self.images_spin.setToolTip(tr("How many validation images are searched."))
+        self.images_spin.valueChanged.connect(lambda v: setattr(self.model, "n_images", int(v)))
+        for text, w in ((tr("Layer"), self.layer_combo), (tr("Filter"), self.filter_spin),
+                        (tr("Images"), self.images_spin)):
+            row.addWidget(QLabel(text))
+            row.addWidget(w)
+        self.top_button = QPushButton(tr("Find top patches"))
+        self.top_button.clicked.connect(self.compute_top_patches)
+        row.addWidget(self.top_button)
+        row.addStretch(1)
+        v.addLayout(row)
+        row = QHBoxLayout()
+        self.filter_view = GridView(tr("the filter's weights"), style="signed")
+        self.filter_view.setMaximumWidth(220)
+        self.patch_grid = TopPatchGrid()
+        row.addWidget(self.filter_view)
+        row.addWidget(self.patch_grid, 1)
+        v.addLayout(row, 1)
+        self.top_status = _wrap()
+        v.addWidget(self.top_status)
+
+        upper = QHBoxLayout()
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left_widget.setMaximumWidth(360)
+        upper.addWidget(left_widget)
+        upper.addLayout(middle, 1)
+        root = QVBoxLayout(self)
+        root.addLayout(upper, 3)
+        root.addWidget(top_box, 2)
+
+    # -- controller -----------------------------------------------------------------------------------
+    def class_names(self) -> list[str]:
+        ds = self.controller.dataset
+        return list(getattr(ds, "class_names", [])) if ds is not None else []
+
+    def on_dataset_changed(self, ds) -> None:
+        names = self.class_names()
+        self.class_combo.clear()
+        self.class_combo.addItem(tr("the predicted class"), CLASS_PREDICTED)
+        self.class_combo.addItem(tr("the true class"), CLASS_TRUE)
+        for k, name in enumerate(names):
+            self.class_combo.addItem(f"{k}: {name}", k)
+        self.model.class_choice = CLASS_PREDICTED
+        n = 0 if ds is None else len(ds.x_test)
+        self.val_spin.blockSignals(True)
+        self.val_spin.setRange(0, max(n - 1, 0))
+        self.val_spin.blockSignals(False)
+        self.images_spin.setMaximum(max(n, 1))
+        self.on_model_changed(None)
+
+    def on_model_changed(self, _model) -> None:
+        self.runner.shutdown()
+        self._set_running(False)
+        model = self.controller.model
+        self.layer_combo.clear()
+        for i, name in conv_layers(model):
+            self.layer_combo.addItem(f"{i}: {name}", i)
+        self.model.layer_index = self.layer_combo.itemData(0) if self.layer_combo.count() else None
+        self._on_filter_range()
+        self.model.set_top(None)
+        self.model.set_result(None)
+
+    def on_sample_changed(self, sample) -> None:
+        names = self.class_names()
+        if sample.source == "validation":
+            what = tr("validation image #{}").format(sample.index)
+            self.val_spin.blockSignals(True)
+            self.val_spin.setValue(int(sample.index))
+            self.val_spin.blockSignals(False)
+        else:
+            what = sample.name or tr("dropped or drawn image")
+        if sample.label is not None and sample.label < len(names):
+            what += f" ({names[sample.label]})"
+        self.runner.shutdown()          # a result for the previous picture is no use
+        self._set_running(False)
+        self.model.set_image(sample.x, sample.label, what)
+
+    # -- computing ------------------------------------------------------------------------------------
+    def _model_copy(self):
+        c = self.controller
+        if not c.kernels_warm:
+            self.show_status(tr("The engine is still preparing its kernels; try again in a moment."))
+            return None
+        model = c.current_model_copy()
+        # clone: while training the controller hands out one cached copy that other panels read too
+        return None if model is None else model.clone()
+
+    def compute_saliency(self) -> bool:
+        return self._start("saliency", lambda model: self.model.saliency_job(model))
+
+    def compute_occlusion(self) -> bool:
+        return self._start("occlusion", lambda model: self.model.occlusion_job(model))
+
+    def _start(self, kind: str, make_job) -> bool:
+        model = self._model_copy()
+        if model is None and not self.controller.kernels_warm:
+            return False
+        problem = self.model.check(model)
+        if problem:
+            self.show_status(problem)
+            return False
+        if self.model.class_choice == CLASS_TRUE and self.model.label is None:
+            self.show_status(tr("This image has no true class: explaining the predicted one."))
+        else:
+            self.show_status("")
+        self.runner.start(kind, make_job(model))
+        self._set_running(True)
+        return True
+
+    def compute_top_patches(self) -> bool:
+        ds = self.controller.dataset
+        model = self._model_copy()
+        if model is None or ds is None or self.model.layer_index is None:
+            self.top_status.setText(tr("Top patches need a dataset and a model with a convolution layer."))
+            return False
+        self.top_status.setText("")
+        self._show_filter(model)
+        self.runner.start("top_patches", self.model.top_patches_job(model, ds.x_test))
+        self._set_running(True)
+        return True
+
+    def _set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+        for b in (self.saliency_button, self.occlusion_button, self.top_button):
+            b.setEnabled(True)      # a new request replaces the running one
+        if not running:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _on_finished(self, kind: str, result, cancelled: bool) -> None:
+        self._set_running(False)
+        if kind == "top_patches":
+            self.model.set_top(result)
+        else:
+            self.model.set_result(result)
+        if cancelled:
+            self.show_status(tr("Cancelled: showing what was computed so far."))
+        self.result_shown.emit(kind)
+
+    def _on_failed(self, _kind: str, exc) -> None:
+        self._set_running(False)
+        self.show_status(tr_error(exc))
+
+    def show_status(self, text: str) -> None:
+        self.message = text
+        self.status.setText(text)
+
+    # -- model events -----------------------------------------------------------------------------------
+    def _on_image(self, **_) -> None:
+        self.source_label.setText(self.model.description)
+        self.heatmap.set_picture(self.model.x)
+
+    def _on_result(self, **_) -> None:
+        r, names = self.model.result, self.class_names()
+        self.heatmap.set_heat(heat_map(r))
+        if r is None:
+            self.title.setText(self.model.description)
+            self.explain.setText("")
+            return
+        name = names[r.class_index] if r.class_index < len(names) else str(r.class_index)
+        if isinstance(r, Occlusion):
+            self.title.setText(tr("Occlusion for class {}: p = {:.1%} on the whole image").format(
+                name, r.base_probability))
+            self.explain.setText(tr("Bright where covering the image with a grey {0}x{0} patch lowers the "
+                                    "probability most (largest drop {1:.1%}; {2} of {3} positions).").format(
+                r.patch, float(np.nanmax(r.drops)) if np.isfinite(r.drops).any() else 0.0, r.done, r.total))
+        else:
+            what = tr("SmoothGrad ({} noisy copies)").format(r.samples) if r.samples > 1 else tr("Saliency")
+            self.title.setText(tr("{} for class {}").format(what, name))
+            self.explain.setText(tr("Bright where a small change of the pixel changes the class score most "
+                                    "(the gradient of the score, largest over the colour channels)."))
+
+    def _on_top(self, **_) -> None:
+        top, ds = self.model.top, self.controller.dataset
+        if top is None or ds is None:
+            self.patch_grid.show_patches(None, None)
+            return
+        self.patch_grid.show_patches(top, ds.x_test, self.class_names(), ds.y_test)
+        note = "" if top.complete else tr(" (cancelled after {} of {} images)").format(top.done, top.total)
+        self.top_status.setText(tr("The boxes mark each patch's receptive field: the input pixels the filter's "
+                                   "output there depends on.") + note)
+
+    def _on_layer_chosen(self, _index: int) -> None:
+        self.model.layer_index = self.layer_combo.currentData()
+        self._on_filter_range()
+
+    def _on_filter_range(self) -> None:
+        model, li = self.controller.model, self.model.layer_index
+        n = 0 if model is None or li is None else int(model.layers[li].params["W"].shape[0])
+        self.filter_spin.blockSignals(True)
+        self.filter_spin.setRange(0, max(n - 1, 0))
+        self.filter_spin.blockSignals(False)
+        self._on_filter_chosen(self.filter_spin.value())
+
+    def _on_filter_chosen(self, f: int) -> None:
+        self.model.filter_index = int(f)
+        model = self.controller.current_model_copy() if self.controller.model is not None else None
+        self._show_filter(model)
+
+    def _show_filter(self, model) -> None:
+        li = self.model.layer_index
+        if model is None or li is None:
+            return
+        self.filter_view.set_data(filter_mosaic(model.layers[li].params["W"][self.model.filter_index]), digits=2)
+
+    # -- lifetime ---------------------------------------------------------------------------------------
+    def shutdown(self) -> bool:
+        """Cancel and wait for a running computation (the window calls it on close, tests at the end)."""
+        self._set_running(False)
+        return self.runner.shutdown()
