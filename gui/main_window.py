@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         self.add_tab("attribution", tr("Which pixels mattered"), self.attribution_panel)
         self.evaluation_panel = EvaluationPanel(c)
         self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)
+        self.evaluation_panel.explain_requested.connect(self.show_attribution)
         self.classify_panel = ClassifyPanel(c)
         self.add_tab("classify", tr("Classify"), self.classify_panel)
         self.architecture_editor = ArchitectureEditor(c)
@@ -239,6 +240,9 @@ class MainWindow(QMainWindow):
         self._action(self.model_menu, tr("Edit architecture..."), self.show_editor, "Ctrl+E",
                      tr("Build your own network: add, remove and change layers and see every shape and "
                         "parameter count."))
+
+    def show_attribution(self, *_index) -> None:
+        self.show_tab("attribution")
 
     def show_editor(self) -> None:
         self.show_tab("editor")

@@ -128,3 +128,19 @@ def test_the_main_window_has_the_tab_and_stops_its_thread_on_close(window):
     window.attribution_panel.compute_saliency()
     assert window.stop_training()
     assert not window.attribution_panel.runner.busy
+
+
+def test_why_in_the_confusion_drill_down_opens_the_image_in_the_attribution_tab(window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QListWidgetItem
+
+    ev = window.evaluation_panel
+    window.show_tab("evaluation")
+    item = QListWidgetItem("#11")
+    item.setData(Qt.ItemDataRole.UserRole, 11)     # as the drill-down lists a cell's images
+    ev.images.addItem(item)
+    ev.images.setCurrentItem(item)
+    ev.why_button.click()
+    assert window.controller.sample.index == 11
+    assert window.current_panel() is window.attribution_panel
+    assert "#11" in window.attribution_panel.source_label.text()
