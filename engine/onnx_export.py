@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.catalog import ACTIVATION_LAYERS
 from engine.errors import ConvScopeError
 from engine.shapes import resolve_padding
 
@@ -230,9 +231,8 @@ def build_onnx_model(model, include_softmax: bool = False, metadata: dict | None
             x = g.node("Gemm", inputs, lname, alpha=1.0, beta=1.0, transA=0, transB=0)
             x = g.activation(cfg.get("activation"), x, lname, 2)
 
-        elif class_name in ("ReLU", "Sigmoid", "Tanh", "Softmax", "LeakyReLU"):
-            kind = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax",
-                    "LeakyReLU": "leaky_relu"}[class_name]
+        elif class_name in ACTIVATION_LAYERS:
+            kind = ACTIVATION_LAYERS[class_name]
             x = g.activation(kind, x, lname, len(shape) + 1, alpha=cfg.get("alpha"))
 
         elif class_name == "Dropout":

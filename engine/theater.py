@@ -25,11 +25,11 @@ from typing import Iterator
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from engine.catalog import CONV_MODES as MODES
 from engine.errors import ShapeError
 from engine.shapes import Padding1D, output_cells_reading, receptive_window, resolve_padding
 
 OPERATIONS = ("conv", "max", "avg")
-MODES = ("cross_correlation", "convolution")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 
-from gui.widgets.architecture_editor import COL_FORMULA, COL_PARAMS, COL_SHAPE, ArchitectureEditor
+from engine.errors import ConvScopeError
+from gui.editor.editor import ArchitectureEditor
+from gui.editor.layer_table import COL_FORMULA, COL_PARAMS, COL_SHAPE
 
 LENET5_PARAMS = [156, 0, 2416, 0, 0, 48120, 10164, 850]
 
@@ -31,6 +33,7 @@ class FakeController(QObject):
         self.dataset = dataset
         self.model = model
         self.started = 0
+        self.last_error = ""
 
     def set_model(self, model):
         self.model = model
@@ -147,7 +150,7 @@ def test_invalid_edit_shows_the_engine_message_on_that_row_and_disables_train(ed
     assert not editor.train_button.isEnabled() and not editor.apply_button.isEnabled()
     assert editor.restore_button.isEnabled()
     assert "disabled" in editor.status_label.text()
-    with pytest.raises(Exception):
+    with pytest.raises(ConvScopeError):
         editor.build_model()
 
 
@@ -230,7 +233,7 @@ def test_dragging_a_row_reorders_layers_through_the_undo_stack(editor, qtbot):
     build_lenet5(editor)
     editor.show()
     qtbot.waitExposed(editor)
-    order = lambda: [c["config"]["name"] for c in editor.layer_configs()]  # noqa: E731
+    order = lambda: [c["config"]["name"] for c in editor.layer_configs()]
     start = order()
     editor.select_row(4)  # Flatten ...
     _drop(editor.table, 1, upper_half=True)  # ... dropped on the top half of row 2: it goes before it
@@ -337,7 +340,6 @@ def test_apply_hands_the_model_to_the_controller_and_trains_it(qtbot):
 
 
 def test_save_and_export_take_the_weights_trained_in_the_window(qtbot, tmp_path):
-    pytest.importorskip("engine.persistence")
     from engine.persistence import load_model
 
     ctrl = FakeController(dataset=FakeDataset(input_shape=(1, 32, 32)))
@@ -373,7 +375,6 @@ def test_a_model_chosen_in_the_window_becomes_the_draft_unless_edits_are_pending
 
 
 def test_saved_edited_model_reopens_identical(editor, qtbot, tmp_path):
-    pytest.importorskip("engine.persistence")
     build_lenet5(editor)
     editor.set_layer_param(0, "mode", "convolution")
     editor.add_layer("Dropout", index=5, rate=0.3)
@@ -436,17 +437,15 @@ def test_nothing_to_export_while_invalid(editor):
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def controller(qtbot):
-    ctrl_mod = pytest.importorskip("gui.controller")
-    c = ctrl_mod.TrainingController()
+    from gui.controller import TrainingController
+
+    c = TrainingController()
     yield c
     assert c.shutdown()
 
 
 @pytest.mark.timeout(300)
 def test_edited_model_trains_in_the_real_controller_like_a_preset(qtbot, controller):
-    datasets = pytest.importorskip("engine.datasets")
-    if not hasattr(datasets, "load_dataset"):
-        pytest.skip("engine.datasets.load_dataset has not landed yet")
     assert controller.set_dataset("shapes")
     ed = ArchitectureEditor(controller)
     qtbot.addWidget(ed)
@@ -571,3 +570,113 @@ def test_a_korean_student_reads_the_teaching_error_in_korean(qtbot):
         assert "does not fit" not in message
     finally:
         i18n.set_language("en")
+
+
+# ---------------------------------------------------------------------------------------------
+# the views follow the draft; the catalogue comes from the engine
+# ---------------------------------------------------------------------------------------------
+def test_add_layer_menu_offers_the_engines_catalogue_in_order(editor):
+    from engine.catalog import EDITABLE_LAYERS
+
+    assert list(editor.add_actions) == list(EDITABLE_LAYERS)
+    entries = editor.add_button.menu().actions()
+    kinds = ["-" if a.isSeparator() else a.text().split("(")[-1].rstrip(")") for a in entries]
+    assert kinds == ["Conv2D", "-", "MaxPooling2D", "AveragePooling2D", "-", "ReLU", "Sigmoid", "Tanh",
+                     "LeakyReLU", "Softmax", "-", "Dropout", "Flatten", "Dense"]
+
+
+def test_every_catalogue_hyperparameter_has_an_editor_that_sets_the_draft(editor):
+    from engine.catalog import CATALOG
+
+    editor.new_empty()
+    for name, kind in CATALOG.items():
+        index = editor.add_layer(name)
+        form = editor.settings_widget(index)
+        assert {hp.name for hp in kind.hyperparameters} <= set(form.editors)
+        for hp in kind.hyperparameters:
+            widget = form.editors[hp.name]
+            assert widget.objectName() == f"edit_{hp.name}"
+            if hp.kind == "choice":
+                for value in hp.choices:  # every allowed value can be picked, and lands in the draft
+                    widget.setCurrentIndex(widget.findData(value))
+                    assert editor.draft.config(index)["config"][hp.name] == value
+            elif hp.kind == "int":
+                widget.setValue(widget.value() + 1)
+                assert editor.draft.config(index)["config"][hp.name] in (widget.value(), [widget.value()] * 2)
+
+
+def test_pool_stride_equal_to_the_pool_and_padding_in_pixels(editor):
+    build_lenet5(editor)
+    pool = editor.settings_widget(1).editors["strides"]
+    assert pool.value() == -1 and pool.text() == "= pool"  # strides None: moves by the pool size
+    pool.setValue(1)
+    assert editor.draft.config(1)["config"]["strides"] in (1, [1, 1])
+    assert shown_text(editor, 1, COL_SHAPE) == "27 x 27 x 6"
+    pool.setValue(-1)
+    assert editor.draft.config(1)["config"]["strides"] is None
+    conv = editor.settings_widget(0)
+    conv.editors["padding"].setCurrentIndex(conv.editors["padding"].findData("number"))
+    conv.editors["padding_pixels"].setValue(2)
+    assert editor.draft.config(0)["config"]["padding"] == 2
+    assert "(32 + 2*2 - 5)/1 + 1 = 32" in shown_text(editor, 0, COL_FORMULA)
+    editor.undo()  # "valid" -> 0 -> 2 pixels was one edit of one field: one step back
+    form = editor.settings_widget(0)
+    assert editor.draft.config(0)["config"]["padding"] == "valid"
+    assert form.editors["padding"].currentData() == "valid" and not form.editors["padding_pixels"].isVisibleTo(form)
+
+
+def test_changing_the_draft_updates_the_table_and_the_totals(editor):
+    build_lenet5(editor)
+    editor.draft.set_param(5, "units", 100)  # straight on the model, as another view would
+    assert editor.settings_widget(5).editors["units"].value() == 100
+    assert shown_text(editor, 5, COL_PARAMS) == f"{400 * 100 + 100:,}"
+    assert f"{editor.draft.total_params:,}" in editor.totals_label.text()
+    editor.draft.remove_layer(4)
+    assert editor.table.rowCount() == 7 and "⚠" in shown_text(editor, 4, COL_FORMULA)
+
+
+def test_rows_keep_their_forms_when_layers_are_added_above_and_edit_the_right_layer(editor):
+    build_lenet5(editor)
+    form = editor.settings_widget(5)  # dense, 120 units
+    editor.add_layer("Dropout", index=0)
+    assert editor.settings_widget(6) is form  # moved down with its layer, not rebuilt
+    form.editors["units"].setValue(99)
+    assert editor.draft.config(6)["config"]["units"] == 99 and editor.draft.config(6)["config"]["name"] == "dense"
+    editor.remove_layer(0)
+    assert editor.settings_widget(5) is form
+    form.editors["units"].setValue(98)
+    assert editor.draft.config(5)["config"]["units"] == 98
+    assert [editor.settings_widget(i).class_name for i in range(8)] == [
+        c["class_name"] for c in editor.layer_configs()]
+    editor.move_layer(4, 0)  # Flatten first: the rows follow the draft's order
+    assert [editor.settings_widget(i).class_name for i in range(8)] == [
+        c["class_name"] for c in editor.layer_configs()]
+    assert [editor.table.item(i, 1).text().split("\n")[1] for i in range(8)] == [
+        c["config"]["name"] for c in editor.layer_configs()]
+
+
+def test_a_fixed_layer_loses_its_red_tint(editor):
+    from PySide6.QtGui import QPalette
+
+    build_lenet5(editor)
+    form, plain = editor.settings_widget(2), editor.palette().color(QPalette.ColorRole.Window)
+    editor.set_layer_param(2, "kernel_size", 16)
+    assert form.autoFillBackground() and form.palette().color(QPalette.ColorRole.Window).name() == "#fde4e4"
+    editor.set_layer_param(2, "kernel_size", 5)
+    assert editor.settings_widget(2) is form and not form.autoFillBackground()
+    assert form.palette().color(QPalette.ColorRole.Window) == plain and form.toolTip() == ""
+
+
+def test_start_from_a_preset_named_by_its_display_name(editor, qtbot):
+    from engine.presets import PRESETS, build_preset
+
+    labels = [editor.start_combo.itemText(i) for i in range(editor.start_combo.count())]
+    assert [f"Preset: {p.display_name}" for p in PRESETS.values()] == labels[1:]  # after "Empty model"
+    editor.start_combo.setCurrentIndex(labels.index(f"Preset: {PRESETS['lenet5'].display_name}"))
+    qtbot.mouseClick(editor.start_button, Qt.MouseButton.LeftButton)
+    expected = build_preset("lenet5", (1, 32, 32), 10)
+    assert editor.layer_configs() == [layer.get_config() for layer in expected.layers]
+    assert editor.is_valid and editor.total_params == expected.total_params
+    assert editor.model_name == "lenet5" and editor.selected_row() == 0
+    editor.undo()  # loading a starting point is one undoable step
+    assert editor.layer_configs() == []
