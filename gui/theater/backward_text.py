@@ -5,6 +5,8 @@ Rich text (HTML) because the signs are coloured as in the forward theater: red p
 
 from __future__ import annotations
 
+import numpy as np
+
 from engine.theater import fmt
 from gui.i18n import tr
 from gui.theater.backward import BackwardStageModel
@@ -19,10 +21,35 @@ PHASE_TITLES = {
 
 _DIGITS = 4
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scale_of(reference) -> int:
+    """``k`` such that ``reference * 10**k`` has its largest magnitude in [1, 10) when it is tiny (gradients
+    of a well-classified image are often 1e-4): the grids then show readable digits; 0 otherwise."""
+    a = np.abs(np.asarray(reference, np.float64))
+    a = a[np.isfinite(a)]
+    top = float(a.max()) if a.size else 0.0
+    if top == 0.0 or top >= 0.01:
+        return 0
+    return int(-np.floor(np.log10(top)))
+
+
+def scaled_title(title: str, k: int) -> str:
+    return title if k == 0 else f"{title} (×10{str(-k).translate(_SUPERSCRIPT)})"
+
+
+def number(v: float, digits: int = _DIGITS) -> str:
+    """``fmt`` for ordinary numbers; three significant digits for tiny ones (``4.21e-05``), which a fixed
+    number of decimals would show as 0."""
+    if v != 0 and abs(v) < 10.0 ** -(digits - 1):
+        return f"{v:.3g}".replace("-", "−")
+    return fmt(v, digits)
+
 
 def _signed(v: float, digits: int = _DIGITS) -> str:
     color = "#c03020" if v > 0 else "#2050c0" if v < 0 else "#444"
-    return f"<span style='color:{color}'>{fmt(v, digits)}</span>"
+    return f"<span style='color:{color}'>{number(v, digits)}</span>"
 
 
 def headline_text(stage: BackwardStageModel) -> str:
@@ -32,9 +59,9 @@ def headline_text(stage: BackwardStageModel) -> str:
     what = tr("class {}").format(stage.label)
     if stage.phase == "pool":
         return tr("{}: where the gradient of the loss for {} goes (loss {})").format(
-            layer.name, what, fmt(stage.grads.loss, 4))
+            layer.name, what, number(stage.grads.loss, 4))
     return tr("{} · filter {}: gradients of the loss for {} (loss {})").format(
-        layer.name, stage.filter_index, what, fmt(stage.grads.loss, 4))
+        layer.name, stage.filter_index, what, number(stage.grads.loss, 4))
 
 
 def position_text(stage: BackwardStageModel) -> str:
@@ -71,11 +98,11 @@ def _upstream(stage: BackwardStageModel) -> str:
     head = f"dL/dY = {_signed(st['d_y'])}"
     if g.activation == "relu":
         gate = (tr("Z = {} > 0: the gate is open, the gradient passes") if st["open"]
-                else tr("Z = {} ≤ 0: the gate is closed, nothing passes")).format(fmt(st["z"], _DIGITS))
+                else tr("Z = {} ≤ 0: the gate is closed, nothing passes")).format(number(st["z"]))
         return f"{head} &nbsp;·&nbsp; {gate} &nbsp;→&nbsp; dL/dZ = {_signed(st['d_z'])}"
     if g.activation is None:
         return f"{head} &nbsp;·&nbsp; {tr('no activation')}: dL/dZ = dL/dY = {_signed(st['d_z'])}"
-    return (f"{head} × f'(Z) {fmt(st['slope'], _DIGITS)} ({g.activation}) = dL/dZ {_signed(st['d_z'])}")
+    return (f"{head} × f'(Z) {number(st['slope'])} ({g.activation}) = dL/dZ {_signed(st['d_z'])}")
 
 
 def _weights(stage: BackwardStageModel) -> str:
@@ -123,13 +150,13 @@ _NAMES = (("w", "w"), ("g", "g = dL/dw"), ("lr*g", "lr·g"), ("velocity_before",
 def update_rows(stage: BackwardStageModel) -> list[tuple[str, str]]:
     """``(name, value)`` rows of the current weight's update, in the order a student computes them."""
     numbers = stage.update_numbers()
-    return [(label, fmt(numbers[key], 6)) for key, label in _NAMES if key in numbers]
+    return [(label, number(numbers[key], 6)) for key, label in _NAMES if key in numbers]
 
 
 def update_html(stage: BackwardStageModel) -> str:
     """The optimizer, its formulas and why this step is what it is (frozen, first step, batch of one)."""
     u = stage.update
-    hyper = ", ".join(f"{k} = {fmt(float(v), 6)}" for k, v in u.hyper.items() if isinstance(v, (int, float)))
+    hyper = ", ".join(f"{k} = {number(float(v), 6)}" for k, v in u.hyper.items() if isinstance(v, (int, float)))
     lines = [f"<b>{u.optimizer}</b> ({hyper}) · " + tr("step t = {}").format(u.step)]
     if u.frozen:
         why = (tr("This filter is frozen (kept fixed during training): its gradient is computed but the update "

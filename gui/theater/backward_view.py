@@ -26,6 +26,8 @@ from gui.theater.backward_text import (
     equation_html,
     headline_text,
     position_text,
+    scale_of,
+    scaled_title,
     update_html,
     update_rows,
 )
@@ -148,21 +150,24 @@ class BackwardGrids(QWidget):
         g, f = s.grads, s.filter_index
         i, j = s.cell()
         gate_title = tr("gate: Z > 0") if g.activation == "relu" else tr("slope f'(Z)")
-        self._show((f"dL/dY [{tr('filter')} {f}]", gate_title, "dL/dZ", ""), ("×", "=", ""))
+        k = scale_of(g.d_output[f])
+        self._show((scaled_title(f"dL/dY [{tr('filter')} {f}]", k), gate_title, scaled_title("dL/dZ", k), ""),
+                   ("×", "=", ""))
         a, b, c, _ = self.views
         a.style = "signed"
-        a.set_data(g.d_output[f], digits=3)
+        a.set_data(g.d_output[f] * 10.0**k, digits=3)
         b.style = "gray"
         b.set_data(g.gate[f].astype(float) if g.gate is not None else g.activation_derivative[f], digits=2,
                    levels=(0.0, 1.0) if g.gate is not None else None)
-        c.set_data(g.d_pre_activation[f], digits=3)
+        c.set_data(g.d_pre_activation[f] * 10.0**k, digits=3)
         for view in (a, b, c):
             view.set_highlights(current=(i, j))
 
     def _draw_weights(self, s: BackwardStageModel) -> None:
         w, st, ch = s.weight_walk, s.weight_step(), s.channel
-        self._show((tr("input, channel {}").format(ch), "dL/dZ", tr("window × dL/dZ"), tr("dL/dW so far")),
-                   ("·", "=", "Σ"))
+        kz, kw = scale_of(w.d_z), scale_of(w.total)
+        self._show((tr("input, channel {}").format(ch), scaled_title("dL/dZ", kz),
+                    scaled_title(tr("window × dL/dZ"), kw), scaled_title(tr("dL/dW so far"), kw)), ("×", "=", "Σ"))
         a, b, c, d = self.views
         a.style = "gray"
         xp, virtual = _padded(w.x[ch], w.pads)
@@ -170,54 +175,57 @@ class BackwardGrids(QWidget):
         r0, c0, r1, c1 = st.window
         top, _, left, _ = w.pads
         a.set_highlights(window=(r0 + top, c0 + left, r1 + top, c1 + left))
-        b.set_data(w.d_z, digits=3, filled=(np.arange(w.n_positions) <= s.position).reshape(w.out_h, w.out_w))
+        b.set_data(w.d_z * 10.0**kz, digits=3, filled=(np.arange(w.n_positions) <= s.position).reshape(w.out_h, w.out_w))
         b.set_highlights(current=(st.i, st.j))
-        c.set_data(st.contribution[ch], digits=3)
+        c.set_data(st.contribution[ch] * 10.0**kw, digits=3)
         c.set_highlights()
-        d.set_data(st.partial_sum[ch], digits=3)
+        d.set_data(st.partial_sum[ch] * 10.0**kw, digits=3)
         d.set_highlights()
 
     def _draw_input(self, s: BackwardStageModel) -> None:
         w, st, ch = s.input_walk, s.input_step(), s.channel
-        self._show((tr("dL/dZ dilated and padded"), tr("flipped kernel, channel {}").format(ch), tr("products"),
-                    tr("dL/dX, channel {}").format(ch)), ("×", "=", "Σ"))
+        kz, kx = scale_of(w.padded), scale_of(w.d_input)
+        self._show((scaled_title(tr("dL/dZ dilated and padded"), kz), tr("flipped kernel, channel {}").format(ch),
+                    scaled_title(tr("products"), kx), scaled_title(tr("dL/dX, channel {}").format(ch), kx)),
+                   ("×", "=", "Σ"))
         a, b, c, d = self.views
         a.style = "signed"
-        a.set_data(w.padded[0], digits=3)
+        a.set_data(w.padded[0] * 10.0**kz, digits=3)
         k = w.size
         pr, pc = st.r + w.pads[0], st.c + w.pads[2]
         a.set_highlights(window=(pr, pc, pr + k, pc + k))
         b.set_data(w.rotated_kernel[0, ch], digits=3)
         b.set_highlights()
-        c.set_data(st.products[0, ch], digits=3)
+        c.set_data(st.products[0, ch] * 10.0**kx, digits=3)
         c.set_highlights()
-        d.set_data(w.d_input[ch], digits=3, filled=s.filled_input_gradient)
+        d.set_data(w.d_input[ch] * 10.0**kx, digits=3, filled=s.filled_input_gradient)
         d.set_highlights(current=(st.r, st.c))
 
     def _draw_update(self, s: BackwardStageModel) -> None:
         u, (ch, r, c) = s.update, s.weight_index()
-        self._show((tr("weights before, channel {}").format(ch), "dL/dW", tr("change"), tr("weights after")),
-                   ("", "", ""))
-        a, b, cview, d = self.views
-        a.style = "signed"
-        for view, values in zip(self.views, (u.weights, u.gradient, u.delta, u.new_weights)):
-            view.set_data(np.asarray(values[ch], np.float64), digits=4)
+        kg, kd = scale_of(u.gradient), scale_of(u.delta)
+        self._show((tr("weights before, channel {}").format(ch), scaled_title("dL/dW", kg),
+                    scaled_title(tr("change"), kd), tr("weights after")), ("", "", ""))
+        self.views[0].style = "signed"
+        for view, values, k in zip(self.views, (u.weights, u.gradient, u.delta, u.new_weights), (0, kg, kd, 0)):
+            view.set_data(np.asarray(values[ch], np.float64) * 10.0**k, digits=4)
             view.set_highlights(current=(r, c))
 
     def _draw_pool(self, s: BackwardStageModel) -> None:
         p, st = s.pool_walk, s.pool_step()
         ch = st.channel
         op = tr("max pooling") if p.op == "max" else tr("average pooling")
-        self._show((tr("input of the {}, channel {}").format(op, ch), "dL/dY", tr("dL/dX so far"), ""),
-                   ("→", "→", ""))
+        k = scale_of(p.d_y)
+        self._show((tr("input of the {}, channel {}").format(op, ch), scaled_title("dL/dY", k),
+                    scaled_title(tr("dL/dX so far"), k), ""), ("→", "→", ""))
         a, b, c, _ = self.views
         a.style = "gray"
         a.set_data(s.grads.x[ch], digits=2)
         a.set_highlights(window=receptive_window(st.i, st.j, p.size, p.stride, p.pads[0], p.pads[2]),
                          winners=list(st.targets) if p.op == "max" else [])
-        b.set_data(p.d_y[ch], digits=3)
+        b.set_data(p.d_y[ch] * 10.0**k, digits=3)
         b.set_highlights(current=(st.i, st.j))
-        c.set_data(st.partial[ch], digits=3)
+        c.set_data(st.partial[ch] * 10.0**k, digits=3)
         c.set_highlights(marked=list(st.targets))
 
 

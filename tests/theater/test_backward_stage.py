@@ -216,3 +216,12 @@ def test_changing_the_filter_rebuilds_and_emits_once_while_the_channel_keeps_the
     assert seen == ["changed", "changed"] and stage.position == 0
     stage.choose(filter_index=99)
     assert stage.filter_index == 1      # clamped to the layer's filters
+
+
+def test_tiny_gradients_are_shown_scaled_and_tiny_numbers_keep_their_digits():
+    from gui.theater.backward_text import number, scale_of, scaled_title
+
+    assert scale_of(np.array([0.5, -2.0])) == 0 and scale_of(np.zeros(3)) == 0
+    assert scale_of(np.array([4.2e-4, -1e-5])) == 4        # 4.2e-4 * 10^4 = 4.2
+    assert scaled_title("dL/dW", 4) == "dL/dW (×10⁻⁴)" and scaled_title("dL/dW", 0) == "dL/dW"
+    assert number(4.21e-05) == "4.21e−05" and number(0.5) == "0.5" and number(0.0) == "0"
