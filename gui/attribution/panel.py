@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -175,25 +176,28 @@ class AttributionPanel(QWidget):
         row.addWidget(self.top_button)
         row.addStretch(1)
         v.addLayout(row)
-        row = QHBoxLayout()
         self.filter_view = GridView(tr("the filter's weights"), style="signed")
-        self.filter_view.setMaximumWidth(220)
+        self.filter_view.setFixedHeight(130)
         self.patch_grid = TopPatchGrid()
-        row.addWidget(self.filter_view)
-        row.addWidget(self.patch_grid, 1)
-        v.addLayout(row, 1)
+        v.addWidget(self.filter_view)
+        v.addWidget(self.patch_grid, 1)
         self.top_status = _wrap()
         v.addWidget(self.top_status)
 
-        upper = QHBoxLayout()
         left_widget = QWidget()
         left_widget.setLayout(left)
         left_widget.setMaximumWidth(360)
-        upper.addWidget(left_widget)
-        upper.addLayout(middle, 1)
-        root = QVBoxLayout(self)
-        root.addLayout(upper, 3)
-        root.addWidget(top_box, 2)
+        middle_widget = QWidget()
+        middle_widget.setLayout(middle)
+        # the heat map and the filter's patches side by side; the user may move the border
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(middle_widget)
+        self.splitter.addWidget(top_box)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        root = QHBoxLayout(self)
+        root.addWidget(left_widget)
+        root.addWidget(self.splitter, 1)
 
     # -- controller -----------------------------------------------------------------------------------
     def class_names(self) -> list[str]:

@@ -26,6 +26,14 @@ def display_image(x: np.ndarray) -> np.ndarray:
     return x[0] if x.shape[0] == 1 else x.mean(axis=0)
 
 
+def heat_lookup_table() -> np.ndarray:
+    """``(256, 4)`` uint8 RGBA: the colour map with an alpha ramp, so where nothing mattered the picture
+    shows through instead of being darkened by the map's black end."""
+    lut = pg.colormap.get(HEAT_COLORMAP).getLookupTable(nPts=256, alpha=True)
+    lut[:, 3] = np.clip(np.linspace(0, 255 * 1.6, 256), 0, 255).astype(np.uint8)
+    return lut
+
+
 class HeatmapView(pg.GraphicsLayoutWidget):
     """The picture with the heat map over it (opacity adjustable)."""
 
@@ -36,8 +44,8 @@ class HeatmapView(pg.GraphicsLayoutWidget):
         self.view.invertY(True)
         self.image_item = pg.ImageItem()
         self.heat_item = pg.ImageItem()
-        self.heat_item.setLookupTable(pg.colormap.get(HEAT_COLORMAP).getLookupTable(nPts=256))
-        self.heat_item.setOpacity(0.55)
+        self.heat_item.setLookupTable(heat_lookup_table())
+        self.heat_item.setOpacity(0.8)
         self.view.addItem(self.image_item)
         self.view.addItem(self.heat_item)
         self.heat: np.ndarray | None = None

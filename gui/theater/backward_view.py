@@ -68,7 +68,7 @@ class BackwardChoices(QWidget):
         self.class_combo = QComboBox()
         self.layer_combo.setToolTip(tr("The layer the gradient flows back through."))
         self.class_combo.setToolTip(tr("The class used in the loss (the image's true label by default)."))
-        for text, w in ((tr("Step"), self.phase_combo), (tr("Layer"), self.layer_combo),
+        for text, w in ((tr("Stage of the way back"), self.phase_combo), (tr("Layer"), self.layer_combo),
                         (tr("Filter"), self.filter_spin), (tr("Channel"), self.channel_spin),
                         (tr("Class"), self.class_combo)):
             row.addWidget(QLabel(text))
