@@ -159,6 +159,8 @@ class AttributionPanel(QWidget):
         v = QVBoxLayout(top_box)
         row = QHBoxLayout()
         self.layer_combo = QComboBox()
+        self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.layer_combo.setMinimumContentsLength(6)
         self.layer_combo.activated.connect(self._on_layer_chosen)
         self.filter_spin = QSpinBox()
         self.filter_spin.valueChanged.connect(self._on_filter_chosen)
@@ -171,11 +173,11 @@ class AttributionPanel(QWidget):
                         (tr("Images"), self.images_spin)):
             row.addWidget(QLabel(text))
             row.addWidget(w)
-        self.top_button = QPushButton(tr("Find top patches"))
-        self.top_button.clicked.connect(self.compute_top_patches)
-        row.addWidget(self.top_button)
         row.addStretch(1)
         v.addLayout(row)
+        self.top_button = QPushButton(tr("Find top patches"))
+        self.top_button.clicked.connect(self.compute_top_patches)
+        v.addWidget(self.top_button, 0, Qt.AlignmentFlag.AlignLeft)     # own row: the tab fits 1280 px
         self.filter_view = GridView(tr("the filter's weights"), style="signed")
         self.filter_view.setFixedHeight(130)
         self.patch_grid = TopPatchGrid()
