@@ -3,6 +3,8 @@
 #
 #   ./dev.sh run  [app flags...]   install what is missing, then open the app
 #   ./dev.sh test [pytest args...] install what is missing, then lint (ruff) and run the whole test suite headless
+#   ./dev.sh install               add ConvScope to your applications menu (icon, file types; no root)
+#   ./dev.sh uninstall             remove exactly what 'install' wrote
 #
 # Works on a fresh Debian 12 with only Python 3 and apt. As root it installs the missing Debian
 # packages itself; otherwise it prints the exact apt command to run. The virtual environment lives
@@ -16,11 +18,13 @@ venv="$here/.venv"
 stamp="$venv/.convscope-installed"
 
 # Debian packages: Qt's runtime libraries, a virtual X server for headless windows and screenshots,
-# the OpenMP runtime for numba's parallel kernels, venv support and a font with Korean glyphs.
+# the OpenMP runtime for numba's parallel kernels, venv support, a font with Korean glyphs, and the
+# freedesktop tools that check the menu entry and refresh the file-type caches ('./dev.sh install').
 apt_packages=(
     libglib2.0-0 libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3
     xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
     libgomp1 python3-venv fonts-nanum
+    desktop-file-utils shared-mime-info
 )
 
 say() { printf '\033[1m[convscope]\033[0m %s\n' "$*" >&2; }
@@ -119,9 +123,24 @@ test)
     [ "$rc" -ne 0 ] && exit "$rc"
     exit "$lint"
     ;;
+install)
+    ensure_apt_packages
+    ensure_venv
+    "$venv/bin/python" -m gui.desktop.install "$@"
+    if command -v desktop-file-validate >/dev/null 2>&1; then
+        desktop-file-validate "${XDG_DATA_HOME:-$HOME/.local/share}/applications/convscope.desktop" || true
+    fi
+    ;;
+uninstall)
+    # no set-up needed to take it out again: any Python 3 runs the uninstaller
+    py="$venv/bin/python"
+    [ -x "$py" ] || py="$(pick_python)"
+    exec "$py" -m gui.desktop.install --uninstall "$@"
+    ;;
 *)
     echo "usage: ./dev.sh run [--dataset shapes|mnist|fashion_mnist] [--model NAME] [...]" >&2
     echo "       ./dev.sh test [pytest args]" >&2
+    echo "       ./dev.sh install | uninstall   (applications menu entry for this user)" >&2
     exit 2
     ;;
 esac

@@ -1,4 +1,10 @@
-"""Application start-up: flags, QApplication, language, the main window, ``--screenshot``."""
+"""Application start-up: flags, QApplication, language, the main window, ``--screenshot``.
+
+``convscope FILE...`` opens images, model files and image folders in the window (see
+:mod:`gui.desktop.open_paths`); when ConvScope already runs, a launch hands its files to that
+window and exits (:mod:`gui.desktop.single_instance`; ``--new-instance`` opts out). The first launch
+shows the welcome (:mod:`gui.desktop.welcome`).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,13 @@ import engine  # noqa: F401  (sets NUMBA_CACHE_DIR before anything imports numba
 
 APP_NAME = "ConvScope"
 ORG_NAME = "ConvScope"
+DESKTOP_FILE_NAME = "convscope"       # resources' .desktop entry: task bars and Wayland match the window to it
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="convscope", description="Watch a convolutional neural network learn.")
+    p.add_argument("paths", nargs="*", metavar="FILE",
+                   help="images to classify, a saved model (.npz) or a folder of images to use as the dataset")
     p.add_argument("--dataset", default=None,
                    help="dataset to open: shapes (built-in, offline), mnist, fashion_mnist, or an image folder")
     p.add_argument("--model", default=None, help="preset name (e.g. lenet5, keras_mnist) or a saved .npz model file")
@@ -32,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="panel to show in front: feature_maps, filters, evaluation, classify, theater, attribution, editor")
     p.add_argument("--classify", nargs="+", default=None, metavar="IMAGE",
                    help="classify these image files once the model is ready (as if dropped on the window)")
+    p.add_argument("--new-instance", action="store_true",
+                   help="open another window even when ConvScope already runs (default: hand FILEs to it)")
+    p.add_argument("--welcome", action="store_true", help="show the first-run welcome again")
+    p.add_argument("--install-desktop", action="store_true",
+                   help="add ConvScope to your applications menu (icon, file types), then exit")
+    p.add_argument("--uninstall-desktop", action="store_true",
+                   help="remove what --install-desktop wrote, then exit")
     # for bench/responsiveness.py: print start-up milestones (time.monotonic()) and quit after the first step
     p.add_argument("--report-startup", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -50,6 +66,10 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.install_desktop or args.uninstall_desktop:
+        from gui.desktop.install import main as install_main
+
+        return install_main(["--uninstall"] if args.uninstall_desktop else [])
     size = parse_size(args.size)
     if args.data_dir:
         os.environ["CONVSCOPE_DATA_DIR"] = str(Path(args.data_dir).expanduser())
@@ -57,17 +77,44 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication
 
-    import pyqtgraph as pg
-
     from gui import i18n
-    from gui.main_window import MainWindow
 
     QCoreApplication.setOrganizationName(ORG_NAME)
     QCoreApplication.setApplicationName(APP_NAME)
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setDesktopFileName(DESKTOP_FILE_NAME)
+    alone = args.new_instance or bool(args.screenshot) or args.report_startup
+    server = None
+    if not alone:
+        from gui.desktop.single_instance import InstanceServer, hand_off
+
+        if hand_off(args.paths):
+            return 0                                   # the running window took the files
+        server = InstanceServer(app)
+        server.listen()
+
+    import pyqtgraph as pg
+
+    from gui.desktop.about import app_icon
+    from gui.desktop.welcome import (
+        WelcomeDialog,
+        apply_choice,
+        saved_language,
+        should_show,
+    )
+    from gui.main_window import MainWindow
+
+    app.setWindowIcon(app_icon())
     # antialiasing only where it shows (the curves ask for it per item): it doubles the paint time
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-    i18n.set_language(args.lang)
+    i18n.set_language(args.lang or saved_language())
+
+    if args.welcome or (should_show() and not alone and not args.paths):
+        welcome = WelcomeDialog()
+        if args.screenshot:
+            return _screenshot_dialog(app, welcome, Path(args.screenshot), args.screenshot_delay)
+        welcome.exec()
+        apply_choice(welcome.choice, args)
 
     window = MainWindow(options=args, restore_layout=not args.reset_layout and not args.screenshot)
     if size:
@@ -76,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(1480, 920)
     if args.report_startup:
         _report_startup(window, app)
+    if server is not None:
+        server.paths_received.connect(window.open_paths)
     window.show()
     window.startup_seconds = time.perf_counter() - t0
 
@@ -91,6 +140,22 @@ def main(argv: list[str] | None = None) -> int:
     return app.exec()
 
 
+def _screenshot_dialog(app, dialog, out: Path, delay: float) -> int:
+    """``--welcome --screenshot``: picture of the dialog instead of the window."""
+    from PySide6.QtCore import QTimer
+
+    dialog.show()
+
+    def shoot() -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        ok = dialog.grab().save(str(out), "PNG")
+        dialog.close()
+        app.exit(0 if ok else 1)
+
+    QTimer.singleShot(int(delay * 1000), dialog, shoot)
+    return app.exec()
+
+
 def _report_startup(window, app) -> None:
     """Print ``window_painted`` and ``first_step`` (``time.monotonic()``, comparable across processes)."""
     from PySide6.QtCore import QEvent, QObject, QTimer
@@ -100,7 +165,7 @@ def _report_startup(window, app) -> None:
             super().__init__(window)
             self.seen = False
 
-        def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+        def eventFilter(self, obj, event):
             if not self.seen and event.type() == QEvent.Type.Paint:
                 self.seen = True
                 print(f"window_painted {time.monotonic():.6f}", flush=True)

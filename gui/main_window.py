@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QTabWidget,
@@ -31,9 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import engine
 from engine.imaging import IMAGE_EXTENSIONS
 from gui.controller import TrainingController
+from gui.desktop.about import AboutDialog, app_icon
+from gui.desktop.open_paths import open_paths, sort_paths
+from gui.desktop.window_files import OpenFilesMixin
 from gui.i18n import language, tr
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -146,7 +147,7 @@ class MessageBar(QWidget):
         self.setVisible(bool(text))
 
 
-class MainWindow(QMainWindow):
+class MainWindow(OpenFilesMixin, QMainWindow):
     """ConvScope's main window.
 
     Panels are added with :meth:`add_tab` (the central workspace: large views) or :meth:`add_dock`
@@ -166,6 +167,7 @@ class MainWindow(QMainWindow):
         self._tab_containers: dict[str, QWidget] = {}
         self.setObjectName("ConvScopeMainWindow")
         self.setWindowTitle("ConvScope")
+        self.setWindowIcon(app_icon())
         self.resize(1480, 920)
         self.setDockNestingEnabled(True)
         self.setAcceptDrops(True)
@@ -202,6 +204,7 @@ class MainWindow(QMainWindow):
         c.state_changed.connect(self.on_state_changed)
         c.model_changed.connect(self.on_model_changed)
         c.dataset_changed.connect(self.on_dataset_changed)
+        c.dataset_ready.connect(self._remember_dataset_folder)
         self.on_state_changed(c.state)
 
     # -- panels --------------------------------------------------------------------------------
@@ -305,6 +308,9 @@ class MainWindow(QMainWindow):
                                               tr("Load a model saved by ConvScope (.npz): architecture and weights."))
         self.save_model_action = self._action(f, tr("&Save model..."), self.save_model_dialog, QKeySequence.StandardKey.Save,
                                               tr("Save the architecture, the learned weights and the training history."))
+        self.open_folder_action = self._action(f, tr("Open image &folder as dataset..."), self.open_folder_dialog, None,
+                                               tr("Train on your own images: one sub-folder per class."))
+        self._create_recent_menu(f)
         f.addSeparator()
         self.export_panel_action = self._action(f, tr("Export current panel as PNG..."), self.export_panel_dialog, None,
                                                 tr("Save a picture of the panel in front (for slides or reports)."))
@@ -395,6 +401,9 @@ class MainWindow(QMainWindow):
             self.message_bar.hide()
 
     def on_model_changed(self, _model) -> None:
+        path = self.controller.model_path
+        if path and Path(path).is_file():
+            self.recent.add("model", path)
         name = self.controller.preset_name
         for key, a in self.preset_actions.items():
             a.setChecked(key == name)
@@ -457,7 +466,13 @@ class MainWindow(QMainWindow):
             self.show_tab(tab)
         c.dataset_ready.connect(self._after_first_dataset)
         c.dataset_failed.connect(self._first_dataset_failed)
-        c.load_dataset_async(getattr(opts, "dataset", None) or "shapes", data_dir=getattr(opts, "data_dir", None))
+        dataset = getattr(opts, "dataset", None)
+        folders = sort_paths(getattr(opts, "paths", None) or []).folders
+        if folders and not dataset:
+            dataset = folders[-1]                    # `convscope FOLDER`: that folder is the first dataset
+        if dataset and Path(dataset).is_dir():
+            self.expect_dataset_folder(dataset)
+        c.load_dataset_async(dataset or "shapes", data_dir=getattr(opts, "data_dir", None))
 
     def _first_dataset_failed(self, name: str) -> None:
         if name != "shapes":                         # the message is shown; fall back to the built-in data
@@ -482,16 +497,17 @@ class MainWindow(QMainWindow):
                 c.set_preset(str(model))
         files = getattr(opts, "classify", None)
         if files:
-            # predictions compile kernels too: wait until the worker has them ready
-            self._pending_classify = list(files)
-            if c.kernels_warm:
-                self._classify_pending()
-            else:
-                c.kernels_ready.connect(self._classify_pending)
+            self.classify_when_ready(files)
+        paths = getattr(opts, "paths", None)
+        if paths:
+            open_paths(self, paths, load_folder=False)
         if getattr(opts, "train", False):
             c.start()
 
     def _classify_pending(self, *_args) -> None:
+        if getattr(self, "_waiting_for_kernels", False):
+            self._waiting_for_kernels = False
+            self.controller.kernels_ready.disconnect(self._classify_pending)
         files, self._pending_classify = getattr(self, "_pending_classify", None), None
         if files:
             self.classify_files(files)
@@ -519,7 +535,8 @@ class MainWindow(QMainWindow):
 
     def save_model_dialog(self) -> None:
         c = self.controller
-        suggestion = f"{c.preset_name or 'model'}-{getattr(c.dataset, 'name', 'data')}.npz"
+        # the .convscope.npz ending lets file managers recognise the file by name (gui/desktop/filetypes.py)
+        suggestion = f"{c.preset_name or 'model'}-{getattr(c.dataset, 'name', 'data')}.convscope.npz"
         path, _ = QFileDialog.getSaveFileName(self, tr("Save the model"), suggestion, tr("ConvScope models (*.npz)"))
         if path:
             c.save_model(path)
@@ -575,7 +592,7 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             self.files_dropped.emit(paths)
-            self.classify_files(paths)
+            self.open_paths(paths)
         elif event.mimeData().hasImage():
             from gui.widgets.common import qimage_to_array
 
@@ -648,16 +665,7 @@ class MainWindow(QMainWindow):
         GlossaryDialog(self).exec()
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            tr("About ConvScope"),
-            "<h2>ConvScope {}</h2><p>{}</p><p>{}</p>".format(
-                engine.__version__,
-                tr("Watch a convolutional neural network learn: filters, feature maps, padding, stride, "
-                   "pooling and the training curves, live, on your own computer."),
-                tr("Engine: numpy + numba. Interface: Qt (PySide6) + pyqtgraph."),
-            ),
-        )
+        AboutDialog(self).exec()
 
     # -- screenshots ---------------------------------------------------------------------------
     def save_screenshot(self, path: str | Path) -> bool:
