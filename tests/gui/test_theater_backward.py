@@ -133,3 +133,19 @@ def test_switching_back_to_forward_shows_the_convolution_again(panel):
     panel.direction_combo.activated.emit(0)
     assert panel.direction == "forward" and panel.direction_stack.currentIndex() == 0
     assert panel.active_playback is panel.playback
+
+
+def test_while_training_the_walk_follows_new_weights_and_keeps_its_position(panel, controller, qtbot):
+    controller.set_options(epochs=3)
+    panel.backward.choose(phase="weights")
+    panel.backward.seek(100)
+    before = panel.backward.weight_walk.total.copy()
+    controller.start()
+    try:
+        qtbot.waitUntil(lambda: controller.is_training and len(controller.history.batches) >= 5, timeout=30000)
+        qtbot.waitUntil(lambda: not np.array_equal(panel.backward.weight_walk.total, before), timeout=30000)
+        assert panel.backward.position == 100 and panel.backward.error == ""
+        panel.backward.choose(phase="update")
+        assert panel.backward.first_step and "pause" in panel.backward_view.details.text()
+    finally:
+        assert controller.stop()
