@@ -270,5 +270,8 @@ class BackwardView(QWidget):
             rows = "".join(f"<tr><td>{name}</td><td align='right'>&nbsp;{value}</td></tr>"
                            for name, value in update_rows(s))
             self.details.setText(f"<table>{rows}</table>" + update_html(s))
+        elif s.phase == "pool" and s.n_positions:
+            self.details.setText(tr("Pooling has no weights, so nothing here is updated: on the way back it only "
+                                    "routes each gradient to the pixels the forward pass took it from."))
         else:
             self.details.setText("")

@@ -102,6 +102,7 @@ def test_a_pooling_layer_shows_the_routing_and_a_dense_layer_explains_itself(pan
     panel.backward.choose(layer_index=pool)
     assert panel.backward.phase == "pool" and panel.backward.n_positions > 0
     assert "pixel" in panel.backward_view.equation.text()
+    assert "no weights" in panel.backward_view.details.text()
     panel.backward.choose(layer_index=dense)
     assert panel.backward.n_positions == 0
     assert "no filter to slide" in panel.backward_view.details.text()
