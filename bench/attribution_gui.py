@@ -101,8 +101,8 @@ def main(argv=None) -> int:
     panel.show()
     x = np.random.default_rng(1).random((3, 64, 64)).astype(np.float32)
     c.set_sample(x, source="file", name="random colour image")
-    panel.patch_spin.setValue(args.patch)
-    panel.stride_spin.setValue(args.stride)
+    panel.occlusion_box.patch_spin.setValue(args.patch)
+    panel.occlusion_box.stride_spin.setValue(args.stride)
     c.current_model_copy().logits(x[None])        # warm this model's shapes too
 
     def pump(seconds: float):
@@ -141,7 +141,8 @@ def main(argv=None) -> int:
         app.processEvents()
         time.sleep(0.001)
     r = panel.model.result
-    print(f"cancel -> partial result shown: {(time.perf_counter() - t0) * 1000:.0f} ms ({r.done} of {r.total} positions)")
+    took_ms = (time.perf_counter() - t0) * 1000
+    print(f"cancel -> partial result shown: {took_ms:.0f} ms ({r.done} of {r.total} positions)")
     panel.shutdown()
     c.shutdown()
     return 0

@@ -11,34 +11,22 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QSlider,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.attribution import Occlusion
+from gui.attribution.controls import ImageBox, OcclusionBox, SaliencyBox, TopPatchBox, wrapped_label
 from gui.attribution.jobs import JobRunner
 from gui.attribution.model import CLASS_PREDICTED, CLASS_TRUE, AttributionModel, conv_layers, heat_map
-from gui.attribution.views import HeatmapView, TopPatchGrid, filter_mosaic
+from gui.attribution.views import HeatmapView, filter_mosaic
 from gui.i18n import tr, tr_error
-from gui.theater.grid_view import GridView
-
-
-def _wrap(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    return label
 
 
 class AttributionPanel(QWidget):
@@ -70,66 +58,16 @@ class AttributionPanel(QWidget):
     # -- layout ---------------------------------------------------------------------------------------
     def _build(self) -> None:
         m = self.model
-        image_box = QGroupBox(tr("Image"))
-        form = QFormLayout(image_box)
-        self.source_label = _wrap()
-        form.addRow(self.source_label)
-        self.val_spin = QSpinBox()
-        self.val_spin.setToolTip(tr("Explain this validation image (or drop or draw an image on the window)."))
-        self.val_spin.valueChanged.connect(lambda i: self.controller.select_validation_sample(int(i)))
-        form.addRow(tr("Validation image #"), self.val_spin)
-        self.class_combo = QComboBox()
-        self.class_combo.setToolTip(tr("The class whose evidence is shown: what the model predicted, the true "
-                                       "class, or any other (\"why not a 7?\")."))
-        self.class_combo.activated.connect(lambda _i: setattr(m, "class_choice", self.class_combo.currentData()))
-        form.addRow(tr("Class"), self.class_combo)
-
-        sal_box = QGroupBox(tr("Saliency: |d score / d pixel|"))
-        form = QFormLayout(sal_box)
-        self.smooth_check = QCheckBox(tr("SmoothGrad (average over noisy copies)"))
-        self.smooth_check.setToolTip(tr("One gradient is speckled; the average over noisy copies of the image shows "
-                                        "the shape the model relies on (Smilkov et al. 2017)."))
-        self.smooth_check.toggled.connect(lambda on: setattr(m, "smooth", bool(on)))
-        form.addRow(self.smooth_check)
-        self.n_spin = QSpinBox()
-        self.n_spin.setRange(2, 200)
-        self.n_spin.setValue(m.n)
-        self.n_spin.setToolTip(tr("How many noisy copies SmoothGrad averages: more is smoother and slower."))
-        self.n_spin.valueChanged.connect(lambda v: setattr(m, "n", int(v)))
-        form.addRow(tr("Noisy copies"), self.n_spin)
-        self.sigma_spin = QDoubleSpinBox()
-        self.sigma_spin.setRange(0.01, 0.5)
-        self.sigma_spin.setSingleStep(0.05)
-        self.sigma_spin.setValue(m.sigma)
-        self.sigma_spin.setToolTip(tr("The noise's standard deviation as a share of the darkest-to-brightest range "
-                                      "(0.1-0.2 works well)."))
-        self.sigma_spin.valueChanged.connect(lambda v: setattr(m, "sigma", float(v)))
-        form.addRow(tr("Noise (share of the pixel range)"), self.sigma_spin)
-        self.saliency_button = QPushButton(tr("Compute saliency"))
-        self.saliency_button.setToolTip(tr("How much each pixel changes the class score: one backward pass to the "
-                                           "image."))
-        self.saliency_button.clicked.connect(self.compute_saliency)
-        form.addRow(self.saliency_button)
-
-        occ_box = QGroupBox(tr("Occlusion: cover a patch, watch the probability"))
-        form = QFormLayout(occ_box)
-        self.patch_spin = QSpinBox()
-        self.patch_spin.setRange(1, 64)
-        self.patch_spin.setValue(m.patch)
-        self.patch_spin.setToolTip(tr("The side of the grey square that covers part of the image."))
-        self.patch_spin.valueChanged.connect(lambda v: setattr(m, "patch", int(v)))
-        form.addRow(tr("Patch size (pixels)"), self.patch_spin)
-        self.stride_spin = QSpinBox()
-        self.stride_spin.setRange(1, 64)
-        self.stride_spin.setValue(m.stride)
-        self.stride_spin.setToolTip(tr("How far the grey square moves between two tries: smaller is finer and slower."))
-        self.stride_spin.valueChanged.connect(lambda v: setattr(m, "stride", int(v)))
-        form.addRow(tr("Stride"), self.stride_spin)
-        self.occlusion_button = QPushButton(tr("Compute occlusion"))
-        self.occlusion_button.setToolTip(tr("Cover the image patch by patch and record how much the class probability "
-                                            "drops (runs in the background)."))
-        self.occlusion_button.clicked.connect(self.compute_occlusion)
-        form.addRow(self.occlusion_button)
+        self.image_box = ImageBox(m)
+        self.saliency_box = SaliencyBox(m)
+        self.occlusion_box = OcclusionBox(m)
+        self.top_box = TopPatchBox(m)
+        self.image_box.val_spin.valueChanged.connect(self._on_validation_index)
+        self.saliency_box.button.clicked.connect(self.compute_saliency)
+        self.occlusion_box.button.clicked.connect(self.compute_occlusion)
+        self.top_box.button.clicked.connect(self.compute_top_patches)
+        self.top_box.layer_combo.activated.connect(self._on_layer_chosen)
+        self.top_box.filter_spin.valueChanged.connect(self._on_filter_chosen)
 
         run_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -143,65 +81,30 @@ class AttributionPanel(QWidget):
         run_row.addWidget(self.cancel_button)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(55)
+        self.opacity_slider.setValue(80)
         self.opacity_slider.setToolTip(tr("How strongly the heat map covers the picture."))
         opacity_row = QHBoxLayout()
         opacity_row.addWidget(QLabel(tr("Heat map opacity")))
         opacity_row.addWidget(self.opacity_slider, 1)
 
         left = QVBoxLayout()
-        for box in (image_box, sal_box, occ_box):
+        for box in (self.image_box, self.saliency_box, self.occlusion_box):
             left.addWidget(box)
         left.addLayout(run_row)
         left.addLayout(opacity_row)
-        self.status = _wrap()
+        self.status = wrapped_label()
         left.addWidget(self.status)
         left.addStretch(1)
 
         self.heatmap = HeatmapView()
         self.opacity_slider.valueChanged.connect(lambda v: self.heatmap.set_opacity(v / 100))
-        self.title = _wrap()
+        self.title = wrapped_label()
         self.title.setStyleSheet("font-size: 16px;")
-        self.explain = _wrap()
+        self.explain = wrapped_label()
         middle = QVBoxLayout()
         middle.addWidget(self.title)
         middle.addWidget(self.heatmap, 1)
         middle.addWidget(self.explain)
-
-        top_box = QGroupBox(tr("What a filter responds to: its 9 strongest validation patches"))
-        v = QVBoxLayout(top_box)
-        row = QHBoxLayout()
-        self.layer_combo = QComboBox()
-        self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.layer_combo.setMinimumContentsLength(6)
-        self.layer_combo.setToolTip(tr("The convolution layer whose filter is examined."))
-        self.layer_combo.activated.connect(self._on_layer_chosen)
-        self.filter_spin = QSpinBox()
-        self.filter_spin.setToolTip(tr("The filter (output channel) of that layer."))
-        self.filter_spin.valueChanged.connect(self._on_filter_chosen)
-        self.images_spin = QSpinBox()
-        self.images_spin.setRange(1, 10000)
-        self.images_spin.setValue(self.model.n_images)
-        self.images_spin.setToolTip(tr("How many validation images are searched."))
-        self.images_spin.valueChanged.connect(lambda v: setattr(self.model, "n_images", int(v)))
-        for text, w in ((tr("Layer"), self.layer_combo), (tr("Filter"), self.filter_spin),
-                        (tr("Images"), self.images_spin)):
-            row.addWidget(QLabel(text))
-            row.addWidget(w)
-        row.addStretch(1)
-        v.addLayout(row)
-        self.top_button = QPushButton(tr("Find top patches"))
-        self.top_button.setToolTip(tr("Search the validation images for the 9 places where this filter responds "
-                                      "most (runs in the background)."))
-        self.top_button.clicked.connect(self.compute_top_patches)
-        v.addWidget(self.top_button, 0, Qt.AlignmentFlag.AlignLeft)     # own row: the tab fits 1280 px
-        self.filter_view = GridView(tr("the filter's weights"), style="signed")
-        self.filter_view.setFixedHeight(130)
-        self.patch_grid = TopPatchGrid()
-        v.addWidget(self.filter_view)
-        v.addWidget(self.patch_grid, 1)
-        self.top_status = _wrap()
-        v.addWidget(self.top_status)
 
         left_widget = QWidget()
         left_widget.setLayout(left)
@@ -211,7 +114,7 @@ class AttributionPanel(QWidget):
         # the heat map and the filter's patches side by side; the user may move the border
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(middle_widget)
-        self.splitter.addWidget(top_box)
+        self.splitter.addWidget(self.top_box)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         root = QHBoxLayout(self)
@@ -225,27 +128,27 @@ class AttributionPanel(QWidget):
 
     def on_dataset_changed(self, ds) -> None:
         names = self.class_names()
-        self.class_combo.clear()
-        self.class_combo.addItem(tr("the predicted class"), CLASS_PREDICTED)
-        self.class_combo.addItem(tr("the true class"), CLASS_TRUE)
+        self.image_box.class_combo.clear()
+        self.image_box.class_combo.addItem(tr("the predicted class"), CLASS_PREDICTED)
+        self.image_box.class_combo.addItem(tr("the true class"), CLASS_TRUE)
         for k, name in enumerate(names):
-            self.class_combo.addItem(f"{k}: {name}", k)
+            self.image_box.class_combo.addItem(f"{k}: {name}", k)
         self.model.class_choice = CLASS_PREDICTED
         n = 0 if ds is None else len(ds.x_test)
-        self.val_spin.blockSignals(True)
-        self.val_spin.setRange(0, max(n - 1, 0))
-        self.val_spin.blockSignals(False)
-        self.images_spin.setMaximum(max(n, 1))
+        self.image_box.val_spin.blockSignals(True)
+        self.image_box.val_spin.setRange(0, max(n - 1, 0))
+        self.image_box.val_spin.blockSignals(False)
+        self.top_box.images_spin.setMaximum(max(n, 1))
         self.on_model_changed(None)
 
     def on_model_changed(self, _model) -> None:
         self.runner.shutdown()
         self._set_running(False)
         model = self.controller.model
-        self.layer_combo.clear()
+        self.top_box.layer_combo.clear()
         for i, name in conv_layers(model):
-            self.layer_combo.addItem(f"{i}: {name}", i)
-        self.model.layer_index = self.layer_combo.itemData(0) if self.layer_combo.count() else None
+            self.top_box.layer_combo.addItem(f"{i}: {name}", i)
+        self.model.layer_index = self.top_box.layer_combo.itemData(0) if self.top_box.layer_combo.count() else None
         self._on_filter_range()
         self.model.set_top(None)
         self.model.set_result(None)
@@ -254,9 +157,9 @@ class AttributionPanel(QWidget):
         names = self.class_names()
         if sample.source == "validation":
             what = tr("validation image #{}").format(sample.index)
-            self.val_spin.blockSignals(True)
-            self.val_spin.setValue(int(sample.index))
-            self.val_spin.blockSignals(False)
+            self.image_box.val_spin.blockSignals(True)
+            self.image_box.val_spin.setValue(int(sample.index))
+            self.image_box.val_spin.blockSignals(False)
         else:
             what = sample.name or tr("dropped or drawn image")
         if sample.label is not None and sample.label < len(names):
@@ -274,6 +177,9 @@ class AttributionPanel(QWidget):
         model = c.current_model_copy()
         # clone: while training the controller hands out one cached copy that other panels read too
         return None if model is None else model.clone()
+
+    def _on_validation_index(self, index: int) -> None:
+        self.controller.select_validation_sample(int(index))
 
     def compute_saliency(self) -> bool:
         return self._start("saliency", lambda model: self.model.saliency_job(model))
@@ -301,9 +207,9 @@ class AttributionPanel(QWidget):
         ds = self.controller.dataset
         model = self._model_copy()
         if model is None or ds is None or self.model.layer_index is None:
-            self.top_status.setText(tr("Top patches need a dataset and a model with a convolution layer."))
+            self.top_box.status.setText(tr("Top patches need a dataset and a model with a convolution layer."))
             return False
-        self.top_status.setText("")
+        self.top_box.status.setText("")
         self._show_filter(model)
         self.runner.start("top_patches", self.model.top_patches_job(model, ds.x_test))
         self._set_running(True)
@@ -311,7 +217,7 @@ class AttributionPanel(QWidget):
 
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
-        for b in (self.saliency_button, self.occlusion_button, self.top_button):
+        for b in (self.saliency_box.button, self.occlusion_box.button, self.top_box.button):
             b.setEnabled(True)      # a new request replaces the running one
         if not running:
             self.progress.setRange(0, 1)
@@ -341,7 +247,7 @@ class AttributionPanel(QWidget):
 
     # -- model events -----------------------------------------------------------------------------------
     def _on_image(self, **_) -> None:
-        self.source_label.setText(self.model.description)
+        self.image_box.source_label.setText(self.model.description)
         self.heatmap.set_picture(self.model.x)
 
     def _on_result(self, **_) -> None:
@@ -367,24 +273,24 @@ class AttributionPanel(QWidget):
     def _on_top(self, **_) -> None:
         top, ds = self.model.top, self.controller.dataset
         if top is None or ds is None:
-            self.patch_grid.show_patches(None, None)
+            self.top_box.patch_grid.show_patches(None, None)
             return
-        self.patch_grid.show_patches(top, ds.x_test, self.class_names(), ds.y_test)
+        self.top_box.patch_grid.show_patches(top, ds.x_test, self.class_names(), ds.y_test)
         note = "" if top.complete else tr(" (cancelled after {} of {} images)").format(top.done, top.total)
-        self.top_status.setText(tr("The boxes mark each patch's receptive field: the input pixels the filter's "
+        self.top_box.status.setText(tr("The boxes mark each patch's receptive field: the input pixels the filter's "
                                    "output there depends on.") + note)
 
     def _on_layer_chosen(self, _index: int) -> None:
-        self.model.layer_index = self.layer_combo.currentData()
+        self.model.layer_index = self.top_box.layer_combo.currentData()
         self._on_filter_range()
 
     def _on_filter_range(self) -> None:
         model, li = self.controller.model, self.model.layer_index
         n = 0 if model is None or li is None else int(model.layers[li].params["W"].shape[0])
-        self.filter_spin.blockSignals(True)
-        self.filter_spin.setRange(0, max(n - 1, 0))
-        self.filter_spin.blockSignals(False)
-        self._on_filter_chosen(self.filter_spin.value())
+        self.top_box.filter_spin.blockSignals(True)
+        self.top_box.filter_spin.setRange(0, max(n - 1, 0))
+        self.top_box.filter_spin.blockSignals(False)
+        self._on_filter_chosen(self.top_box.filter_spin.value())
 
     def _on_filter_chosen(self, f: int) -> None:
         self.model.filter_index = int(f)
@@ -395,7 +301,8 @@ class AttributionPanel(QWidget):
         li = self.model.layer_index
         if model is None or li is None:
             return
-        self.filter_view.set_data(filter_mosaic(model.layers[li].params["W"][self.model.filter_index]), digits=2)
+        kernel = model.layers[li].params["W"][self.model.filter_index]
+        self.top_box.filter_view.set_data(filter_mosaic(kernel), digits=2)
 
     # -- lifetime ---------------------------------------------------------------------------------------
     def shutdown(self) -> bool:

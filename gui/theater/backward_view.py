@@ -132,10 +132,10 @@ class BackwardGrids(QWidget):
         stage.events.position.connect(self.redraw)
 
     def _show(self, titles, symbols) -> None:
-        for view, title in zip(self.views, titles):
+        for view, title in zip(self.views, titles, strict=True):
             view.title = title
             view.setVisible(bool(title))
-        for label, text in zip(self.symbols, symbols):
+        for label, text in zip(self.symbols, symbols, strict=True):
             label.setText(text)
             label.setVisible(bool(text))
 
@@ -175,7 +175,8 @@ class BackwardGrids(QWidget):
         r0, c0, r1, c1 = st.window
         top, _, left, _ = w.pads
         a.set_highlights(window=(r0 + top, c0 + left, r1 + top, c1 + left))
-        b.set_data(w.d_z * 10.0**kz, digits=3, filled=(np.arange(w.n_positions) <= s.position).reshape(w.out_h, w.out_w))
+        filled = (np.arange(w.n_positions) <= s.position).reshape(w.out_h, w.out_w)
+        b.set_data(w.d_z * 10.0**kz, digits=3, filled=filled)
         b.set_highlights(current=(st.i, st.j))
         c.set_data(st.contribution[ch] * 10.0**kw, digits=3)
         c.set_highlights()
@@ -207,7 +208,8 @@ class BackwardGrids(QWidget):
         self._show((tr("weights before, channel {}").format(ch), scaled_title("dL/dW", kg),
                     scaled_title(tr("change"), kd), tr("weights after")), ("", "", ""))
         self.views[0].style = "signed"
-        for view, values, k in zip(self.views, (u.weights, u.gradient, u.delta, u.new_weights), (0, kg, kd, 0)):
+        for view, values, k in zip(self.views, (u.weights, u.gradient, u.delta, u.new_weights), (0, kg, kd, 0),
+                                   strict=True):
             view.set_data(np.asarray(values[ch], np.float64) * 10.0**k, digits=4)
             view.set_highlights(current=(r, c))
 

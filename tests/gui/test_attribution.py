@@ -31,15 +31,15 @@ def test_the_tab_follows_the_selected_validation_image(panel, controller):
     controller.select_validation_sample(7)
     assert np.array_equal(panel.model.x, controller.dataset.x_test[7] / np.float32(255))
     assert panel.model.label == int(controller.dataset.y_test[7])
-    assert "#7" in panel.source_label.text() and panel.val_spin.value() == 7
-    panel.val_spin.setValue(9)
-    assert controller.sample.index == 9 and "#9" in panel.source_label.text()
+    assert "#7" in panel.image_box.source_label.text() and panel.image_box.val_spin.value() == 7
+    panel.image_box.val_spin.setValue(9)
+    assert controller.sample.index == 9 and "#9" in panel.image_box.source_label.text()
 
 
 def test_saliency_of_the_true_class_is_drawn_over_the_image(panel, controller, qtbot):
     controller.select_validation_sample(3)
-    panel.class_combo.setCurrentIndex(panel.class_combo.findData(CLASS_TRUE))
-    panel.class_combo.activated.emit(panel.class_combo.currentIndex())
+    panel.image_box.class_combo.setCurrentIndex(panel.image_box.class_combo.findData(CLASS_TRUE))
+    panel.image_box.class_combo.activated.emit(panel.image_box.class_combo.currentIndex())
     with _wait_result(qtbot, panel, "saliency"):
         assert panel.compute_saliency()
     r = panel.model.result
@@ -54,8 +54,8 @@ def test_saliency_of_the_true_class_is_drawn_over_the_image(panel, controller, q
 
 
 def test_smoothgrad_runs_in_the_background_with_progress(panel, qtbot):
-    panel.smooth_check.setChecked(True)
-    panel.n_spin.setValue(16)
+    panel.saliency_box.smooth_check.setChecked(True)
+    panel.saliency_box.n_spin.setValue(16)
     seen = []
     panel.runner.progressed.connect(lambda d, t: seen.append((d, t)))
     with _wait_result(qtbot, panel, "saliency"):
@@ -65,8 +65,8 @@ def test_smoothgrad_runs_in_the_background_with_progress(panel, qtbot):
 
 
 def test_occlusion_shows_the_probability_drop_and_can_be_cancelled(panel, controller, qtbot):
-    panel.patch_spin.setValue(6)
-    panel.stride_spin.setValue(3)
+    panel.occlusion_box.patch_spin.setValue(6)
+    panel.occlusion_box.stride_spin.setValue(3)
     with _wait_result(qtbot, panel, "occlusion"):
         panel.compute_occlusion()
     r = panel.model.result
@@ -74,8 +74,8 @@ def test_occlusion_shows_the_probability_drop_and_can_be_cancelled(panel, contro
     assert not panel.cancel_button.isEnabled()
     assert "6x6" in panel.explain.text()
     # a fine occlusion (1-pixel patch, stride 1: 784 positions) cancelled at once ends with a partial map
-    panel.patch_spin.setValue(1)
-    panel.stride_spin.setValue(1)
+    panel.occlusion_box.patch_spin.setValue(1)
+    panel.occlusion_box.stride_spin.setValue(1)
     with _wait_result(qtbot, panel, "occlusion"):
         panel.compute_occlusion()
         assert panel.cancel_button.isEnabled()
@@ -90,7 +90,7 @@ def test_a_dropped_image_is_explained_and_a_wrong_size_is_refused(panel, control
     img = np.zeros((1, 28, 28), np.float32)
     img[0, 5:20, 12:15] = 1.0
     controller.set_sample(img, source="drawing", name="my drawing")
-    assert "my drawing" in panel.source_label.text() and panel.model.label is None
+    assert "my drawing" in panel.image_box.source_label.text() and panel.model.label is None
     with _wait_result(qtbot, panel, "occlusion"):
         panel.compute_occlusion()
     panel.model.set_image(np.zeros((3, 64, 64), np.float32), None, "big colour photo")
@@ -99,22 +99,22 @@ def test_a_dropped_image_is_explained_and_a_wrong_size_is_refused(panel, control
 
 
 def test_top_patches_show_nine_boxes_and_the_filters_weights(panel, controller, qtbot):
-    panel.images_spin.setValue(40)
-    panel.filter_spin.setValue(1)
+    panel.top_box.images_spin.setValue(40)
+    panel.top_box.filter_spin.setValue(1)
     with _wait_result(qtbot, panel, "top_patches"):
         assert panel.compute_top_patches()
     top = panel.model.top
     assert top.filter_index == 1 and top.total == 40 and len(top.patches) == 9
-    tiles = panel.patch_grid.tiles
+    tiles = panel.top_box.patch_grid.tiles
     assert all(t.image is not None and t.box is not None for t in tiles)
     assert tiles[0].box == top.patches[0].clipped_box
     W = controller.model.layers[top.layer_index].params["W"][1]
-    np.testing.assert_allclose(panel.filter_view.values, W[0], rtol=1e-6)
+    np.testing.assert_allclose(panel.top_box.filter_view.values, W[0], rtol=1e-6)
 
 
 def test_a_new_image_while_computing_drops_the_stale_job(panel, controller, qtbot):
-    panel.patch_spin.setValue(1)
-    panel.stride_spin.setValue(1)
+    panel.occlusion_box.patch_spin.setValue(1)
+    panel.occlusion_box.stride_spin.setValue(1)
     panel.compute_occlusion()
     controller.select_validation_sample(2)
     assert not panel.runner.busy and panel.model.result is None
@@ -143,4 +143,4 @@ def test_why_in_the_confusion_drill_down_opens_the_image_in_the_attribution_tab(
     ev.why_button.click()
     assert window.controller.sample.index == 11
     assert window.current_panel() is window.attribution_panel
-    assert "#11" in window.attribution_panel.source_label.text()
+    assert "#11" in window.attribution_panel.image_box.source_label.text()

@@ -45,7 +45,7 @@ def test_backward_mode_shows_the_selected_samples_gradients_through_the_first_co
     d = panel.backward_view.grids.views[3]
     k = scale_of(expected)          # tiny gradients are shown as multiples of 10^-k, the title says so
     np.testing.assert_allclose(d.values, expected[b.channel] * 10.0**k, rtol=1e-4, atol=1e-6)
-    assert k == 0 or f"×10⁻" in d.title
+    assert k == 0 or "×10⁻" in d.title
 
 
 def test_step_play_and_scrub_move_through_the_weight_walk(panel, qtbot):
