@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.errors import ImageError
+from engine.pixels import to_float32
 
 __all__ = ["load_image", "image_to_array", "preprocess", "fit_to_shape", "to_uint8_image",
            "MAX_IMAGE_PIXELS", "MAX_FILE_BYTES", "STYLES", "IMAGE_EXTENSIONS", "IMAGE_MIME_TYPES",
@@ -142,10 +143,10 @@ def image_to_array(im: Image.Image) -> np.ndarray:
     if mode in ("L",):
         return np.array(im, dtype=np.uint8)
     if mode in ("LA", "La"):
-        a = np.asarray(im.convert("LA"), dtype=np.float32) / 255.0
+        a = to_float32(np.asarray(im.convert("LA")))
         return _on_white(a[..., :1], a[..., 1:2])[..., 0]
     if mode in ("RGBA", "RGBa"):
-        a = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+        a = to_float32(np.asarray(im.convert("RGBA")))
         return _on_white(a[..., :3], a[..., 3:4])
     if mode.startswith("I;16") or mode in ("I", "F"):
         arr = np.asarray(im, dtype=np.float64)
@@ -208,7 +209,7 @@ def to_uint8_image(image) -> np.ndarray:
     else:
         raise ImageError(f"unsupported image data type {a.dtype}.")
     if a.ndim == 3 and a.shape[-1] == 4:
-        f = a.astype(np.float32) / 255.0
+        f = to_float32(a)
         a = _on_white(f[..., :3], f[..., 3:4])
     return np.ascontiguousarray(a)
 
@@ -271,7 +272,7 @@ def fit_to_shape(image, input_shape) -> np.ndarray:
 
 def _mnist_field(gray: np.ndarray, h: int, w: int) -> np.ndarray:
     """float32 (h, w) in [0, 1]: MNIST's preparation of one grayscale drawing."""
-    g = gray.astype(np.float32) / 255.0
+    g = to_float32(gray)
     border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
     background = float(np.median(border))
     if background > 0.5:                      # dark ink on light paper -> light ink on black, like MNIST
@@ -291,7 +292,7 @@ def _mnist_field(gray: np.ndarray, h: int, w: int) -> np.ndarray:
     scale = box / max(ch, cw)
     nh, nw = max(1, min(box, round(ch * scale))), max(1, min(box, round(cw * scale)))
     u8 = np.clip(np.rint(crop * 255.0), 0, 255).astype(np.uint8)[..., None]
-    small = _resize(u8, nh, nw)[..., 0].astype(np.float32) / 255.0
+    small = to_float32(_resize(u8, nh, nw)[..., 0])
     # centre of mass -> field centre (14, 14) for 28x28 (pixel indices), integer shift as MNIST did
     mass = float(small.sum())
     if mass <= 0:
@@ -317,7 +318,7 @@ def preprocess(image, input_shape=(1, 28, 28), style: str = "fit") -> np.ndarray
     if style not in STYLES:
         raise ImageError(f"unknown preprocessing style {style!r}; choose 'fit' or 'mnist'.")
     if style == "fit":
-        return fit_to_shape(image, (c, h, w)).astype(np.float32) * np.float32(1.0 / 255.0)
+        return to_float32(fit_to_shape(image, (c, h, w)))
     a = to_uint8_image(image)
     field = _mnist_field(_gray(a), h, w)
     out = np.repeat(field[None], c, axis=0) if c == 3 else field[None]

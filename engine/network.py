@@ -13,9 +13,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.errors import ArchitectureError, ConvScopeError, ShapeError
-from engine.layers import Conv2D, Dense, Layer, Softmax, layer_from_config
+from engine.inspection import Inspection, inspect_model, output_head
+from engine.layers import Layer, layer_from_config
 from engine.losses import softmax, softmax_cross_entropy
+from engine.pixels import to_float32
 from engine.shapes import format_shape
+from engine.training import fit
 
 __all__ = ["Sequential", "SummaryRow", "EvalResult", "validate_architecture", "keras_shape"]
 
@@ -321,9 +324,7 @@ class Sequential:
         if self.input_shape is not None and x.shape == self.input_shape:
             x = x[None]
         if x.dtype == np.uint8:
-            out = np.empty(x.shape, np.float32)
-            np.multiply(x, np.float32(1 / 255), out=out)
-            return out
+            return to_float32(x)
         if x.dtype != self.dtype or not x.flags.c_contiguous:
             x = np.ascontiguousarray(x, dtype=self.dtype)
         if self.input_shape is not None and x.shape[1:] != self.input_shape:
@@ -332,14 +333,12 @@ class Sequential:
             )
         return x
 
-    def _head(self) -> str:
-        """How the logits are found: "plain", "softmax_layer" (trailing Softmax) or "fused_softmax"."""
-        last = self.layers[-1]
-        if isinstance(last, Softmax) and len(self.layers) > 1:
-            return "softmax_layer"
-        if isinstance(last, (Dense, Conv2D)) and last.activation == "softmax":
-            return "fused_softmax"
-        return "plain"
+    @property
+    def head(self) -> str:
+        """Where the logits are: ``"plain"``, ``"softmax_layer"`` or ``"fused_softmax"``
+        (see :func:`engine.inspection.output_head`, the one rule for training, ``predict_proba`` and
+        inspection)."""
+        return output_head(self.layers)
 
     def forward(self, x, training: bool = False, return_all: bool = False):
         """Run the network. Returns the last layer's output ``(N, K)``, or with ``return_all`` the list
@@ -357,7 +356,7 @@ class Sequential:
         """Scores before any final softmax, ``(N, K)``."""
         self._require_built()
         x = self._prepare(x)
-        head = self._head()
+        head = self.head
         layers = self.layers[:-1] if head == "softmax_layer" else self.layers
         for layer in layers:
             x = layer.forward(x, training)
@@ -368,7 +367,7 @@ class Sequential:
     def backward_from_logits(self, dlogits: np.ndarray):
         """Backpropagate ``dL/dlogits`` through every layer (fills ``layer.grads``); returns ``dL/dx`` when
         the first layer computes it."""
-        head = self._head()
+        head = self.head
         layers = self.layers[:-1] if head == "softmax_layer" else self.layers
         d = dlogits
         last = len(layers) - 1
@@ -410,19 +409,14 @@ class Sequential:
 
     def fit(self, x, y, optimizer=None, epochs: int = 1, batch_size: int = 32, validation_data=None,
             seed: int = 0, **callbacks):
-        """Keras-style shortcut: train with a :class:`~engine.training.Trainer` and return its history.
+        """Keras-style shortcut for :func:`engine.training.fit` (returns the list of ``EpochMetrics``)."""
+        return fit(self, x, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+                   validation_data=validation_data, seed=seed, **callbacks)
 
-        ``callbacks`` are those of :meth:`Trainer.run` (``on_batch_end``, ``on_epoch_end``, ``on_snapshot``,
-        ``should_stop``...). ``optimizer`` defaults to Keras's ``Adam()``.
-        """
-        from engine.optimizers import Adam
-        from engine.training import Trainer
-
-        x_val, y_val = validation_data if validation_data is not None else (None, None)
-        trainer = Trainer(self, optimizer or Adam(), x, y, x_val, y_val, batch_size=batch_size, epochs=epochs,
-                          seed=seed)
-        trainer.run(**callbacks)
-        return trainer.history
+    def inspect(self, x) -> Inspection:
+        """Every stage of the network for one image ``(C, H, W)``: see :func:`engine.inspection.inspect_model`."""
+        self._require_built()
+        return inspect_model(self, x)
 
     def predict_proba(self, x, batch_size: int = 256) -> np.ndarray:
         """Class probabilities ``(N, K)`` (a single ``(C, H, W)`` image gives ``(1, K)``)."""

@@ -131,8 +131,12 @@ def output_cells_reading(r: int, c: int, f: int, s: int, pad_top: int, pad_left:
     return cells
 
 
-def format_shape(shape: tuple) -> str:
-    """Keras-style display of an engine shape: ``(C, H, W)`` -> ``"H x W x C"``, ``(D,)`` -> ``"D"``."""
+def format_shape(shape: tuple | None) -> str:
+    """Keras-style display of an engine shape: ``(C, H, W)`` -> ``"H x W x C"``, ``(D,)`` -> ``"D"``,
+    ``None`` (not known yet) -> ``"?"``. The one shape formatter of the engine and the GUI."""
+    if shape is None:
+        return "?"
+    shape = tuple(int(v) for v in shape)
     if len(shape) == 3:
         c, h, w = shape
         return f"{h} x {w} x {c}"

@@ -15,15 +15,21 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.errors import ShapeError
-from engine.layers import Dropout, MaxPooling2D
-from engine.losses import softmax, softmax_cross_entropy
-from engine.network import Sequential
+from engine.inspection import Inspection, inspect_model
+from engine.layers import Dropout
+from engine.losses import softmax_cross_entropy
+from engine.optimizers import Adam
+from engine.pixels import to_float32
 
-__all__ = ["Trainer", "BatchMetrics", "EpochMetrics", "TrainingSnapshot"]
+if TYPE_CHECKING:                      # network.py imports this module (Sequential.fit); no circle at run time
+    from engine.network import Sequential
+
+__all__ = ["BatchMetrics", "EpochMetrics", "Trainer", "TrainingSnapshot", "fit"]
 
 
 @dataclass(frozen=True)
@@ -61,27 +67,48 @@ class EpochMetrics:
 
 @dataclass(frozen=True)
 class TrainingSnapshot:
-    """A frozen picture of the model for the GUI; every array is a copy.
+    """A frozen picture of training for the GUI: metrics plus one :class:`~engine.inspection.Inspection`.
 
-    ``activations[0]`` is the sample as the model sees it (float32 ``(C, H, W)``), ``activations[i + 1]``
-    the output of ``layer i`` for that sample. ``pre_activations[i]`` / ``argmax[i]`` are ``None`` for
-    layers without them. ``weights[i]`` / ``gradients[i]`` are ``{"W": ..., "b": ...}`` dicts (``{}``
-    for parameter-free layers); gradients are those of the last training batch.
+    ``inspection`` is the sample seen through the model at step ``step`` (read-only copies: input,
+    every layer's output, pre-activations, max-pool switches, logits, probabilities, weights).
+    ``gradients[i]`` are copies of layer ``i``'s gradients of the last training batch (``{}`` for
+    parameter-free layers). The properties below read the inspection (the older flat names).
     """
 
     step: int
     epoch: int
     batch: int
     metrics: BatchMetrics | None
-    layer_names: tuple[str, ...]
-    activations: tuple[np.ndarray, ...]
-    pre_activations: tuple[np.ndarray | None, ...]
-    argmax: tuple[np.ndarray | None, ...]
-    weights: tuple[dict, ...]
+    inspection: Inspection
     gradients: tuple[dict, ...]
-    probabilities: np.ndarray
     sample_label: int | None = None
     history: tuple[EpochMetrics, ...] = ()
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return self.inspection.layer_names
+
+    @property
+    def activations(self) -> tuple[np.ndarray, ...]:
+        """``activations[0]`` is the sample (float32 ``(C, H, W)``), ``activations[i + 1]`` layer ``i``'s output."""
+        return self.inspection.activations
+
+    @property
+    def pre_activations(self) -> tuple[np.ndarray | None, ...]:
+        return self.inspection.pre_activations
+
+    @property
+    def argmax(self) -> tuple[np.ndarray | None, ...]:
+        """Max-pool switches per layer (``None`` for other layers)."""
+        return self.inspection.pool_switches
+
+    @property
+    def weights(self) -> tuple[dict, ...]:
+        return self.inspection.weights
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.inspection.probabilities
 
 
 class Trainer:
@@ -181,11 +208,7 @@ class Trainer:
     def _load_batch(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(idx)
         xb = self._xbuf[:n]
-        src = self.x_train[idx]
-        if src.dtype == np.uint8:
-            np.multiply(src, np.float32(1 / 255), out=xb)
-        else:
-            xb[...] = src
+        to_float32(self.x_train[idx], out=xb)
         yb = self._ybuf[:n]
         np.take(self.y_train, idx, out=yb)
         return xb, yb
@@ -277,10 +300,18 @@ class Trainer:
 
         Returns ``"finished"``, ``"stopped"`` (call ``run`` again to resume exactly where it stopped)
         or ``"diverged"``. ``on_snapshot`` gets a :class:`TrainingSnapshot` at most every
-        ``snapshot_interval`` seconds, at each epoch end and when the run returns.
+        ``snapshot_interval`` seconds, at each epoch end and when the run returns. ``snapshot_sample``
+        is the image snapshots show (default: the first validation image), or a callable returning
+        ``(image, label)``, asked before each snapshot (a viewer may change its choice while training runs).
         """
-        sample = self.default_sample if snapshot_sample is None else snapshot_sample
-        label = self.default_label if snapshot_sample is None else None
+        if callable(snapshot_sample):
+            pick = snapshot_sample
+        else:
+            fixed = ((self.default_sample, self.default_label) if snapshot_sample is None
+                     else (snapshot_sample, None))
+
+            def pick():
+                return fixed
         last_snap = -math.inf
         status = "finished"
         while not self.done:
@@ -300,49 +331,43 @@ class Trainer:
                 on_epoch_end(ended)
             now = time.perf_counter()
             if on_snapshot is not None and (ended is not None or now - last_snap >= snapshot_interval):
-                on_snapshot(self.snapshot(sample, label))
+                on_snapshot(self.snapshot(*pick()))
                 last_snap = time.perf_counter()
         if self.diverged:
             status = "diverged"
         if on_snapshot is not None:
-            on_snapshot(self.snapshot(sample, label))
+            on_snapshot(self.snapshot(*pick()))
         return status
 
     def snapshot(self, sample=None, label: int | None = None) -> TrainingSnapshot:
-        """Copies of the weights, the last gradients and every layer's activation for one sample."""
+        """Metrics, the last gradients and :meth:`Sequential.inspect` of one sample (all copies).
+
+        Call it between steps (``run`` does): the inspection's forward pass reuses the layers' caches.
+        """
         model = self.model
         if sample is None:
             sample, label = self.default_sample, self.default_label
-        # Weights close to divergence may overflow on this sample: the picture shows inf, no warning.
-        with np.errstate(over="ignore", invalid="ignore"):
-            acts = model.forward(np.asarray(sample)[None] if np.ndim(sample) == 3 else sample, training=False,
-                                 return_all=True)
-        head = model._head()
-        if head == "softmax_layer":
-            probs = acts[-1][0]
-        elif head == "fused_softmax":
-            with np.errstate(over="ignore", invalid="ignore"):
-                probs = softmax(np.asarray(model.layers[-1].pre_activation, np.float64))[0]
-        else:
-            with np.errstate(over="ignore", invalid="ignore"):
-                probs = softmax(np.asarray(acts[-1], np.float64))[0]
-        pre = tuple(
-            None if getattr(layer, "pre_activation", None) is None else layer.pre_activation[0].copy()
-            for layer in model.layers
-        )
-        argmax = tuple(layer.argmax[0].copy() if isinstance(layer, MaxPooling2D) else None for layer in model.layers)
         return TrainingSnapshot(
             step=self.step_count,
             epoch=self.epoch,
             batch=self.batch,
             metrics=self.last_metrics,
-            layer_names=tuple(layer.name for layer in model.layers),
-            activations=tuple(np.array(a[0], copy=True) for a in acts),
-            pre_activations=pre,
-            argmax=argmax,
-            weights=tuple(model.get_weights()),
+            inspection=inspect_model(model, sample),
             gradients=tuple({k: g.copy() for k, g in layer.grads.items()} for layer in model.layers),
-            probabilities=np.asarray(probs, np.float32).copy(),
             sample_label=label,
             history=tuple(self.history),
         )
+
+
+def fit(model: Sequential, x, y, optimizer=None, epochs: int = 1, batch_size: int = 32, validation_data=None,
+        seed: int = 0, **callbacks) -> list[EpochMetrics]:
+    """Keras-style training in one call: a :class:`Trainer` run to the end; returns its history.
+
+    ``callbacks`` are those of :meth:`Trainer.run` (``on_batch_end``, ``on_epoch_end``, ``on_snapshot``,
+    ``should_stop``...). ``optimizer`` defaults to Keras's ``Adam()``.
+    """
+    x_val, y_val = validation_data if validation_data is not None else (None, None)
+    trainer = Trainer(model, optimizer or Adam(), x, y, x_val, y_val, batch_size=batch_size, epochs=epochs,
+                      seed=seed)
+    trainer.run(**callbacks)
+    return trainer.history

@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 
 from engine.errors import DatasetError
+from engine.pixels import to_float32
 
 __all__ = ["Dataset", "DatasetInfo", "batches", "split_train_validation", "to_float"]
 
@@ -94,13 +95,7 @@ class Dataset:
                 f"classes={self.num_classes}, source={self.source!r})")
 
 
-def to_float(x: np.ndarray) -> np.ndarray:
-    """uint8 pixels -> float32 in [0, 1] (float input is returned as float32 unchanged)."""
-    if x.dtype == np.uint8:
-        out = x.astype(np.float32)
-        out *= np.float32(1.0 / 255.0)
-        return out
-    return np.asarray(x, dtype=np.float32)
+to_float = to_float32   # the engine's one pixel scaling (engine/pixels.py), under its dataset name
 
 
 def batches(x: np.ndarray, y: np.ndarray, batch_size: int = 32, rng: np.random.Generator | int | None = None,

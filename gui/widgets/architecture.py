@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
-from gui.controller import shape_text
+from engine.shapes import format_shape
 from gui.i18n import tr, tr_message
 
 BLOCK_COLORS = {
@@ -105,7 +105,7 @@ def build_blocks(model) -> list[Block]:
     """The blocks to draw for ``model``: input, every layer, and the softmax when it is in the loss."""
     if model is None:
         return []
-    blocks = [Block(None, tr("Input"), "", shape_text(model.input_shape), None,
+    blocks = [Block(None, tr("Input"), "", format_shape(model.input_shape), None,
                     tr("The image as the network sees it: height x width x channels."), "Input")]
     rows = model.summary_rows()
     for row, layer in zip(rows, model.layers):
@@ -114,7 +114,7 @@ def build_blocks(model) -> list[Block]:
         tip = [f"<b>{row.name}</b> ({row.class_name})"]
         if explain:
             tip.append(explain)
-        tip.append(tr("Input: {}  →  output: {}").format(shape_text(row.input_shape), shape_text(row.output_shape)))
+        tip.append(tr("Input: {}  →  output: {}").format(format_shape(row.input_shape), format_shape(row.output_shape)))
         if getattr(row, "size_formula", ""):
             # the textbook formula, then the same with this layer's numbers
             tip.append(tr("Output size (n + 2p - f)/s + 1 = {}").format(row.size_formula))
@@ -128,7 +128,7 @@ def build_blocks(model) -> list[Block]:
             tip.append(f"<span style='color:#b00'>{tr_message(row.error)}</span>")
         tip.append("<i>" + tr("Click to show this layer in the feature map and filter panels.") + "</i>")
         blocks.append(Block(row.index, row.class_name, layer_detail(row.class_name, cfg),
-                            shape_text(row.output_shape), int(row.params), "<br>".join(tip), row.class_name,
+                            format_shape(row.output_shape), int(row.params), "<br>".join(tip), row.class_name,
                             getattr(row, "error", "") or ""))
     last = rows[-1].class_name if rows else ""
     if last != "Softmax":

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.imaging import is_image_path
+from engine.shapes import format_shape
 from gui.i18n import tr, tr_message
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage, chw_to_display, qimage_to_array
 
@@ -402,8 +403,7 @@ class ClassifyPanel(QWidget):
         orig = item.original
         self.original_image.setImage(orig if orig.ndim == 2 else orig, levels=(0, 255), autoLevels=False)
         self.input_image.setImage(chw_to_display(item.x), levels=(0.0, 1.0), autoLevels=False)
-        c, h, w = item.x.shape
-        self.input_title.setText(tr("Network input {} x {} x {}").format(h, w, c))
+        self.input_title.setText(tr("Network input {}").format(format_shape(item.x.shape)))
         self.views.setMinimumWidth(170)
         if item.source == "drawing":
             self.original_title.setText(tr("Your drawing"))

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.controller import shape_text
+from engine.shapes import format_shape
 from gui.i18n import tr
 from gui.widgets.common import (
     ACTIVATION_CMAP,
@@ -40,35 +40,8 @@ from gui.widgets.common import (
     tile_at,
 )
 
-REFRESH_MS = 100       # the sink: at most 10 redraws a second, only of the newest inspection
+REFRESH_MS = 40        # the sink: redraws only a new inspection, at most 25 a second (snapshots ~12 /s)
 GAP = 2
-
-
-def pool_winners(x: np.ndarray, pool: int, stride: int, pad: tuple[int, int, int, int]) -> np.ndarray:
-    """Boolean ``(C, H, W)`` mask of the input pixels that won a max-pooling window.
-
-    ``x`` is the pooling layer's input ``(C, H, W)``; ``pad`` is ``(top, bottom, left, right)``. Padding
-    never wins; the first maximum in row-major window order wins a tie (as the engine's kernel does).
-    """
-    c, h, w = x.shape
-    top, bottom, left, right = pad
-    oh = (h + top + bottom - pool) // stride + 1
-    ow = (w + left + right - pool) // stride + 1
-    mask = np.zeros((c, h, w), dtype=bool)
-    for i in range(oh):
-        r0 = i * stride - top
-        rs, re = max(r0, 0), min(r0 + pool, h)
-        for j in range(ow):
-            c0 = j * stride - left
-            cs, ce = max(c0, 0), min(c0 + pool, w)
-            if rs >= re or cs >= ce:
-                continue
-            win = x[:, rs:re, cs:ce].reshape(c, -1)
-            k = np.argmax(win, axis=1)
-            rr = rs + k // (ce - cs)
-            cc = cs + k % (ce - cs)
-            mask[np.arange(c), rr, cc] = True
-    return mask
 
 
 class FeatureMapPanel(QWidget):
@@ -218,7 +191,7 @@ class FeatureMapPanel(QWidget):
     def on_model_changed(self, model) -> None:
         self.layer_combo.clear()
         for row in model.summary_rows():
-            self.layer_combo.addItem(f"{row.index}: {row.name}  ({shape_text(row.output_shape)})", row.index)
+            self.layer_combo.addItem(f"{row.index}: {row.name}  ({format_shape(row.output_shape)})", row.index)
         self.inspection = None
         self.channel = None
         self.on_layer_selected(self.controller.selected_layer if self.controller.selected_layer is not None else -1)
@@ -278,13 +251,9 @@ class FeatureMapPanel(QWidget):
         act = np.asarray(ins.activations[self.layer_index + 1], dtype=np.float32)
         winners = None
         if self.winners_check.isChecked() and self._layer_class() == "MaxPooling2D":
-            layer = self.controller.model.layers[self.layer_index]
-            x_in = np.asarray(ins.activations[self.layer_index], dtype=np.float32)
-            pad = tuple(getattr(layer, "_pad", (0, 0, 0, 0)))
-            pool = int(getattr(layer, "_pool", 2))
-            stride = int(getattr(layer, "_stride", pool))
-            winners = pool_winners(x_in, pool, stride, pad)
-            act = x_in
+            # the engine's own switches of this forward pass: the pixels the pooling really passed on
+            winners = ins.winner_mask(self.layer_index)
+            act = np.asarray(ins.activations[self.layer_index], dtype=np.float32)
         if act.ndim == 1:                  # a flat layer: show its units as a grid of squares
             d = act.shape[0]
             cols = int(np.ceil(np.sqrt(d)))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.presets import PRESETS
 from gui.i18n import tr
 
 DATASETS = [
@@ -31,21 +32,12 @@ OPTIMIZERS = [("adam", "Adam"), ("sgd", "SGD (momentum)"), ("rmsprop", "RMSprop"
 
 
 def preset_names() -> list[str]:
-    try:
-        from engine.presets import PRESETS
-    except ImportError:
-        return []
-    return list(PRESETS.keys()) if isinstance(PRESETS, dict) else [str(p) for p in PRESETS]
+    return list(PRESETS)
 
 
 def preset_title(name: str) -> str:
-    try:
-        from engine.presets import PRESETS
-    except ImportError:
-        return name
-    entry = PRESETS.get(name) if isinstance(PRESETS, dict) else None
-    title = getattr(entry, "display_name", None)
-    return f"{tr(title)}  ({name})" if title else name
+    entry = PRESETS.get(name)
+    return f"{tr(entry.display_name)}  ({name})" if entry is not None else name
 
 
 def format_duration(seconds: float) -> str:
@@ -284,6 +276,11 @@ class TrainingPanel(QWidget):
 
     def on_stop_clicked(self) -> None:
         self.controller.stop()
+        if self.controller.is_training:
+            # stop only asks: the state changes when the current batch ends, a moment later
+            self.state_label.setText(tr("Stopping..."))
+            for button in (self.stop_button, self.pause_button, self.step_button):
+                button.setEnabled(False)
 
     def on_reset_clicked(self) -> None:
         self.controller.reset()
@@ -342,8 +339,8 @@ class TrainingPanel(QWidget):
             return
         self._dirty = False
         m = self._latest_batch
-        epochs = int(self.controller.trainer.epochs) if self.controller.trainer is not None and hasattr(
-            self.controller.trainer, "epochs") else int(self.controller.options["epochs"])
+        trainer = self.controller.trainer
+        epochs = int(trainer.epochs) if trainer is not None else int(self.controller.options["epochs"])
         per_epoch = max(1, int(m.batches_per_epoch))
         done = int(m.epoch) * per_epoch + int(m.batch) + 1      # epoch and batch count from 0
         total = epochs * per_epoch

@@ -205,3 +205,32 @@ def test_a_few_hundred_mnist_steps_reach_90_percent(shared_data):
     trainer.run()
     assert trainer.step_count == 300
     assert model.evaluate(np.ascontiguousarray(xt), yt).accuracy > 0.90
+
+
+def test_fit_is_one_function_of_the_training_module_used_by_the_model_method():
+    from engine.training import fit
+
+    x, y = toy_data()
+    a, b = toy_model(), toy_model()
+    history_a = fit(a, x, y, SGD(0.05), epochs=2, batch_size=16, seed=1)
+    history_b = b.fit(x, y, SGD(0.05), epochs=2, batch_size=16, seed=1)
+    assert [h.loss for h in history_a] == [h.loss for h in history_b]
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+
+
+def test_snapshots_follow_a_sample_chosen_while_the_run_goes_on():
+    trainer = make_trainer(epochs=2)
+    chosen = [(trainer.x_val[0], 0)]
+    snaps = []
+
+    def on_snapshot(snap):
+        snaps.append(snap)
+        chosen[0] = (trainer.x_val[3], 7)       # the viewer picks another image after the first picture
+
+    trainer.run(on_snapshot=on_snapshot, snapshot_interval=0, snapshot_sample=lambda: chosen[0])
+    np.testing.assert_allclose(snaps[0].inspection.input, trainer.x_val[0] / 255, rtol=1e-6)
+    np.testing.assert_allclose(snaps[-1].inspection.input, trainer.x_val[3] / 255, rtol=1e-6)
+    assert snaps[0].sample_label == 0 and snaps[-1].sample_label == 7
+    # the snapshot's inspection is the model's own inspect() of that sample at that moment
+    expected = trainer.model.inspect(trainer.x_val[3])
+    np.testing.assert_array_equal(snaps[-1].inspection.probabilities, expected.probabilities)

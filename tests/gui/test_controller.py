@@ -70,19 +70,42 @@ def test_step_trains_exactly_one_batch_then_pauses(qtbot, controller):
     assert [b.step for b in c.history.batches] == [0, 1]
 
 
-def test_stop_returns_within_a_second_and_keeps_the_learned_weights(qtbot, controller):
+def test_stop_asks_without_blocking_and_the_state_follows_the_workers_report(qtbot, controller):
+    from PySide6.QtCore import QTimer
+
     c = controller
     _train_options(c, epochs=50)
     c.start()
     qtbot.waitUntil(lambda: len(c.history.batches) >= 5, timeout=TIMEOUT)
+    # a 10 ms timer in the GUI thread: no gap between its ticks may exceed 100 ms around the stop
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    qtbot.wait(100)
+    states = []
+    c.state_changed.connect(states.append)
     t0 = time.perf_counter()
     assert c.stop()
-    assert time.perf_counter() - t0 < 1.0
-    assert c.state == "idle" and not c.is_busy
+    assert time.perf_counter() - t0 < 0.1
+    assert states == []                              # stop only asked: the worker has not reported yet
+    qtbot.waitUntil(lambda: c.state == "idle", timeout=TIMEOUT)
+    qtbot.wait(100)
+    timer.stop()
+    assert states == ["idle"] and not c.is_busy and c.trainer is None
+    assert max(np.diff(ticks)) < 0.1, f"the GUI thread stalled {1000 * max(np.diff(ticks)):.0f} ms"
     weights = c.model.get_flat_weights().copy()
     qtbot.wait(150)                                  # late signals of the stopped run change nothing
     assert np.array_equal(weights, c.model.get_flat_weights())
     assert c.state == "idle"
+    # the inspection shows the kept weights, and Start begins a new run from them
+    assert np.array_equal(c.latest_inspection.weights[0]["W"], c.model.layers[0].params["W"])
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "training"):
+        assert c.start()
+    assert c.trainer.step_count == 0
+    c.stop()
+    qtbot.waitUntil(lambda: c.state == "idle", timeout=TIMEOUT)
 
 
 def test_reset_with_the_same_seed_gives_the_same_initial_weights(qtbot, controller):
@@ -316,3 +339,39 @@ def test_files_an_image_folder_cannot_use_are_named_with_the_reason(qtbot, contr
     left_out = [m for m in messages if "left out" in m]
     assert len(left_out) == 1 and "broken.png" in left_out[0]
     assert str(len(c.dataset.skipped)) in left_out[0]
+
+
+def test_while_training_the_gui_thread_runs_no_forward_pass_and_a_new_image_comes_with_the_snapshots(
+        qtbot, controller, monkeypatch):
+    import threading
+
+    from engine.network import Sequential
+
+    c = controller
+    on_gui_thread = []
+    original = Sequential.forward
+
+    def spy(self, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread() and c.is_training:
+            on_gui_thread.append(True)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Sequential, "forward", spy)
+    _train_options(c, epochs=50)
+    c.start()
+    qtbot.waitUntil(lambda: c.latest_snapshot is not None, timeout=TIMEOUT)
+    for index in (3, 9, 4):
+        c.select_validation_sample(index)
+        c.refresh_inspection()
+        chosen = c.sample
+        qtbot.waitUntil(lambda chosen=chosen: c.latest_inspection.sample is chosen and c.latest_inspection.live,
+                        timeout=TIMEOUT)
+        assert np.array_equal(c.latest_inspection.activations[0], chosen.x)
+    # at least ten fresh pictures a second reach the panels while training (the snapshots' rate)
+    count = []
+    c.inspection_ready.connect(count.append)
+    qtbot.wait(1000)
+    c.stop()
+    qtbot.waitUntil(lambda: c.state == "idle", timeout=TIMEOUT)
+    assert on_gui_thread == []
+    assert len(count) >= 8, f"only {len(count)} inspections in a second"
