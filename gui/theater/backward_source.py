@@ -43,14 +43,25 @@ def _picture(sources, controller) -> tuple[np.ndarray | None, int | None]:
     return None, None
 
 
+def _optimizer_factory(controller):
+    """A function making a fresh optimizer of the controller's settings (its next run's), or None."""
+    options = getattr(controller, "options", None)
+    if options is None:
+        return None
+    from gui.controller.options import make_optimizer
+
+    return lambda: make_optimizer(options)
+
+
 def backward_source(sources, controller) -> BackwardSource | None:
     """The inputs of :meth:`BackwardStageModel.set_source`, or None without a model."""
     training = bool(controller is not None and controller.is_training)
     if controller is not None and not training:
-        model = controller.current_model_copy()         # a fresh clone between runs
+        model = controller.current_model_copy()         # the latest weights between runs
     else:
-        # while training: the theater's private copy, whose weights follow the latest inspection
-        model = None if sources.model is None else sources.model.clone()
+        model = sources.model       # while training: the theater's private copy, following the inspections
+    # a clone of our own: the engine overwrites the layer caches, and the controller's copy is shared
+    model = None if model is None else model.clone()
     if model is None:
         return None
     x, label = _picture(sources, controller)
@@ -59,7 +70,7 @@ def backward_source(sources, controller) -> BackwardSource | None:
     optimizer, note = None, ""
     if controller is not None:
         trainer = getattr(controller, "trainer", None)
-        make = getattr(controller, "_make_optimizer", None)
+        make = _optimizer_factory(controller)
         if training:
             note = tr("While training runs, the optimizer's memory changes with every batch (pause to see it)")
             optimizer = make() if make is not None else None

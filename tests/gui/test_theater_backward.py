@@ -111,7 +111,8 @@ def test_a_pooling_layer_shows_the_routing_and_a_dense_layer_explains_itself(pan
 
 def test_a_frozen_filter_shows_a_zero_update_and_says_why(panel, controller):
     li = panel.backward.layer_index
-    controller.model.layers[li].frozen_filters = {0}
+    kernel = np.array(controller.model.layers[li].params["W"][0])
+    controller.set_conv_filter(li, 0, kernel, frozen=True)      # as the theater's "use in model" does
     panel.refresh_backward()
     panel.backward.choose(phase="update", filter_index=0)
     assert panel.backward.update.frozen and not np.any(panel.backward.update.delta)
