@@ -138,7 +138,11 @@ class AttributionPanel(QWidget):
         self.image_box.val_spin.blockSignals(True)
         self.image_box.val_spin.setRange(0, max(n - 1, 0))
         self.image_box.val_spin.blockSignals(False)
-        self.top_box.images_spin.setMaximum(max(n, 1))
+        spin = self.top_box.images_spin
+        spin.blockSignals(True)       # the model keeps the wish (500); the spin shows what the dataset allows
+        spin.setMaximum(max(n, 1))
+        spin.setValue(min(self.model.n_images, max(n, 1)))
+        spin.blockSignals(False)
         self.on_model_changed(None)
 
     def on_model_changed(self, _model) -> None:

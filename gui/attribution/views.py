@@ -49,7 +49,7 @@ class HeatmapView(pg.GraphicsLayoutWidget):
         self.view.addItem(self.image_item)
         self.view.addItem(self.heat_item)
         self.heat: np.ndarray | None = None
-        self.setMinimumSize(240, 240)
+        self.setMinimumSize(180, 180)
 
     def set_picture(self, x: np.ndarray | None) -> None:
         if x is None:

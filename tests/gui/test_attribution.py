@@ -99,6 +99,7 @@ def test_a_dropped_image_is_explained_and_a_wrong_size_is_refused(panel, control
 
 
 def test_top_patches_show_nine_boxes_and_the_filters_weights(panel, controller, qtbot):
+    assert panel.top_box.images_spin.value() == min(500, len(controller.dataset.x_test))
     panel.top_box.images_spin.setValue(40)
     panel.top_box.filter_spin.setValue(1)
     with _wait_result(qtbot, panel, "top_patches"):
@@ -144,3 +145,19 @@ def test_why_in_the_confusion_drill_down_opens_the_image_in_the_attribution_tab(
     assert window.controller.sample.index == 11
     assert window.current_panel() is window.attribution_panel
     assert "#11" in window.attribution_panel.image_box.source_label.text()
+
+
+def test_a_panel_made_before_the_dataset_searches_as_many_images_as_the_dataset_allows(qtbot, controller):
+    from gui.attribution.panel import AttributionPanel
+
+    dataset = controller.dataset
+    controller.dataset = None
+    p = AttributionPanel(controller)
+    qtbot.addWidget(p)
+    try:
+        assert p.top_box.images_spin.value() == 1
+        controller.dataset = dataset
+        p.on_dataset_changed(dataset)
+        assert p.top_box.images_spin.value() == min(500, len(dataset.x_test)) and p.model.n_images == 500
+    finally:
+        assert p.shutdown()
