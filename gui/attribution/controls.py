@@ -6,7 +6,6 @@ controller (the picture then comes back through ``sample_changed``).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -108,8 +107,9 @@ class TopPatchBox(QGroupBox):
     """Layer, filter and how many validation images; the filter's weights above its nine patches."""
 
     def __init__(self, model: AttributionModel):
-        super().__init__(tr("What a filter responds to: its 9 strongest validation patches"))
+        super().__init__(tr("What a filter responds to"))     # short: a group title does not wrap
         v = QVBoxLayout(self)
+        v.addWidget(wrapped_label(tr("What a filter responds to: its 9 strongest validation patches")))
         row = QHBoxLayout()
         self.layer_combo = QComboBox()
         self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -122,16 +122,20 @@ class TopPatchBox(QGroupBox):
         self.images_spin.setValue(model.n_images)
         self.images_spin.setToolTip(tr("How many validation images are searched."))
         self.images_spin.valueChanged.connect(lambda v: setattr(model, "n_images", int(v)))
-        for text, w in ((tr("Layer"), self.layer_combo), (tr("Filter"), self.filter_spin),
-                        (tr("Images"), self.images_spin)):
+        for text, w in ((tr("Layer"), self.layer_combo), (tr("Filter"), self.filter_spin)):
             row.addWidget(QLabel(text))
             row.addWidget(w)
         row.addStretch(1)
         v.addLayout(row)
+        row = QHBoxLayout()         # a second row: the tab fits a 1280 px window
+        row.addWidget(QLabel(tr("Images")))
+        row.addWidget(self.images_spin)
         self.button = QPushButton(tr("Find top patches"))
         self.button.setToolTip(tr("Search the validation images for the 9 places where this filter responds "
                                   "most (runs in the background)."))
-        v.addWidget(self.button, 0, Qt.AlignmentFlag.AlignLeft)     # own row: the tab fits 1280 px
+        row.addWidget(self.button)
+        row.addStretch(1)
+        v.addLayout(row)
         self.filter_view = GridView(tr("the filter's weights"), style="signed")
         self.filter_view.setFixedHeight(130)
         self.patch_grid = TopPatchGrid()

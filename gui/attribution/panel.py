@@ -108,7 +108,7 @@ class AttributionPanel(QWidget):
 
         left_widget = QWidget()
         left_widget.setLayout(left)
-        left_widget.setMaximumWidth(360)
+        left_widget.setMaximumWidth(330)
         middle_widget = QWidget()
         middle_widget.setLayout(middle)
         # the heat map and the filter's patches side by side; the user may move the border
