@@ -219,6 +219,7 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         from gui.widgets.feature_maps import FeatureMapPanel
         from gui.widgets.filters import FilterPanel
         from gui.theater.panel import TheaterPanel
+        from gui.attribution.panel import AttributionPanel
         from gui.widgets.training_panel import TrainingPanel
 
         c = self.controller
@@ -236,8 +237,11 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self.add_tab("filters", tr("Filters"), self.filter_panel)
         self.theater_panel = TheaterPanel(c)
         self.add_tab("theater", tr("Convolution theater"), self.theater_panel)
+        self.attribution_panel = AttributionPanel(c)
+        self.add_tab("attribution", tr("Which pixels mattered"), self.attribution_panel)
         self.evaluation_panel = EvaluationPanel(c)
         self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)
+        self.evaluation_panel.explain_requested.connect(self.show_attribution)
         self.classify_panel = ClassifyPanel(c)
         self.add_tab("classify", tr("Classify"), self.classify_panel)
         self.architecture_editor = ArchitectureEditor(c)
@@ -245,6 +249,9 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self._action(self.model_menu, tr("Edit architecture..."), self.show_editor, "Ctrl+E",
                      tr("Build your own network: add, remove and change layers and see every shape and "
                         "parameter count."))
+
+    def show_attribution(self, *_index) -> None:
+        self.show_tab("attribution")
 
     def show_editor(self) -> None:
         self.show_tab("editor")
@@ -655,7 +662,7 @@ class MainWindow(OpenFilesMixin, QMainWindow):
 
     def stop_training(self) -> bool:
         """Stop training and end the worker thread; True when it ended (tests assert it)."""
-        return self.controller.shutdown()
+        return self.attribution_panel.shutdown() & self.controller.shutdown()
 
     # -- dialogs -------------------------------------------------------------------------------
     def show_glossary(self) -> None:
