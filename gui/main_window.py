@@ -178,6 +178,7 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
         from gui.widgets.feature_maps import FeatureMapPanel
         from gui.widgets.filters import FilterPanel
         from gui.theater.panel import TheaterPanel
+        from gui.attribution.panel import AttributionPanel
         from gui.widgets.training_panel import TrainingPanel
 
         c = self.controller
@@ -195,8 +196,11 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
         self.add_tab("filters", tr("Filters"), self.filter_panel)
         self.theater_panel = TheaterPanel(c)
         self.add_tab("theater", tr("Convolution theater"), self.theater_panel)
+        self.attribution_panel = AttributionPanel(c)
+        self.add_tab("attribution", tr("Which pixels mattered"), self.attribution_panel)
         self.evaluation_panel = EvaluationPanel(c)
         self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)
+        self.evaluation_panel.explain_requested.connect(self.show_attribution)
         self.classify_panel = ClassifyPanel(c)
         self.add_tab("classify", tr("Classify"), self.classify_panel)
         self.architecture_editor = ArchitectureEditor(c)
@@ -204,6 +208,9 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
         self._action(self.model_menu, tr("Edit architecture..."), self.show_editor, "Ctrl+E",
                      tr("Build your own network: add, remove and change layers and see every shape and "
                         "parameter count."))
+
+    def show_attribution(self, *_index) -> None:
+        self.show_tab("attribution")
 
     def show_editor(self) -> None:
         self.show_tab("editor")
@@ -370,9 +377,12 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
         c = self.controller
         parts = ["ConvScope"]
         if c.dataset is not None:
-            parts.append(c.dataset.name)
+            parts.append(tr(getattr(c.dataset, "display_name", "") or c.dataset.name))
         if c.preset_name:
-            parts.append(c.preset_name)
+            from engine.presets import PRESETS
+
+            preset = PRESETS.get(c.preset_name)
+            parts.append(tr(preset.display_name) if preset is not None else c.preset_name)
         elif c.model_path:
             parts.append(Path(c.model_path).name)
         self.setWindowTitle(" — ".join(parts))
@@ -614,7 +624,7 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
 
     def stop_training(self) -> bool:
         """Stop training and end the worker thread; True when it ended (tests assert it)."""
-        return self.controller.shutdown()
+        return self.attribution_panel.shutdown() & self.controller.shutdown()
 
     # -- dialogs -------------------------------------------------------------------------------
     def show_glossary(self) -> None:

@@ -30,7 +30,7 @@ __all__ = ["WindowApplier", "control_registry", "REGISTERED_FEATURES"]
 
 # lesson features (gui.lessons.capabilities.FEATURES) this window applies; a feature is added here in
 # the same commit that teaches WindowApplier to apply it
-REGISTERED_FEATURES: tuple[str, ...] = ()
+REGISTERED_FEATURES: tuple[str, ...] = ("backward_mode",)      # TheaterPanel.set_direction
 
 _OPTION_KEYS = ("learning_rate", "batch_size", "epochs", "seed")
 
@@ -160,6 +160,8 @@ class WindowApplier(QObject):
             raise ConvScopeError(stage.error or tr("The theater could not show this step."))
         if v["position"] is not None:
             stage.seek_cell(*v["position"])
+        if panel.direction != v["direction"]:
+            panel.set_direction(v["direction"])
 
     # -- editor ----------------------------------------------------------------------------------------
     def set_editor(self, layers: list, input_shape: tuple, select: int | None) -> None:

@@ -43,6 +43,7 @@ class GlossaryDialog(QDialog):
         body.addWidget(self.terms, 2)
         body.addWidget(self.text, 3)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(tr("Close"))
         buttons.rejected.connect(self.reject)
         self.show_me_button = QPushButton(tr("Show me"))
         self.show_me_button.setToolTip(tr("Open the lesson step (or the panel) that shows this idea."))

@@ -59,6 +59,7 @@ def _check_theater(window, state):
         assert stage.pool_size == pooling.get("size", 2)
     position = tuple(state.get("position", (0, 0)))
     assert stage.theater.position(stage.position) == position
+    assert window.theater_panel.direction == state.get("direction", "forward")
 
 
 def _dataset_available(name):
