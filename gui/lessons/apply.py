@@ -133,16 +133,19 @@ class WindowApplier(QObject):
     def set_theater(self, v: dict) -> None:
         panel = self.window.theater_panel
         sources, stage = panel.sources, panel.stage
+        choices: dict = {}
+        if "kernel_key" in v:
+            choices.update(kernel_kind=src.KERNEL_PRESET, preset_key=v["kernel_key"])
         if "input_key" in v:
-            sources.choose(input_kind=src.INPUT_GRID, grid_key=v["input_key"])
+            choices.update(input_kind=src.INPUT_GRID, grid_key=v["input_key"])
         elif "input_grid" in v:
             sources.set_custom_input(v["input_grid"], tr("grid of the lesson"))
         else:
             x, text = self._dataset_image(v["input_dataset"])
             sources.set_custom_input(x, text)
-        if "kernel_key" in v:
-            sources.choose(kernel_kind=src.KERNEL_PRESET, preset_key=v["kernel_key"])
-        elif "kernel_grid" in v:
+        if choices:
+            sources.choose(**choices)                   # one event: the stage is rebuilt once for both
+        if "kernel_grid" in v:
             k = np.asarray(v["kernel_grid"], dtype=np.float64)
             sources.set_edited_kernel(k if k.ndim == 2 else k[0])
         stride = v["stride"]
