@@ -2,7 +2,7 @@
 # ConvScope set-up and launcher.
 #
 #   ./dev.sh run  [app flags...]   install what is missing, then open the app
-#   ./dev.sh test [pytest args...] install what is missing, then run the whole test suite headless
+#   ./dev.sh test [pytest args...] install what is missing, then lint (ruff) and run the whole test suite headless
 #
 # Works on a fresh Debian 12 with only Python 3 and apt. As root it installs the missing Debian
 # packages itself; otherwise it prints the exact apt command to run. The virtual environment lives
@@ -110,7 +110,14 @@ test)
     ensure_apt_packages
     ensure_venv
     export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
-    exec "$venv/bin/python" -m pytest "$@"
+    # Lint and import order first (seconds); the tests run either way so one report shows both.
+    lint=0
+    "$venv/bin/python" -m ruff check --quiet . || lint=$?
+    [ "$lint" -eq 0 ] || say "ruff found problems (above); run: .venv/bin/ruff check --fix ."
+    rc=0
+    "$venv/bin/python" -m pytest "$@" || rc=$?
+    [ "$rc" -ne 0 ] && exit "$rc"
+    exit "$lint"
     ;;
 *)
     echo "usage: ./dev.sh run [--dataset shapes|mnist|fashion_mnist] [--model NAME] [...]" >&2

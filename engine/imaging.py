@@ -29,7 +29,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from engine.errors import ImageError, Term
 
 __all__ = ["load_image", "image_to_array", "preprocess", "fit_to_shape", "to_uint8_image",
-           "MAX_IMAGE_PIXELS", "MAX_FILE_BYTES", "STYLES"]
+           "MAX_IMAGE_PIXELS", "MAX_FILE_BYTES", "STYLES", "IMAGE_EXTENSIONS", "IMAGE_MIME_TYPES",
+           "is_image_path"]
+
+#: The image files ConvScope reads, by file-name extension (lower case, with the dot), in the order a
+#: file dialog lists them: the one list behind image-folder datasets, the open-image dialog, dropped
+#: files and the desktop entry. Every one of them is decoded by :func:`load_image` (tested).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
+#: MIME type of each extension (for a desktop entry's ``MimeType=`` or a drop's MIME data).
+IMAGE_MIME_TYPES = {
+    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".bmp": "image/bmp",
+    ".gif": "image/gif", ".webp": "image/webp", ".tif": "image/tiff", ".tiff": "image/tiff",
+    ".pgm": "image/x-portable-graymap", ".ppm": "image/x-portable-pixmap",
+}
 
 MAX_IMAGE_PIXELS = 40_000_000       # 40 megapixels: any real photo; a 200 MB RGB decode at most
 MAX_FILE_BYTES = 256 * 1024 ** 2     # a 256 MB file is not an image for a 28x28 classifier
@@ -45,6 +57,11 @@ _MNIST_CENTER = 14.0
 # ------------------------------------------------------------------------------------------------
 # decoding
 # ------------------------------------------------------------------------------------------------
+def is_image_path(path) -> bool:
+    """True when the file name ends with one of :data:`IMAGE_EXTENSIONS` (any letter case)."""
+    return Path(os.fspath(path)).suffix.lower() in IMAGE_EXTENSIONS
+
+
 def load_image(path) -> np.ndarray:
     """Decode an image file (or bytes / a binary file object) to uint8 ``(H, W)`` or ``(H, W, 3)``."""
     if isinstance(path, (bytes, bytearray, memoryview)):

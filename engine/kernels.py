@@ -1,4 +1,4 @@
-"""Compute kernels of the engine: convolution, pooling, activations and optimizer updates.
+"""Compute kernels of the engine: convolution and pooling.
 
 Every array is NCHW ``float32`` and C-contiguous (the wrappers check it: a different dtype or layout
 would silently compile a second version of every kernel). Every numba kernel is
@@ -43,14 +43,6 @@ Public functions
 ``avgpool2d_forward(x, pool, stride, pad) -> y``
     Mean over the window's non-padding pixels (Keras/TensorFlow semantics).
 ``avgpool2d_backward(dy, x_shape, pool, stride, pad) -> dx``
-``relu_forward(z, out=None) -> max(z, 0)`` and ``relu_backward(dy, a) -> dy * (a > 0)``
-    Any shape, float32 C-contiguous; ``out`` may be ``z`` itself (in place).
-``dense_forward(x, w, b) -> x @ w + b`` and ``dense_backward(x, w, dz, need_dx=True) -> (dx, dw, db)``
-    ``x (N, D_in)``, ``w (D_in, D_out)``: the dense products split over the thread team.
-``sgd_update(p, g, velocity, lr, momentum, nesterov)``, ``adam_update(p, g, m, v, alpha, beta_1,
-beta_2, epsilon)``, ``rmsprop_update(p, g, ms, velocity, lr, rho, epsilon, momentum)``
-    In-place fused optimizer steps on float32 arrays of one shape (see each docstring for the
-    formulas; they match Keras).
 ``set_num_threads(n=None)`` / ``get_num_threads()``
     Size of the compute team (default: the usable CPUs, at most 8; ``CONVSCOPE_NUM_THREADS``).
 ``warmup() -> None``
@@ -73,13 +65,6 @@ __all__ = [
     "maxpool2d_backward",
     "avgpool2d_forward",
     "avgpool2d_backward",
-    "relu_forward",
-    "relu_backward",
-    "dense_forward",
-    "dense_backward",
-    "sgd_update",
-    "adam_update",
-    "rmsprop_update",
     "set_num_threads",
     "get_num_threads",
     "warmup",
@@ -1198,241 +1183,6 @@ def avgpool2d_backward(dy, x_shape, pool, stride, pad):
 
 
 # --------------------------------------------------------------------------------------------
-# element-wise: ReLU
-# --------------------------------------------------------------------------------------------
-
-
-@njit(nogil=True, cache=True)
-def _relu_fwd(i0, i1, z, out):
-    zs, os_ = z[i0:i1], out[i0:i1]
-    for i in range(zs.size):
-        v = zs[i]
-        os_[i] = v if v > 0.0 else np.float32(0.0)
-
-
-@njit(nogil=True, cache=True)
-def _relu_bwd(i0, i1, dy, a, out):
-    ds, as_, os_ = dy[i0:i1], a[i0:i1], out[i0:i1]
-    for i in range(ds.size):
-        os_[i] = ds[i] if as_[i] > 0.0 else np.float32(0.0)
-
-
-def _over_flat(n: int, kernel) -> None:
-    team = _team
-    parts = team.size
-    if parts == 1 or n < 65536:
-        kernel(0, n)
-        return
-
-    def job(part):
-        lo, hi = _split(n, parts, part)
-        kernel(lo, hi)
-
-    team.run(job)
-
-
-def relu_forward(z, out=None):
-    """``max(z, 0)`` for a float32 C-contiguous array of any shape; ``out`` may be ``z`` (in place)."""
-    _check_array(z, "z", None)
-    if out is None:
-        out = np.empty_like(z)
-    else:
-        _check_array(out, "out", None)
-        if out.shape != z.shape:
-            raise ValueError(f"out has shape {out.shape}, expected {z.shape}")
-    zf, of = z.reshape(-1), out.reshape(-1)
-    _over_flat(zf.size, lambda i0, i1: _relu_fwd(i0, i1, zf, of))
-    return out
-
-
-def relu_backward(dy, a):
-    """``dy * (a > 0)`` where ``a`` is the ReLU's output (or its input: same sign test)."""
-    _check_array(dy, "dy", None)
-    _check_array(a, "a", None)
-    if a.shape != dy.shape:
-        raise ValueError(f"a has shape {a.shape}, expected {dy.shape}")
-    out = np.empty_like(dy)
-    df, af, of = dy.reshape(-1), a.reshape(-1), out.reshape(-1)
-    _over_flat(df.size, lambda i0, i1: _relu_bwd(i0, i1, df, af, of))
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# dense products split over the team
-# --------------------------------------------------------------------------------------------
-
-
-@njit(nogil=True, cache=True)
-def _add_bias_rows(z, b):
-    N, D = z.shape
-    for n in range(N):
-        for d in range(D):
-            z[n, d] += b[d]
-
-
-def dense_forward(x, w, b=None):
-    """``x (N, D_in) @ w (D_in, D_out) + b``; rows of ``x`` split over the team."""
-    _check_array(x, "x", 2)
-    _check_array(w, "w", 2)
-    if x.shape[1] != w.shape[0]:
-        raise ValueError(f"x has {x.shape[1]} features but w expects {w.shape[0]}")
-    if b is not None:
-        _check_array(b, "b", 1)
-        if b.shape[0] != w.shape[1]:
-            raise ValueError(f"b has {b.shape[0]} entries but w has {w.shape[1]} outputs")
-    N = x.shape[0]
-    z = np.empty((N, w.shape[1]), np.float32)
-    team = _team
-    parts = min(team.size, N)
-    if parts == 1 or x.size * w.shape[1] < 1 << 20:
-        np.matmul(x, w, out=z)
-        if b is not None:
-            _add_bias_rows(z, b)
-        return z
-
-    def job(part):
-        if part < parts:
-            n0, n1 = _split(N, parts, part)
-            np.matmul(x[n0:n1], w, out=z[n0:n1])
-            if b is not None:
-                _add_bias_rows(z[n0:n1], b)
-
-    team.run(job)
-    return z
-
-
-def dense_backward(x, w, dz, need_dx=True):
-    """Gradients of :func:`dense_forward` from ``dz (N, D_out)``: ``(dx or None, dw, db)``."""
-    _check_array(x, "x", 2)
-    _check_array(w, "w", 2)
-    _check_array(dz, "dz", 2)
-    N, D_in = x.shape
-    D_out = w.shape[1]
-    if w.shape[0] != D_in or dz.shape != (N, D_out):
-        raise ValueError(f"shapes do not match: x {x.shape}, w {w.shape}, dz {dz.shape}")
-    dw = np.empty((D_in, D_out), np.float32)
-    dx = np.empty((N, D_in), np.float32) if need_dx else None
-    db = dz.sum(axis=0, dtype=np.float32)
-    team = _team
-    parts = team.size
-    if parts == 1 or N * D_in * D_out < 1 << 20:
-        np.matmul(x.T, dz, out=dw)
-        if need_dx:
-            np.matmul(dz, w.T, out=dx)
-        return dx, dw, db
-
-    def job(part):
-        i0, i1 = _split(D_in, parts, part)  # rows of dw: no reduction between threads
-        np.matmul(x[:, i0:i1].T, dz, out=dw[i0:i1])
-        if need_dx:
-            n0, n1 = _split(N, parts, part)
-            if n1 > n0:
-                np.matmul(dz[n0:n1], w.T, out=dx[n0:n1])
-
-    team.run(job)
-    return dx, dw, db
-
-
-# --------------------------------------------------------------------------------------------
-# optimizer updates (in place, one fused pass; error_model="numpy" drops the zero-division test
-# that otherwise keeps LLVM from vectorizing a loop with a division)
-# --------------------------------------------------------------------------------------------
-
-
-@njit(nogil=True, cache=True)
-def _sgd(i0, i1, p, g, vel, lr, momentum, nesterov):
-    p, g, vel = p[i0:i1], g[i0:i1], vel[i0:i1]
-    i0, i1 = 0, p.size
-    lr = np.float32(lr)
-    mom = np.float32(momentum)
-    if mom == 0.0:
-        for i in range(i0, i1):
-            p[i] -= lr * g[i]
-        return
-    for i in range(i0, i1):
-        v = mom * vel[i] - lr * g[i]
-        vel[i] = v
-        if nesterov:
-            p[i] += mom * v - lr * g[i]
-        else:
-            p[i] += v
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def _adam(i0, i1, p, g, m, v, alpha, b1, b2, eps):
-    p, g, m, v = p[i0:i1], g[i0:i1], m[i0:i1], v[i0:i1]
-    i0, i1 = 0, p.size
-    alpha = np.float32(alpha)
-    b1 = np.float32(b1)
-    b2 = np.float32(b2)
-    eps = np.float32(eps)
-    c1 = np.float32(1.0) - b1
-    c2 = np.float32(1.0) - b2
-    for i in range(i0, i1):
-        gi = g[i]
-        mi = b1 * m[i] + c1 * gi
-        vi = b2 * v[i] + c2 * gi * gi
-        m[i] = mi
-        v[i] = vi
-        p[i] -= alpha * mi / (np.sqrt(vi) + eps)
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def _rmsprop(i0, i1, p, g, ms, vel, lr, rho, eps, momentum):
-    p, g, ms, vel = p[i0:i1], g[i0:i1], ms[i0:i1], vel[i0:i1]
-    i0, i1 = 0, p.size
-    lr = np.float32(lr)
-    rho = np.float32(rho)
-    eps = np.float32(eps)
-    mom = np.float32(momentum)
-    c = np.float32(1.0) - rho
-    for i in range(i0, i1):
-        gi = g[i]
-        s = rho * ms[i] + c * gi * gi
-        ms[i] = s
-        step = lr * gi / (np.sqrt(s) + eps)
-        if mom != 0.0:
-            step = mom * vel[i] + step
-            vel[i] = step
-        p[i] -= step
-
-
-def _check_same(*arrays):
-    shape = arrays[0].shape
-    for i, a in enumerate(arrays):
-        _check_array(a, f"array {i}", None)
-        if a.shape != shape:
-            raise ValueError(f"optimizer arrays differ in shape: {a.shape} vs {shape}")
-
-
-def sgd_update(p, g, velocity, lr, momentum=0.0, nesterov=False):
-    """Keras SGD in place: ``v = momentum*v - lr*g``; ``p += v`` (Nesterov: ``p += momentum*v - lr*g``);
-    without momentum ``p -= lr*g`` (``velocity`` unused, may be ``p``)."""
-    _check_same(p, g, velocity)
-    pf, gf, vf = p.reshape(-1), g.reshape(-1), velocity.reshape(-1)
-    lr, momentum, nesterov = float(lr), float(momentum), bool(nesterov)
-    _over_flat(pf.size, lambda i0, i1: _sgd(i0, i1, pf, gf, vf, lr, momentum, nesterov))
-
-
-def adam_update(p, g, m, v, alpha, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-    """Keras Adam in place: ``m = b1*m + (1-b1)*g``; ``v = b2*v + (1-b2)*g*g``;
-    ``p -= alpha * m / (sqrt(v) + epsilon)`` with ``alpha = lr*sqrt(1-b2**t)/(1-b1**t)`` given."""
-    _check_same(p, g, m, v)
-    pf, gf, mf, vf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
-    args = (float(alpha), float(beta_1), float(beta_2), float(epsilon))
-    _over_flat(pf.size, lambda i0, i1: _adam(i0, i1, pf, gf, mf, vf, *args))
-
-
-def rmsprop_update(p, g, ms, velocity, lr, rho=0.9, epsilon=1e-7, momentum=0.0):
-    """Keras RMSprop in place: ``ms = rho*ms + (1-rho)*g*g``; ``step = lr*g/(sqrt(ms)+eps)``;
-    with momentum ``velocity = momentum*velocity + step`` and ``p -= velocity``, else ``p -= step``."""
-    _check_same(p, g, ms, velocity)
-    pf, gf, sf, vf = p.reshape(-1), g.reshape(-1), ms.reshape(-1), velocity.reshape(-1)
-    args = (float(lr), float(rho), float(epsilon), float(momentum))
-    _over_flat(pf.size, lambda i0, i1: _rmsprop(i0, i1, pf, gf, sf, vf, *args))
-
-
-# --------------------------------------------------------------------------------------------
 # warm-up
 # --------------------------------------------------------------------------------------------
 
@@ -1454,14 +1204,3 @@ def warmup() -> None:
         maxpool2d_backward(p, am, x.shape)
         a = avgpool2d_forward(x, 2, 2, pool_pad)
         avgpool2d_backward(a, x.shape, 2, 2, pool_pad)
-    r = relu_forward(x)
-    relu_backward(x, r)
-    x2 = x.reshape(2, -1)
-    w2 = rng.standard_normal((x2.shape[1], 4)).astype(np.float32)
-    z = dense_forward(x2, w2, np.zeros(4, np.float32))
-    dense_backward(x2, w2, z)
-    s1, s2, s3 = np.zeros_like(w2), np.zeros_like(w2), np.zeros_like(w2)
-    sgd_update(w2, w2.copy(), s1, 0.01, 0.9, True)
-    sgd_update(w2, w2.copy(), s1, 0.01, 0.0, False)
-    adam_update(w2, w2.copy(), s2, s3, 0.001)
-    rmsprop_update(w2, w2.copy(), s2, s3, 0.001, 0.9, 1e-7, 0.5)

@@ -144,7 +144,12 @@ class Adam(Optimizer):
 
 class RMSprop(Optimizer):
     """RMSprop (Keras: ``learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7``), the optimizer of
-    Chollet's book: ``v = rho v + (1 - rho) g^2``; ``w -= lr * g / (sqrt(v) + eps)``."""
+    Chollet's book: ``v = rho v + (1 - rho) g^2``; ``w -= lr * g / sqrt(v + eps)``.
+
+    Epsilon sits inside the square root as in Keras 3 (and TensorFlow's ``ApplyRMSProp``), not added to
+    ``sqrt(v)`` as in Adam: with a tiny gradient the two differ by orders of magnitude (``g = 1e-5``:
+    a step of ``0.03 lr`` here, ``3 lr`` with ``sqrt(v) + eps``), and a student comparing with Keras
+    must see the same numbers. With ``momentum``: ``mom = momentum mom + step``; ``w -= mom``."""
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7, momentum: float = 0.0):
         super().__init__(learning_rate)
@@ -162,8 +167,8 @@ class RMSprop(Optimizer):
         np.multiply(g, g, out=tmp)
         tmp *= f(1 - self.rho)
         v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += f(self.epsilon)
+        np.add(v, f(self.epsilon), out=tmp)
+        np.sqrt(tmp, out=tmp)
         np.divide(g, tmp, out=tmp)
         tmp *= f(self.learning_rate)
         if self.momentum:

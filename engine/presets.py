@@ -177,3 +177,27 @@ def preset_optimizer(name: str):
     return optimizer_from_config({"class_name": preset.optimizer,
                                   "config": {"learning_rate": preset.learning_rate, **preset.optimizer_options}})
 
+
+
+# Two presets to watch gradients vanish (the gradient panel): the same 8-layer stack with sigmoid or ReLU.
+def _deep_dense(activation):
+    def layers(k):
+        return [Flatten(), *(Dense(32, activation=activation) for _ in range(7)), Dense(k)]
+    return layers
+
+
+_LAYERS.update(deep_sigmoid=_deep_dense("sigmoid"), deep_relu=_deep_dense("relu"))
+PRESETS.update(
+    deep_sigmoid=Preset(
+        "deep_sigmoid", "Deep sigmoid network (vanishing gradients)",
+        "Seven Dense(32) layers with sigmoid, then Dense(10). Each sigmoid passes back at most a quarter of the "
+        "gradient, so the first layers barely learn: compare the gradient sizes per layer with the ReLU twin.",
+        (1, 28, 28), 10, "mnist", "SGD", 0.1, 64, 5, None,
+    ),
+    deep_relu=Preset(
+        "deep_relu", "Deep ReLU network",
+        "The same seven Dense(32) layers with ReLU, then Dense(10). ReLU passes the gradient unchanged where "
+        "a unit is active, so every layer learns: the twin of the deep sigmoid network.",
+        (1, 28, 28), 10, "mnist", "SGD", 0.1, 64, 5, None,
+    ),
+)

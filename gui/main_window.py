@@ -32,12 +32,17 @@ from PySide6.QtWidgets import (
 )
 
 import engine
+from engine.imaging import IMAGE_EXTENSIONS
 from gui.controller import TrainingController
 from gui.i18n import language, tr
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 SETTINGS_VERSION = 2
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
+
+
+def image_file_filter() -> str:
+    """The open-image dialog's filter, ``Images (*.png *.jpg ...)``, from the engine's one list."""
+    return tr("Images ({})").format(" ".join("*" + ext for ext in IMAGE_EXTENSIONS))
 
 
 class GlossaryDialog(QDialog):
@@ -209,7 +214,7 @@ class MainWindow(QMainWindow):
         from gui.widgets.evaluation import EvaluationPanel
         from gui.widgets.feature_maps import FeatureMapPanel
         from gui.widgets.filters import FilterPanel
-        from gui.widgets.theater import TheaterPanel
+        from gui.theater.panel import TheaterPanel
         from gui.widgets.training_panel import TrainingPanel
 
         c = self.controller
@@ -492,7 +497,7 @@ class MainWindow(QMainWindow):
         self.classify_panel.classify_files(paths)
 
     def open_image_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, tr("Open images to classify"), "", tr(IMAGE_FILTER))
+        paths, _ = QFileDialog.getOpenFileNames(self, tr("Open images to classify"), "", image_file_filter())
         if paths:
             self.classify_files(paths)
 

@@ -20,10 +20,10 @@ import numpy as np
 
 from engine.datasets.base import Dataset, split_train_validation
 from engine.errors import ConvScopeError, DatasetError, ImageError, Message, Term
+from engine.imaging import IMAGE_EXTENSIONS
 
 __all__ = ["load_image_folder", "IMAGE_EXTENSIONS"]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 _IGNORED = {"thumbs.db", "desktop.ini", ".ds_store"}
 MAX_IMAGES = 200_000
 

@@ -31,10 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.imaging import is_image_path
 from gui.i18n import tr, tr_error
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage, chw_to_display, qimage_to_array
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
 
 
 @dataclass
@@ -107,10 +106,6 @@ class DrawPad(QWidget):
         if self._last is not None:
             self._last = None
             self.drawn.emit()
-
-
-def _suffix_ok(path: str) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
 class ClassifyPanel(QWidget):
@@ -302,7 +297,7 @@ class ClassifyPanel(QWidget):
                 image = load_image(p)
                 done.append(self._classify_array(image, name, "file"))
             except Exception as exc:  # noqa: BLE001 - every failure becomes a message
-                if not _suffix_ok(p) and not isinstance(exc, MemoryError):
+                if not is_image_path(p) and not isinstance(exc, MemoryError):
                     problems.append(tr("{}: this is not an image file (PNG, JPEG, BMP, GIF, WebP or TIFF "
                                        "expected).").format(name))
                 else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QFont, QFontMetricsF, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.i18n import tr
+from gui.widgets.class_labels import ClassLabelStrip, LabelLayout, choose_layout
 from gui.widgets.common import BACKGROUND, TextLabelsItem, array_to_qimage
 
 MAX_IMAGES = 120
@@ -48,6 +49,19 @@ def thumbnail(x_chw_uint8: np.ndarray) -> QPixmap:
     img = x[0] if x.shape[0] == 1 else np.transpose(x, (1, 2, 0))
     return QPixmap.fromImage(array_to_qimage(img)).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                                            Qt.TransformationMode.FastTransformation)
+
+
+def count_point_size(cell_px: float, widest_count: str) -> int:
+    """The largest font (9 down to 6 points) whose bold ``widest_count`` fits a cell; 0: none does
+    (the counts are then left out: the colours and the click still tell the story)."""
+    font = QFont()
+    font.setBold(True)
+    for size in (9, 8, 7, 6):
+        font.setPointSize(size)
+        fm = QFontMetricsF(font)
+        if fm.horizontalAdvance(widest_count) + 2 <= cell_px and fm.height() <= cell_px:
+            return size
+    return 0
 
 
 class EvaluationPanel(QWidget):
@@ -82,14 +96,27 @@ class EvaluationPanel(QWidget):
         self.glw.setBackground(BACKGROUND)
         self.glw.setToolTip(tr("Rows: the true class. Columns: the class the network chose. The diagonal holds "
                                "the correct answers; every other cell is a kind of mistake. Click a cell."))
-        self.plot = self.glw.addPlot()
+        # class names in strips of their own beside the matrix (pyqtgraph's axes drop long labels)
+        self.row_title = self.glw.addLabel(tr("true class"), row=0, col=0, angle=-90)
+        self.plot = self.glw.addPlot(row=0, col=2)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
-        self.plot.setLabel("left", tr("true class"))
-        self.plot.setLabel("bottom", tr("predicted class"))
+        for side in ("left", "bottom"):
+            self.plot.hideAxis(side)
+        self.row_labels = ClassLabelStrip(self.plot.vb, "left")
+        self.column_labels = ClassLabelStrip(self.plot.vb, "bottom")
+        self.glw.addItem(self.row_labels, row=0, col=1)
+        self.glw.addItem(self.column_labels, row=1, col=2)
+        self.column_title = self.glw.addLabel(tr("predicted class"), row=2, col=2)
+        # after the layout has settled: the room is read from the sizes it gave the matrix and labels
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self.fit_labels)
+        self.plot.vb.sigResized.connect(self._fit_timer.start)
         self.image = pg.ImageItem()
         self.image.setColorMap(confusion_colormap())
         self.plot.addItem(self.image)
@@ -128,7 +155,9 @@ class EvaluationPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.glw)
         splitter.addWidget(right)
-        splitter.setSizes([520, 420])
+        splitter.setStretchFactor(0, 3)              # the matrix gets most of the room
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 360])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -223,14 +252,15 @@ class EvaluationPanel(QWidget):
         if self._label_classes != k:
             self._label_classes = k
             names = self.class_names()
-            ticks = [(i + 0.5, names[i]) for i in range(k)]
-            self.plot.getAxis("left").setTicks([ticks])
-            self.plot.getAxis("bottom").setTicks([ticks])
-            self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
-            size = 9 if k <= 10 else 7                   # 4-digit MNIST counts fit a cell
+            self.row_labels.set_names(names)
+            self.column_labels.set_names(names)
+            self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0)
+            self.fit_labels()
+        size = count_point_size(self.image.sceneBoundingRect().width() / k, str(int(c.max())))
+        if size:
             self.counts.font.setPointSize(size)
             self.diagonal_counts.font.setPointSize(size)
-        if k <= 20:
+        if size and k <= 20:
             white, dark = (255, 255, 255), (30, 30, 30)
             off = [(j + 0.5, i + 0.5, str(int(c[i, j]))) for i in range(k) for j in range(k) if i != j]
             off_colors = [white if frac[i, j] > 0.5 else dark for i in range(k) for j in range(k) if i != j]
@@ -240,6 +270,21 @@ class EvaluationPanel(QWidget):
         else:
             self.counts.set_labels([])
             self.diagonal_counts.set_labels([])
+
+    def fit_labels(self, *_args) -> None:
+        """Choose the labels' angle and size from the room the matrix shares with its column labels
+        (the same whatever the current choice, so a choice never undoes itself)."""
+        names = self.column_labels.names
+        if not names:
+            return
+        width = self.plot.vb.width() + self.row_labels.width()
+        height = self.plot.vb.height() + self.column_labels.height()
+        if width <= 1 or height <= 1:
+            return
+        choice = choose_layout(names, width, height)
+        self.row_labels.set_layout(LabelLayout(0, choice.point_size, choice.stride))
+        self.column_labels.set_layout(choice)
+        self._dirty = True                             # the counts' font follows the cell size
 
     # -- drill-down ------------------------------------------------------------------------------
     def on_scene_clicked(self, event) -> None:

@@ -445,6 +445,7 @@ def _make_folder(root: Path) -> Path:
     _draw("zebra", mode="P").save(root / "zebra" / "z1.gif")
     _draw("zebra", mode="L").save(root / "zebra" / "z2.bmp")
     _draw("zebra").save(root / "zebra" / "z3.webp")
+    _draw("zebra", mode="L").save(root / "zebra" / "z4.PGM", format="PPM")  # any listed extension, any case
     (root / "red" / "notes.txt").write_text("not a picture")
     (root / "red" / "zero.png").write_bytes(b"")
     (root / "blue" / "fake.jpg").write_text("this is text")
@@ -460,7 +461,7 @@ def test_image_folder_classes_sizes_and_skipped_files(tmp_path):
     ds = load_image_folder(root, image_size=(24, 24), color="rgb", validation_split=0.25, seed=0)
     assert isinstance(ds, Dataset) and ds.class_names == ["blue", "red", "zebra"]
     assert ds.input_shape == (3, 24, 24) and ds.x_train.dtype == np.uint8
-    assert len(ds.y_train) + len(ds.y_test) == 16
+    assert len(ds.y_train) + len(ds.y_test) == 17
     assert np.bincount(ds.y_test, minlength=3).tolist() == [2, 2, 1]
     assert {why.code for _, why in ds.skipped} >= {"not_image_type", "image_file_empty", "image_truncated"}
     reasons = {Path(p).name: str(why) for p, why in ds.skipped}

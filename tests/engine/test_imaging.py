@@ -51,6 +51,30 @@ def test_rgb_files_decode_to_h_w_3(tmp_path, ext):
     np.testing.assert_allclose(out[2:-2, 2:12].astype(int), a[2:-2, 2:12].astype(int), atol=12)
 
 
+@pytest.mark.parametrize("ext", imaging.IMAGE_EXTENSIONS)
+def test_every_listed_extension_is_decoded(tmp_path, ext):
+    """The one list of image extensions (folder datasets, open dialog, drops, desktop entry) names
+    only files that load_image reads, whatever the letter case of the name."""
+    a = _gradient()
+    kw = {"lossless": True} if ext == ".webp" else {"quality": 95} if ext in (".jpg", ".jpeg") else {}
+    mode = "RGB" if ext == ".ppm" else "L"
+    img = Image.fromarray(np.stack([a] * 3, -1) if mode == "RGB" else a, mode)
+    path = _save(img, tmp_path / f"picture{ext.upper()}", format=Image.registered_extensions()[ext], **kw)
+    assert imaging.is_image_path(path)
+    out = load_image(path)
+    assert out.shape[:2] == (24, 32) and out.dtype == np.uint8
+    np.testing.assert_allclose((out if out.ndim == 2 else out[..., 0]).astype(int), a.astype(int), atol=6)
+
+
+def test_image_extensions_are_lower_case_with_a_dot_and_have_a_mime_type():
+    exts = imaging.IMAGE_EXTENSIONS
+    assert len(set(exts)) == len(exts) and all(e.startswith(".") and e == e.lower() for e in exts)
+    assert set(imaging.IMAGE_MIME_TYPES) == set(exts)
+    assert all(m.startswith("image/") for m in imaging.IMAGE_MIME_TYPES.values())
+    assert not imaging.is_image_path("notes.txt") and not imaging.is_image_path("model.npz")
+    assert imaging.is_image_path("Photo.JPG") and not imaging.is_image_path("png")
+
+
 def test_rgba_is_composited_on_white(tmp_path):
     a = np.zeros((10, 10, 4), np.uint8)            # black, fully transparent -> white
     a[:5, :, :] = (255, 0, 0, 255)                 # opaque red stays red

@@ -173,3 +173,17 @@ def test_classify_flag_images_are_checked_at_start_up(qtbot, warm_kernels, tmp_p
     assert [r.name for r in w.classify_panel.results] == ["flag.png"]
     assert "missing.png" in w.classify_panel.last_message
     assert w.stop_training()
+
+
+def test_open_image_dialog_filter_lists_the_engine_image_extensions_in_both_languages():
+    from engine.imaging import IMAGE_EXTENSIONS
+    from gui import i18n
+    from gui.main_window import image_file_filter
+
+    patterns = " ".join("*" + ext for ext in IMAGE_EXTENSIONS)
+    assert image_file_filter() == f"Images ({patterns})"
+    i18n.set_language("ko")
+    try:
+        assert image_file_filter() == f"이미지 ({patterns})"
+    finally:
+        i18n.set_language("en")

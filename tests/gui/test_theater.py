@@ -9,6 +9,16 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from engine.theater import INPUT_GRIDS, KERNEL_PRESETS, apply_kernel
+from gui.theater.sources import (
+    INPUT_DROPPED,
+    INPUT_FMAP,
+    INPUT_GRID,
+    INPUT_TRAIN,
+    INPUT_VAL,
+    KERNEL_EDITED,
+    KERNEL_LEARNED,
+    KERNEL_PRESET,
+)
 
 
 def _choose(combo, data) -> None:
@@ -30,7 +40,7 @@ def _filled(view) -> int:
 
 @pytest.fixture
 def panel(qtbot):
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     p = TheaterPanel(None)
     qtbot.addWidget(p)
@@ -42,80 +52,80 @@ def panel(qtbot):
 
 
 def test_opens_on_the_lecture_edge_example_with_the_first_window(panel):
-    t = panel.theater
+    t = panel.stage.theater
     assert (t.height, t.width, t.out_h, t.out_w) == (6, 6, 4, 4)
-    assert panel.index == 0
-    assert panel.input_views[0].window == (0, 0, 3, 3)
-    out = panel.output_views[0]
+    assert panel.stage.position == 0
+    assert panel.stage_view.input_views[0].window == (0, 0, 3, 3)
+    out = panel.stage_view.output_views[0]
     assert _filled(out) == 1 and out.current == (0, 0)
-    assert panel.sum_labels[0].text() == "Σ = 0"
+    assert panel.stage_view.sum_labels[0].text() == "Σ = 0"
     assert "(6 + 2×0 − 3) / 1 + 1 = 3 + 1 = 4" in panel.formula_label.text()
 
 
 def test_step_fills_the_output_cell_by_cell_and_step_back_undoes_it(panel):
-    panel.step_button.click()
-    assert panel.index == 1
-    assert panel.input_views[0].window == (0, 1, 3, 4)
-    assert panel.product_views[0].values.tolist() == [[10, 0, 0]] * 3
-    assert panel.sum_labels[0].text() == "Σ = 30"
+    panel.playback.step_button.click()
+    assert panel.stage.position == 1
+    assert panel.stage_view.input_views[0].window == (0, 1, 3, 4)
+    assert panel.stage_view.product_views[0].values.tolist() == [[10, 0, 0]] * 3
+    assert panel.stage_view.sum_labels[0].text() == "Σ = 30"
     assert ">30<" in panel.equation.text()
     assert "10×1 + 10×0 + 0×(-1) + 10×1 + 10×0 + 0×(-1) + 10×1 + 10×0 + 0×(-1) = 30" in panel.equation.text()
-    assert _filled(panel.output_views[0]) == 2
-    panel.back_button.click()
-    assert panel.index == 0 and _filled(panel.output_views[0]) == 1
-    panel.back_button.click()          # already at the start: stays
-    assert panel.index == 0
+    assert _filled(panel.stage_view.output_views[0]) == 2
+    panel.playback.back_button.click()
+    assert panel.stage.position == 0 and _filled(panel.stage_view.output_views[0]) == 1
+    panel.playback.back_button.click()          # already at the start: stays
+    assert panel.stage.position == 0
 
 
 def test_play_animates_to_the_last_cell_then_stops(panel, qtbot):
-    assert panel.timer.interval() == 500 and panel.speed_label.text() == "2 steps/s"   # the default pace
-    panel.speed_slider.setValue(panel.speed_slider.maximum())
-    assert panel.timer.interval() == 17 and panel.speed_label.text() == "60 steps/s"
-    panel.play_button.click()
-    assert panel.playing
-    qtbot.waitUntil(lambda: not panel.playing, timeout=5000)
-    assert panel.index == panel.theater.n_positions - 1
-    assert _filled(panel.output_views[0]) == 16
-    assert panel.output_views[0].values.tolist() == [[0, 30, 30, 0]] * 4
-    panel.play_button.click()          # play again restarts from the first cell
-    assert panel.index == 0 and panel.playing
-    panel.play_button.click()
-    assert not panel.playing
+    assert panel.playback.timer.interval() == 500 and panel.playback.speed_label.text() == "2 steps/s"   # the default pace
+    panel.playback.speed_slider.setValue(panel.playback.speed_slider.maximum())
+    assert panel.playback.timer.interval() == 17 and panel.playback.speed_label.text() == "60 steps/s"
+    panel.playback.play_button.click()
+    assert panel.playback.playing
+    qtbot.waitUntil(lambda: not panel.playback.playing, timeout=5000)
+    assert panel.stage.position == panel.stage.theater.n_positions - 1
+    assert _filled(panel.stage_view.output_views[0]) == 16
+    assert panel.stage_view.output_views[0].values.tolist() == [[0, 30, 30, 0]] * 4
+    panel.playback.play_button.click()          # play again restarts from the first cell
+    assert panel.stage.position == 0 and panel.playback.playing
+    panel.playback.play_button.click()
+    assert not panel.playback.playing
 
 
 def test_scrubbing_the_slider_and_clicking_an_output_cell_move_the_window(panel, qtbot):
-    panel.position_slider.setValue(10)
-    assert panel.index == 10 and panel.output_views[0].current == (2, 2)
-    assert panel.input_views[0].window == (2, 2, 5, 5)
-    out = panel.output_views[0]
+    panel.playback.position_slider.setValue(10)
+    assert panel.stage.position == 10 and panel.stage_view.output_views[0].current == (2, 2)
+    assert panel.stage_view.input_views[0].window == (2, 2, 5, 5)
+    out = panel.stage_view.output_views[0]
     qtbot.mouseClick(out, Qt.MouseButton.LeftButton, pos=out.cell_center(3, 1).toPoint())
-    assert panel.index == 13 and panel.position_slider.value() == 13
-    assert panel.position_label.text() == "Step 14 of 16 · output cell (row 3, column 1)"
+    assert panel.stage.position == 13 and panel.playback.position_slider.value() == 13
+    assert panel.playback.position_label.text() == "Step 14 of 16 · output cell (row 3, column 1)"
 
 
 def test_stride_padding_and_mode_change_size_and_values(panel):
-    panel.stride_spin.setValue(2)
-    assert (panel.theater.out_h, panel.theater.out_w) == (2, 2)
+    panel.settings_box.stride_spin.setValue(2)
+    assert (panel.stage.theater.out_h, panel.stage.theater.out_w) == (2, 2)
     assert "(6 + 2×0 − 3) / 2" in panel.formula_label.text()
-    assert panel.output_views[0].values.tolist() == [[0, 30], [0, 30]]
-    panel.stride_spin.setValue(1)
-    _choose(panel.padding_combo, "same")
-    t = panel.theater
+    assert panel.stage_view.output_views[0].values.tolist() == [[0, 30], [0, 30]]
+    panel.settings_box.stride_spin.setValue(1)
+    _choose(panel.settings_box.padding_combo, "same")
+    t = panel.stage.theater
     assert (t.out_h, t.out_w) == (6, 6) and t.padded.shape == (1, 8, 8)
-    assert panel.input_views[0].virtual.sum() == 64 - 36       # the virtual pixels are drawn as such
-    _choose(panel.padding_combo, "custom")
-    panel.pad_spin.setValue(2)
-    assert (panel.theater.out_h, panel.theater.out_w) == (8, 8)
-    _choose(panel.padding_combo, "valid")
-    _choose(panel.mode_combo, "convolution")
-    assert panel.kernel_views[0].values.tolist() == [[-1, 0, 1]] * 3     # the flipped kernel is shown
-    assert panel.theater.output().tolist() == [[0, -30, -30, 0]] * 4
+    assert panel.stage_view.input_views[0].virtual.sum() == 64 - 36       # the virtual pixels are drawn as such
+    _choose(panel.settings_box.padding_combo, "custom")
+    panel.settings_box.pad_spin.setValue(2)
+    assert (panel.stage.theater.out_h, panel.stage.theater.out_w) == (8, 8)
+    _choose(panel.settings_box.padding_combo, "valid")
+    _choose(panel.settings_box.mode_combo, "convolution")
+    assert panel.stage_view.kernel_views[0].values.tolist() == [[-1, 0, 1]] * 3     # the flipped kernel is shown
+    assert panel.stage.theater.output().tolist() == [[0, -30, -30, 0]] * 4
     assert "flips" in panel.formula_label.text()
-    panel.relu_check.setChecked(True)
-    assert panel.theater.output().tolist() == [[0, 0, 0, 0]] * 4
-    panel.bias_spin.setValue(5)
-    assert panel.theater.output().tolist() == [[5, 0, 0, 5]] * 4
-    panel.bias_spin.setValue(0.5)
+    panel.settings_box.relu_check.setChecked(True)
+    assert panel.stage.theater.output().tolist() == [[0, 0, 0, 0]] * 4
+    panel.settings_box.bias_spin.setValue(5)
+    assert panel.stage.theater.output().tolist() == [[5, 0, 0, 5]] * 4
+    panel.settings_box.bias_spin.setValue(0.5)
     assert "0.5" in panel.equation.text()                    # a fractional bias is not rounded away
 
 
@@ -123,91 +133,91 @@ def test_stride_padding_and_mode_change_size_and_values(panel):
                                                  (3, "valid", "convolution"), (1, "same", "cross_correlation")])
 def test_panel_output_equals_the_engine_conv2d_layer(panel, stride, padding, mode):
     from engine import layers
-    _choose(panel.grid_combo, "rgb_7x7x3")
-    _choose(panel.preset_combo, "sobel_vertical")
-    panel.stride_spin.setValue(stride)
-    _choose(panel.padding_combo, padding)
-    _choose(panel.mode_combo, mode)
-    panel.bias_spin.setValue(-1.5)
+    _choose(panel.input_box.grid_combo, "rgb_7x7x3")
+    _choose(panel.filter_box.preset_combo, "sobel_vertical")
+    panel.settings_box.stride_spin.setValue(stride)
+    _choose(panel.settings_box.padding_combo, padding)
+    _choose(panel.settings_box.mode_combo, mode)
+    panel.settings_box.bias_spin.setValue(-1.5)
     x = INPUT_GRIDS["rgb_7x7x3"].array
     layer = layers.Conv2D(1, 3, strides=stride, padding=padding, mode=mode)
     layer.build(x.shape, np.random.default_rng(0))
     layer.params["W"][0] = np.float32(KERNEL_PRESETS["sobel_vertical"].kernel)[None]
     layer.params["b"][0] = -1.5
     expected = layer.forward(x[None].astype(np.float32))[0, 0]
-    np.testing.assert_allclose(panel.output_views[0].values, expected, atol=1e-4)
+    np.testing.assert_allclose(panel.stage_view.output_views[0].values, expected, atol=1e-4)
 
 
 def test_rgb_input_shows_three_channels_and_adds_their_sums(panel):
-    _choose(panel.grid_combo, "rgb_7x7x3")
-    assert len(panel.input_views) == 3 and len(panel.product_views) == 3
-    assert len(panel.output_views) == 1
-    assert (panel.theater.out_h, panel.theater.out_w) == (5, 5)
-    panel.seek(7)
-    st = panel.theater.step(7)
+    _choose(panel.input_box.grid_combo, "rgb_7x7x3")
+    assert len(panel.stage_view.input_views) == 3 and len(panel.stage_view.product_views) == 3
+    assert len(panel.stage_view.output_views) == 1
+    assert (panel.stage.theater.out_h, panel.stage.theater.out_w) == (5, 5)
+    panel.stage.seek(7)
+    st = panel.stage.theater.step(7)
     from engine.theater import fmt
 
-    assert [label.text() for label in panel.sum_labels] == [f"Σ = {fmt(v)}" for v in st.channel_sums]
+    assert [label.text() for label in panel.stage_view.sum_labels] == [f"Σ = {fmt(v)}" for v in st.channel_sums]
     assert len(set(st.channel_sums)) > 1                   # each channel tells its own story
     assert panel.equation.text().count("+") >= 3          # (r + g + b) + bias
 
 
 def test_max_pooling_highlights_the_winning_pixel(panel):
-    _choose(panel.grid_combo, "pool_4x4")
-    _choose(panel.op_combo, "max")
-    t = panel.theater
-    assert panel.stride_spin.value() == 2 and (t.out_h, t.out_w) == (2, 2)
-    panel.seek(1)
-    assert panel.input_views[0].winners == [(0, 3)]         # 9 wins the top-right window
-    assert panel.patch_views[0].winners == [(0, 1)]
-    assert panel.sum_labels[0].text() == "max = 9"
+    _choose(panel.input_box.grid_combo, "pool_4x4")
+    _choose(panel.filter_box.op_combo, "max")
+    t = panel.stage.theater
+    assert panel.settings_box.stride_spin.value() == 2 and (t.out_h, t.out_w) == (2, 2)
+    panel.stage.seek(1)
+    assert panel.stage_view.input_views[0].winners == [(0, 3)]         # 9 wins the top-right window
+    assert panel.stage_view.patch_views[0].winners == [(0, 1)]
+    assert panel.stage_view.sum_labels[0].text() == "max = 9"
     assert "max(2, 9, 1, 5) = <b>9</b>" in panel.equation.text()
-    _choose(panel.op_combo, "avg")
-    panel.seek(3)
-    assert panel.sum_labels[0].text() == "avg = 2.5"
+    _choose(panel.filter_box.op_combo, "avg")
+    panel.stage.seek(3)
+    assert panel.stage_view.sum_labels[0].text() == "avg = 2.5"
     assert "(2 + 3 + 1 + 4) / 4 = <b>2.5</b>" in panel.equation.text()
-    panel.apply_button.click()                              # no model: input and the pooled map
-    assert [v.values.tolist() for v in panel.compare_views[1:]] == [[[3.75, 4.25], [4.75, 2.5]]]
-    assert panel.output_views[0].values.tolist() == [[3.75, 4.25], [4.75, 2.5]]
+    panel.model_box.apply_button.click()                              # no model: input and the pooled map
+    assert [v.values.tolist() for v in panel.whole_image.views[1:]] == [[[3.75, 4.25], [4.75, 2.5]]]
+    assert panel.stage_view.output_views[0].values.tolist() == [[3.75, 4.25], [4.75, 2.5]]
 
 
 def test_hovering_an_output_cell_shows_its_window_and_an_input_pixel_its_output_cells(panel):
-    out = panel.output_views[0]
+    out = panel.stage_view.output_views[0]
     _hover(out, 2, 3)
-    assert panel.input_views[0].hover_window == (2, 3, 5, 6)
-    inp = panel.input_views[0]
+    assert panel.stage_view.input_views[0].hover_window == (2, 3, 5, 6)
+    inp = panel.stage_view.input_views[0]
     _hover(inp, 0, 2)
-    assert sorted(panel.output_views[0].marked) == [(0, 0), (0, 1), (0, 2)]
-    assert panel.input_views[0].hover_window is None
-    panel._on_input_left()
-    assert panel.output_views[0].marked == []
+    assert sorted(panel.stage_view.output_views[0].marked) == [(0, 0), (0, 1), (0, 2)]
+    assert panel.stage_view.input_views[0].hover_window is None
+    panel.stage.hover()
+    assert panel.stage_view.output_views[0].marked == []
 
 
 def test_typing_into_the_kernel_table_makes_a_hand_made_filter(panel):
-    item = panel.kernel_table.item(1, 1)
+    item = panel.filter_box.kernel_table.item(1, 1)
     item.setText("2")
-    assert panel.kernel_source.currentData() == panel.KERNEL_EDITED
-    assert panel.theater.kernel[0, 1, 1] == 2
-    expected = apply_kernel(INPUT_GRIDS["lecture_6x6"].array, panel.edited_kernel)
-    np.testing.assert_allclose(panel.theater.output(), expected)
-    panel.kernel_table.item(0, 0).setText("abc")
+    assert panel.filter_box.kernel_source.currentData() == KERNEL_EDITED
+    assert panel.stage.theater.kernel[0, 1, 1] == 2
+    expected = apply_kernel(INPUT_GRIDS["lecture_6x6"].array, panel.sources.edited_kernel)
+    np.testing.assert_allclose(panel.stage.theater.output(), expected)
+    panel.filter_box.kernel_table.item(0, 0).setText("abc")
     assert "not a number" in panel.error_text
-    assert panel.theater.kernel[0, 0, 0] == 1                # the bad text changed nothing
-    panel.kernel_size_spin.setValue(2)
-    assert panel.theater.size == 2 and (panel.theater.out_h, panel.theater.out_w) == (5, 5)
+    assert panel.stage.theater.kernel[0, 0, 0] == 1                # the bad text changed nothing
+    panel.filter_box.kernel_size_spin.setValue(2)
+    assert panel.stage.theater.size == 2 and (panel.stage.theater.out_h, panel.stage.theater.out_w) == (5, 5)
 
 
 def test_a_kernel_that_does_not_fit_gives_a_message_not_a_crash(panel):
-    _choose(panel.grid_combo, "stamp_4x4")
-    _choose(panel.kernel_source, panel.KERNEL_EDITED)
-    panel.kernel_size_spin.setValue(5)
-    assert panel.theater is None
+    _choose(panel.input_box.grid_combo, "stamp_4x4")
+    _choose(panel.filter_box.kernel_source, KERNEL_EDITED)
+    panel.filter_box.kernel_size_spin.setValue(5)
+    assert panel.stage.theater is None
     assert "does not fit" in panel.error_text
-    panel.step_button.click()
-    panel.play_button.click()
-    assert not panel.playing
-    _choose(panel.padding_combo, "same")
-    assert panel.theater is not None and panel.error_text == ""
+    panel.playback.step_button.click()
+    panel.playback.play_button.click()
+    assert not panel.playback.playing
+    _choose(panel.settings_box.padding_combo, "same")
+    assert panel.stage.theater is not None and panel.error_text == ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,68 +243,69 @@ def _tiny_model(channels=1, size=6, filters=4):
     return model
 
 
+def _inspection(weights, activations=()):
+    """The part of the controller's inspection value the theater reads."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(weights=weights, activations=list(activations), sample=None)
+
+
 def test_learned_kernel_comes_from_a_copy_of_the_model_with_its_layer_settings(qtbot, bare_controller):
     controller = bare_controller
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     model = _tiny_model()
     controller.set_model(model)
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
-    _choose(p.kernel_source, p.KERNEL_LEARNED)
-    p.filter_spin.setValue(2)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
+    p.filter_box.filter_spin.setValue(2)
     W = controller.model.layers[0].params["W"]
-    np.testing.assert_allclose(p.theater.kernel[0], W[2, 0], rtol=1e-6)
-    assert p.relu_check.isChecked()                          # the layer's fused ReLU
-    assert p.model is not controller.model                   # never the trained object itself
+    np.testing.assert_allclose(p.stage.theater.kernel[0], W[2, 0], rtol=1e-6)
+    assert p.settings_box.relu_check.isChecked()                          # the layer's fused ReLU
+    assert p.sources.model is not controller.model                   # never the trained object itself
     expected = controller.model.layers[0].forward(INPUT_GRIDS["lecture_6x6"].array[None].astype(np.float32))[0, 2]
-    np.testing.assert_allclose(p.theater.output(), expected, atol=1e-5)
+    np.testing.assert_allclose(p.stage.theater.output(), expected, atol=1e-5)
     # the second conv layer reads the pooled feature maps (4 channels): one channel at a time
-    _choose(p.layer_combo, 2)
+    _choose(p.filter_box.layer_combo, 2)
     if not controller.kernels_warm:
         # no numba compile on the GUI thread: the deeper layer waits for the worker's warm-up
-        assert p.theater is None and "preparing its kernels" in p.error_text
+        assert p.stage.theater is None and "preparing its kernels" in p.error_text
         with qtbot.waitSignal(controller.kernels_ready, timeout=180000):
             controller.warm_up()
-    _choose(p.in_channel_combo, 3)
-    assert p.theater.channels == 1 and p.theater.padding == "same"
+    _choose(p.filter_box.in_channel_combo, 3)
+    assert p.stage.theater.channels == 1 and p.stage.theater.padding == "same"
     acts = controller.model.forward(INPUT_GRIDS["lecture_6x6"].array[None].astype(np.float32), return_all=True)
-    np.testing.assert_allclose(p.theater.x[0], acts[2][0, 3], atol=1e-6)   # pooled maps entering layer 2
-    np.testing.assert_allclose(p.theater.kernel[0], controller.model.layers[2].params["W"][2, 3], rtol=1e-6)
+    np.testing.assert_allclose(p.stage.theater.x[0], acts[2][0, 3], atol=1e-6)   # pooled maps entering layer 2
+    np.testing.assert_allclose(p.stage.theater.kernel[0], controller.model.layers[2].params["W"][2, 3], rtol=1e-6)
 
 
-def test_snapshot_weights_refresh_the_learned_kernel(qtbot, bare_controller):
+def test_inspection_weights_refresh_the_learned_kernel(qtbot, bare_controller):
     controller = bare_controller
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     controller.set_model(_tiny_model())
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
     p.show()
-    _choose(p.kernel_source, p.KERNEL_LEARNED)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
     weights = controller.model.get_weights()
     weights[0]["W"][0, 0] = np.arange(9, dtype=np.float32).reshape(3, 3)
-
-    class Snapshot:
-        pass
-
-    snap = Snapshot()
-    snap.weights = weights
-    p.on_snapshot(snap)
-    qtbot.waitUntil(lambda: p.theater.kernel[0, 0, 2] == 2, timeout=3000)
+    controller.inspection_ready.emit(_inspection(weights))      # what a training snapshot brings
+    qtbot.waitUntil(lambda: p.stage.theater.kernel[0, 0, 2] == 2, timeout=3000)
 
 
 def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, bare_controller):
     controller = bare_controller
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     controller.set_model(_tiny_model())
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
-    _choose(p.preset_combo, "sobel_horizontal")
-    p.target_filter_spin.setValue(1)
-    p.freeze_check.setChecked(True)
-    p.bias_spin.setValue(-2.5)
+    _choose(p.filter_box.preset_combo, "sobel_horizontal")
+    p.model_box.target_filter_spin.setValue(1)
+    p.model_box.freeze_check.setChecked(True)
+    p.settings_box.bias_spin.setValue(-2.5)
     model_before = controller.model
     with qtbot.waitSignal(p.kernel_applied, timeout=3000):
         assert p.use_kernel_in_model()
@@ -304,15 +315,15 @@ def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, bare_
     assert 1 in layer.frozen_filters
     assert layer.params["b"][1] == pytest.approx(-2.5)   # the bias goes with the kernel
     # the panel's own copy shows it too: the learned filter 1 is now the Sobel kernel
-    _choose(p.kernel_source, p.KERNEL_LEARNED)
-    p.filter_spin.setValue(1)
-    np.testing.assert_allclose(p.theater.kernel[0], KERNEL_PRESETS["sobel_horizontal"].kernel)
-    p.freeze_check.setChecked(False)
-    _choose(p.kernel_source, p.KERNEL_PRESET)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
+    p.filter_box.filter_spin.setValue(1)
+    np.testing.assert_allclose(p.stage.theater.kernel[0], KERNEL_PRESETS["sobel_horizontal"].kernel)
+    p.model_box.freeze_check.setChecked(False)
+    _choose(p.filter_box.kernel_source, KERNEL_PRESET)
     assert p.use_kernel_in_model() and 1 not in controller.model.layers[0].frozen_filters
     # a kernel of another size is refused with a message
-    _choose(p.kernel_source, p.KERNEL_EDITED)
-    p.kernel_size_spin.setValue(5)
+    _choose(p.filter_box.kernel_source, KERNEL_EDITED)
+    p.filter_box.kernel_size_spin.setValue(5)
     assert not p.use_kernel_in_model()
     assert "5x5" in p.error_text
 
@@ -320,9 +331,9 @@ def test_use_this_kernel_copies_it_into_the_first_conv_layer_frozen(qtbot, bare_
 def test_use_this_kernel_during_training_keeps_the_filter_fixed_after_resuming(window, qtbot):
     p = window.theater_panel
     c = window.controller
-    _choose(p.preset_combo, "upper_horizontal_edge")
-    p.target_filter_spin.setValue(0)
-    p.freeze_check.setChecked(True)
+    _choose(p.filter_box.preset_combo, "upper_horizontal_edge")
+    p.model_box.target_filter_spin.setValue(0)
+    p.model_box.freeze_check.setChecked(True)
     c.set_options(epochs=200)          # long enough that it cannot finish before we try to change it
     assert c.start()
     qtbot.waitUntil(lambda: c.is_training, timeout=30000)
@@ -343,14 +354,14 @@ def test_use_this_kernel_during_training_keeps_the_filter_fixed_after_resuming(w
 
 def test_apply_to_whole_image_shows_the_classic_filter_beside_the_learned_ones(qtbot, bare_controller):
     controller = bare_controller
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     controller.set_model(_tiny_model(filters=4))
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
-    _choose(p.preset_combo, "left_vertical_edge")
-    p.apply_button.click()
-    views = p.compare_views
+    _choose(p.filter_box.preset_combo, "left_vertical_edge")
+    p.model_box.apply_button.click()
+    views = p.whole_image.views
     assert len(views) == 2 + 4                              # input, classic, 4 learned filters
     np.testing.assert_allclose(views[1].values, apply_kernel(INPUT_GRIDS["lecture_6x6"].array,
                                                              KERNEL_PRESETS["left_vertical_edge"].kernel))
@@ -360,7 +371,7 @@ def test_apply_to_whole_image_shows_the_classic_filter_beside_the_learned_ones(q
 
 def test_a_dropped_image_becomes_the_input(qtbot, bare_controller):
     controller = bare_controller
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     controller.set_model(_tiny_model())
     p = TheaterPanel(controller)
@@ -368,27 +379,27 @@ def test_a_dropped_image_becomes_the_input(qtbot, bare_controller):
     img = np.zeros((1, 6, 6), np.float32)
     img[0, :, 3:] = 1.0
     controller.set_sample(img, source="drawing")             # drawn in another tab: kept, not shown
-    assert p.input_source.currentData() == p.INPUT_GRID and p.dropped is not None
+    assert p.input_box.input_source.currentData() == INPUT_GRID and p.sources.dropped is not None
     p.show()
     qtbot.waitExposed(p)
     img[0, :, :3] = 0.5
     controller.set_sample(img, source="file", name="edge.png")
-    assert p.input_source.currentData() == p.INPUT_DROPPED
-    assert p.theater.output().tolist() == [[0, -1.5, -1.5, 0]] * 4
+    assert p.input_box.input_source.currentData() == INPUT_DROPPED
+    assert p.stage.theater.output().tolist() == [[0, -1.5, -1.5, 0]] * 4
 
 
 def test_korean_labels(qtbot):
     from gui import i18n
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     i18n.set_language("ko")
     try:
         p = TheaterPanel(None)
         qtbot.addWidget(p)
-        assert p.play_button.text() == "재생"
-        assert p.grid_combo.currentText().startswith("6x6: 왼쪽 밝음")
+        assert p.playback.play_button.text() == "재생"
+        assert p.input_box.grid_combo.currentText().startswith("6x6: 왼쪽 밝음")
         assert "적용" in p.headline.text()
-        assert p.preset_combo.findText("위쪽 수평 경계 (필터 1)") >= 0
+        assert p.filter_box.preset_combo.findText("위쪽 수평 경계 (필터 1)") >= 0
     finally:
         i18n.set_language("en")
 
@@ -402,19 +413,19 @@ def test_training_and_validation_samples_come_from_the_dataset(panel):
                          y_test=np.array([2, 2, 1]), class_names=["circle", "square", "triangle"],
                          input_shape=(1, 8, 8), num_classes=3)
     panel.on_dataset_changed(ds)
-    _choose(panel.input_source, panel.INPUT_TRAIN)
-    panel.sample_spin.setValue(3)
-    np.testing.assert_allclose(panel.theater.x, ds.x_train[3] / 255.0)
+    _choose(panel.input_box.input_source, INPUT_TRAIN)
+    panel.input_box.sample_spin.setValue(3)
+    np.testing.assert_allclose(panel.stage.theater.x, ds.x_train[3] / 255.0)
     assert "#3 (square)" in panel.headline.text()
-    assert panel.input_views[0].numbers and panel.input_views[0].digits == 2   # 8x8: numbers like 0.73
-    _choose(panel.input_source, panel.INPUT_VAL)
-    assert panel.sample_spin.maximum() == 2
-    panel.sample_spin.setValue(2)
-    np.testing.assert_allclose(panel.theater.x, ds.x_test[2] / 255.0)
+    assert panel.stage_view.input_views[0].numbers and panel.stage_view.input_views[0].digits == 2   # 8x8: numbers like 0.73
+    _choose(panel.input_box.input_source, INPUT_VAL)
+    assert panel.input_box.sample_spin.maximum() == 2
+    panel.input_box.sample_spin.setValue(2)
+    np.testing.assert_allclose(panel.stage.theater.x, ds.x_test[2] / 255.0)
 
 
 def test_large_grids_are_drawn_as_an_image_with_the_same_colours_as_the_cells(qtbot):
-    from gui.widgets.theater import GridView
+    from gui.theater.grid_view import GridView
 
     view = GridView("t", style="signed")
     qtbot.addWidget(view)
@@ -436,68 +447,62 @@ def test_large_grids_are_drawn_as_an_image_with_the_same_colours_as_the_cells(qt
 
 
 def test_presenter_keys_step_play_and_jump(panel, qtbot):
-    panel.stage.setFocus()
-    qtbot.keyClick(panel.stage, Qt.Key.Key_Right)
-    qtbot.keyClick(panel.stage, Qt.Key.Key_PageDown)
-    assert panel.index == 2
-    qtbot.keyClick(panel.stage, Qt.Key.Key_Left)
-    assert panel.index == 1
-    qtbot.keyClick(panel.stage, Qt.Key.Key_End)
-    assert panel.index == 15
-    qtbot.keyClick(panel.stage, Qt.Key.Key_Home)
-    assert panel.index == 0
-    qtbot.keyClick(panel.stage, Qt.Key.Key_Space)
-    assert panel.playing
-    qtbot.keyClick(panel.stage, Qt.Key.Key_Space)
-    assert not panel.playing
+    panel.stage_view.setFocus()
+    qtbot.keyClick(panel.stage_view, Qt.Key.Key_Right)
+    qtbot.keyClick(panel.stage_view, Qt.Key.Key_PageDown)
+    assert panel.stage.position == 2
+    qtbot.keyClick(panel.stage_view, Qt.Key.Key_Left)
+    assert panel.stage.position == 1
+    qtbot.keyClick(panel.stage_view, Qt.Key.Key_End)
+    assert panel.stage.position == 15
+    qtbot.keyClick(panel.stage_view, Qt.Key.Key_Home)
+    assert panel.stage.position == 0
+    qtbot.keyClick(panel.stage_view, Qt.Key.Key_Space)
+    assert panel.playback.playing
+    qtbot.keyClick(panel.stage_view, Qt.Key.Key_Space)
+    assert not panel.playback.playing
 
 
 def test_theater_tab_of_the_main_window_follows_the_learned_kernel_while_training(window, qtbot):
     p = window.theater_panel
     window.show_tab("theater")
-    _choose(p.input_source, p.INPUT_VAL)
-    p.sample_spin.setValue(5)
-    np.testing.assert_allclose(p.theater.x, window.controller.dataset.x_test[5] / 255.0)
-    _choose(p.kernel_source, p.KERNEL_LEARNED)
-    assert p.theater is not None, p.error_text
-    before = p.theater.kernel.copy()
+    _choose(p.input_box.input_source, INPUT_VAL)
+    p.input_box.sample_spin.setValue(5)
+    np.testing.assert_allclose(p.stage.theater.x, window.controller.dataset.x_test[5] / 255.0)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
+    assert p.stage.theater is not None, p.error_text
+    before = p.stage.theater.kernel.copy()
     layer0 = window.controller.model.layers[0]
     np.testing.assert_allclose(before[0], layer0.params["W"][0, 0], rtol=1e-6)
     assert window.controller.start()
-    qtbot.waitUntil(lambda: p.theater is not None and not np.allclose(p.theater.kernel, before), timeout=60000)
+    qtbot.waitUntil(lambda: p.stage.theater is not None and not np.allclose(p.stage.theater.kernel, before), timeout=60000)
     assert window.stop_training()
 
 
 def test_a_hidden_theater_catches_up_with_training_when_shown_again(qtbot, bare_controller):
     controller = bare_controller
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     controller.set_model(_tiny_model())
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
     p.show()
-    _choose(p.kernel_source, p.KERNEL_LEARNED)
+    _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
     p.hide()
     weights = controller.model.get_weights()
     weights[0]["W"][0, 0] = 7.0
-
-    class Snapshot:
-        pass
-
-    snap = Snapshot()
-    snap.weights = weights
-    p.on_snapshot(snap)
+    controller.inspection_ready.emit(_inspection(weights))
     qtbot.waitUntil(lambda: p._stale, timeout=3000)
-    assert p.theater.kernel[0, 0, 0] != 7.0                  # no work while nobody looks
+    assert p.stage.theater.kernel[0, 0, 0] != 7.0                  # no work while nobody looks
     p.show()
-    assert (p.theater.kernel == 7.0).all()
+    assert (p.stage.theater.kernel == 7.0).all()
 
 
 def test_pooling_a_real_feature_map_gives_the_model_pooling_layer_output(qtbot, bare_controller):
     controller = bare_controller
     from types import SimpleNamespace
 
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     controller.set_model(_tiny_model(filters=4))
     rng = np.random.default_rng(1)
@@ -508,15 +513,15 @@ def test_pooling_a_real_feature_map_gives_the_model_pooling_layer_output(qtbot, 
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
     p.on_dataset_changed(ds)
-    _choose(p.op_combo, "max")
-    _choose(p.input_source, p.INPUT_FMAP)
-    p.sample_spin.setValue(2)
-    _choose(p.fmap_layer_combo, 0)                          # the conv layer's 4x4x4 output ...
-    _choose(p.channel_combo, 3)                              # ... one channel of it
+    _choose(p.filter_box.op_combo, "max")
+    _choose(p.input_box.input_source, INPUT_FMAP)
+    p.input_box.sample_spin.setValue(2)
+    _choose(p.input_box.fmap_layer_combo, 0)                          # the conv layer's 4x4x4 output ...
+    _choose(p.input_box.channel_combo, 3)                              # ... one channel of it
     acts = controller.model.forward(ds.x_test[2:3].astype(np.float32) / 255.0, return_all=True)
-    np.testing.assert_allclose(p.theater.x[0], acts[1][0, 3], atol=1e-6)
+    np.testing.assert_allclose(p.stage.theater.x[0], acts[1][0, 3], atol=1e-6)
     # pooled by the theater = what the model's own MaxPooling2D layer produced
-    np.testing.assert_allclose(p.theater.output()[0], acts[2][0, 3], atol=1e-6)
+    np.testing.assert_allclose(p.stage.theater.output()[0], acts[2][0, 3], atol=1e-6)
     assert "conv2d" in p.headline.text() and "#2" in p.headline.text()
 
 
@@ -524,7 +529,7 @@ def test_apply_to_whole_image_on_one_channel_of_a_feature_map_pools_that_channel
     controller = bare_controller
     from types import SimpleNamespace
 
-    from gui.widgets.theater import TheaterPanel
+    from gui.theater.panel import TheaterPanel
 
     controller.set_model(_tiny_model(filters=4))
     controller.kernels_warm = True
@@ -535,11 +540,60 @@ def test_apply_to_whole_image_on_one_channel_of_a_feature_map_pools_that_channel
     p = TheaterPanel(controller)
     qtbot.addWidget(p)
     p.on_dataset_changed(ds)
-    _choose(p.op_combo, "avg")
-    _choose(p.input_source, p.INPUT_FMAP)
-    _choose(p.channel_combo, 1)
-    p.apply_button.click()
+    _choose(p.filter_box.op_combo, "avg")
+    _choose(p.input_box.input_source, INPUT_FMAP)
+    _choose(p.input_box.channel_combo, 1)
+    p.model_box.apply_button.click()
     fmap = controller.model.forward(x_test[:1].astype(np.float32) / 255.0, return_all=True)[1][0, 1]
-    np.testing.assert_allclose(p.compare_views[0].values, fmap, atol=1e-6)
-    np.testing.assert_allclose(p.compare_views[1].values, fmap.reshape(2, 2, 2, 2).mean(axis=(1, 3)), atol=1e-6)
-    assert len(p.compare_views) == 2                          # no first-layer comparison on a feature map
+    np.testing.assert_allclose(p.whole_image.views[0].values, fmap, atol=1e-6)
+    np.testing.assert_allclose(p.whole_image.views[1].values, fmap.reshape(2, 2, 2, 2).mean(axis=(1, 3)), atol=1e-6)
+    assert len(p.whole_image.views) == 2                          # no first-layer comparison on a feature map
+
+
+def test_while_training_a_feature_map_comes_from_the_inspection_not_from_a_forward_pass(window, qtbot, monkeypatch):
+    p = window.theater_panel
+    c = window.controller
+    window.show_tab("theater")
+    _choose(p.filter_box.op_combo, "max")
+    _choose(p.input_box.input_source, INPUT_FMAP)
+    p.input_box.sample_spin.setValue(3)
+    assert c.sample.source == "validation" and c.sample.index == 3    # the theater's pick is the selected sample
+    c.set_options(epochs=200)
+    assert c.start()
+    qtbot.waitUntil(lambda: c.is_training, timeout=30000)
+    copy = p.sources.model
+
+    def no_forward(*_args, **_kwargs):
+        raise AssertionError("the theater ran the model on the GUI thread while it trains")
+
+    monkeypatch.setattr(copy, "forward", no_forward)
+    qtbot.waitUntil(lambda: p.sources.inspection is not None and p.sources.inspection.live, timeout=60000)
+    qtbot.waitUntil(lambda: p.stage.theater is not None, timeout=5000)
+    fmap = p.sources.inspection.activations[1]                       # the first layer's output
+    np.testing.assert_allclose(p.stage.theater.x[0], fmap[max(p.stage.channel, 0)], atol=1e-6)
+    assert window.stop_training()
+    assert p.sources.model is copy
+
+
+def test_a_new_dataset_does_not_move_the_window_over_a_lecture_grid(panel):
+    from types import SimpleNamespace
+
+    panel.stage.seek(5)
+    ds = SimpleNamespace(x_train=np.zeros((2, 1, 8, 8), np.uint8), y_train=np.zeros(2, np.int64),
+                         x_test=np.zeros((2, 1, 8, 8), np.uint8), y_test=np.zeros(2, np.int64), class_names=["a"])
+    panel.on_dataset_changed(ds)
+    assert panel.stage.position == 5 and panel.stage.theater.height == 6
+    assert panel.input_box.sample_spin.maximum() == 1                   # the sample range did follow it
+
+
+def test_changing_the_models_updates_the_controls_without_echo(panel):
+    changes = []
+    panel.stage.events.changed.connect(lambda: changes.append(panel.stage.stride))
+    panel.stage.update(stride=3, padding="same")
+    assert panel.settings_box.stride_spin.value() == 3
+    assert panel.settings_box.padding_combo.currentData() == "same"
+    assert changes == [3]                                    # the spin box showing 3 did not set it again
+    panel.sources.choose(preset_key="laplacian")
+    assert panel.filter_box.preset_combo.currentData() == "laplacian"
+    assert panel.filter_box.kernel_table.item(1, 1).text() == "-4"
+    assert panel.stage.theater.kernel[0, 1, 1] == -4
