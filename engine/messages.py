@@ -313,3 +313,19 @@ MESSAGES.update({
     "empty_file": "an empty file",
     "not_npz_archive": "not an .npz archive",
 })
+MESSAGES.update({
+    # --- rectangular kernels, strides and pools (engine/shapes.py, engine/layers.py) ---------------
+    "window_too_large_axis": (
+        "{what} {axis} {size} does not fit input {axis} {n} with padding {padding}: the output {axis} would be "
+        "({n} + 2*{padding} - {size})/{stride} + 1 = {out}. Use a smaller {what} {axis} (at most {most}), "
+        "padding='same', or remove a pooling layer before it."),
+    "window_too_large_padded_axis": (
+        "{what} {axis} {size} does not fit input {axis} {n} with padding {before}+{after}: use a smaller {what} "
+        "{axis} or more padding."),
+    "bad_padding_form": (
+        "padding must be 'valid', 'same', a number of pixels, (rows, columns) or ((top, bottom), (left, right)), "
+        "got {padding}."),
+    "not_pair": "{owner}: {what} must be one number or a (height, width) pair such as (1, 3), got {value!r}.",
+    "filter_kernel_shape_rect": (
+        "Conv2D '{name}': a kernel for this layer is {kh}x{kw} (x {channels} channels), got {got}."),
+})
