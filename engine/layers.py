@@ -360,6 +360,14 @@ class Layer:
         """How the output size follows from the input size (conv/pool only), e.g. ``(28 + 2*0 - 3)/1 + 1 = 26``."""
         return ""
 
+    def multiply_adds(self, input_shape: tuple) -> tuple[int, str]:
+        """Multiply-adds for one image and how they are counted (conv, dense); ``(0, "")`` for the others."""
+        return 0, ""
+
+    def window(self, input_shape: tuple) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """``((kh, kw), (sh, sw))`` of a sliding-window layer (conv, pooling), else ``None``."""
+        return None
+
     def build(self, input_shape: tuple, rng: np.random.Generator | None = None) -> None:
         self.out_shape = self.output_shape(input_shape)
         self.in_shape = tuple(int(v) for v in input_shape)
@@ -524,6 +532,16 @@ class Conv2D(_FusedActivation):
         c, h, w, f, (kh, kw), (sh, sw), ph, pw = self._paddings(input_shape)
         return _axes_formula(h, w, kh, kw, sh, sw, ph, pw)
 
+    def multiply_adds(self, input_shape):
+        """``OH*OW*F*(KH*KW*C)``: every output value is one window's dot product with a filter."""
+        c, h, w, f, (kh, kw), s, ph, pw = self._paddings(input_shape)
+        n = ph.out * pw.out * f * kh * kw * c
+        return n, f"{ph.out}*{pw.out}*{f}*({kh}*{kw}*{c}) = {n}"
+
+    def window(self, input_shape):
+        c, h, w, f, k, s, ph, pw = self._paddings(input_shape)
+        return k, s
+
     def build(self, input_shape, rng=None):
         rng = rng if rng is not None else np.random.default_rng(0)
         c, h, w, f, (kh, kw), s, ph, pw = self._paddings(input_shape)
@@ -656,6 +674,10 @@ class _Pooling2D(Layer):
     def size_formula(self, input_shape):
         c, h, w, (kh, kw), (sh, sw), ph, pw = self._paddings(input_shape)
         return _axes_formula(h, w, kh, kw, sh, sw, ph, pw)
+
+    def window(self, input_shape):
+        c, h, w, k, s, ph, pw = self._paddings(input_shape)
+        return k, s
 
     def build(self, input_shape, rng=None):
         c, h, w, k, s, ph, pw = self._paddings(input_shape)
@@ -836,6 +858,10 @@ class Dense(_FusedActivation):
         if self.use_bias:
             return f"{d}*{u} + {u} = {d * u + u}"
         return f"{d}*{u} = {d * u}"
+
+    def multiply_adds(self, input_shape):
+        d, u = self._dims(input_shape)
+        return d * u, f"{d}*{u} = {d * u}"
 
     def build(self, input_shape, rng=None):
         rng = rng if rng is not None else np.random.default_rng(0)
