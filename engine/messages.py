@@ -329,3 +329,10 @@ MESSAGES.update({
     "filter_kernel_shape_rect": (
         "Conv2D '{name}': a kernel for this layer is {kh}x{kw} (x {channels} channels), got {got}."),
 })
+MESSAGES.update({
+    # --- image folders in colour at a chosen size (engine/datasets/folder.py) ------------------------
+    "folder_too_big_for_memory": (
+        "'{folder}': {count} images of {shape} need about {needed_mb} MB while loading, but this computer has "
+        "{available_mb} MB available. Choose a smaller image size, grayscale instead of colour, or fewer images "
+        "(at most {most} at this size)."),
+})

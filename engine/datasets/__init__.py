@@ -26,8 +26,8 @@ __all__ = ["Dataset", "DatasetInfo", "DATASETS", "load_dataset", "load_image_fol
            "SHAPE_CLASSES", "MNIST_CLASSES", "FASHION_CLASSES", "IMAGE_EXTENSIONS", "COLOUR_SHAPE_CLASSES"]
 
 # name -> what the app can show before loading (display name, classes, sizes, licence)
-DATASETS: dict[str, DatasetInfo] = {"shapes": _SHAPES_INFO, "colour_shapes": _COLOUR_INFO,
-                                    "colour_shapes_64": _COLOUR_INFO_64, **_MNIST_INFO}
+DATASETS: dict[str, DatasetInfo] = {"shapes": _SHAPES_INFO, **_MNIST_INFO, "colour_shapes": _COLOUR_INFO,
+                                    "colour_shapes_64": _COLOUR_INFO_64}
 
 _ALIASES = {"fashion-mnist": "fashion_mnist", "fashionmnist": "fashion_mnist", "fashion": "fashion_mnist",
             "digits": "mnist", "color_shapes": "colour_shapes", "color_shapes_64": "colour_shapes_64"}
