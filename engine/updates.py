@@ -147,9 +147,9 @@ def _rmsprop(opt: RMSprop, w, g, state):
     f = w.dtype.type
     v0 = state.get("v", np.zeros_like(w))
     v = v0 * f(opt.rho) + (g * g) * f(1 - opt.rho)
-    step = g / (np.sqrt(v) + f(opt.epsilon)) * f(opt.learning_rate)
+    step = g / np.sqrt(v + f(opt.epsilon)) * f(opt.learning_rate)
     values = {"v_before": v0.copy(), "v": v, "step": step}
-    formulas = ["v = rho * v + (1 - rho) * g^2", "step = lr * g / (sqrt(v) + epsilon)"]
+    formulas = ["v = rho * v + (1 - rho) * g^2", "step = lr * g / sqrt(v + epsilon)  (Keras: epsilon inside the root)"]
     if opt.momentum:
         vel0 = state.get("velocity", np.zeros_like(w))
         vel = vel0 * f(opt.momentum) + step
