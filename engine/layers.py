@@ -546,7 +546,7 @@ class Conv2D(_FusedActivation):
         rng = rng if rng is not None else np.random.default_rng(0)
         c, h, w, f, (kh, kw), s, ph, pw = self._paddings(input_shape)
         self._pad = (ph.before, ph.after, pw.before, pw.after)
-        self._stride = s
+        self._stride = _square(s)  # an int when square (what readers of the square engine expect)
         fan_in, fan_out = c * kh * kw, f * kh * kw
         self.params = {"W": initialize(self.kernel_initializer, (f, c, kh, kw), fan_in, fan_out, rng)}
         if self.use_bias:
@@ -681,7 +681,7 @@ class _Pooling2D(Layer):
 
     def build(self, input_shape, rng=None):
         c, h, w, k, s, ph, pw = self._paddings(input_shape)
-        self._pool, self._stride = k, s
+        self._pool, self._stride = _square(k), _square(s)  # ints when square, (h, w) pairs otherwise
         self._pad = (ph.before, ph.after, pw.before, pw.after)
         super().build(input_shape, rng)
 
