@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.imaging import is_image_path
+from gui.classify.examples_box import MyExamplesBox
 from engine.shapes import format_shape
 from gui.i18n import tr, tr_message
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage, chw_to_display, qimage_to_array
@@ -216,6 +217,10 @@ class ClassifyPanel(QWidget):
         grid.addWidget(self.views, 0, 0)
         grid.addWidget(self.prob_widget, 0, 1)
         grid.addWidget(self.pad_widget, 0, 2, 2, 1)
+        # "This is a k": the image shown here, as the network sees it, can join your own examples
+        self.examples = MyExamplesBox(controller)
+        grid.addWidget(self.examples, 0, 3, 2, 1)
+        grid.setColumnStretch(3, 3)
         grid.addWidget(self.answer, 1, 0, 1, 2)
         grid.setColumnStretch(0, 2)
         grid.setColumnStretch(1, 3)
@@ -404,6 +409,7 @@ class ClassifyPanel(QWidget):
         self.original_image.setImage(orig if orig.ndim == 2 else orig, levels=(0, 255), autoLevels=False)
         self.input_image.setImage(chw_to_display(item.x), levels=(0.0, 1.0), autoLevels=False)
         self.input_title.setText(tr("Network input {}").format(format_shape(item.x.shape)))
+        self.examples.model.set_image(item.x, item.name)
         self.views.setMinimumWidth(170)
         if item.source == "drawing":
             self.original_title.setText(tr("Your drawing"))
