@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.errors import ArchitectureError, ConvScopeError, ShapeError
 from engine.inspection import Inspection, inspect_model, output_head
-from engine.layers import Layer, layer_from_config
+from engine.layers import Conv2D, Dense, Layer, _Pooling2D, layer_from_config
 from engine.losses import softmax, softmax_cross_entropy
 from engine.pixels import to_float32
 from engine.shapes import format_shape
@@ -26,7 +26,14 @@ __all__ = ["Sequential", "SummaryRow", "EvalResult", "validate_architecture", "k
 @dataclass(frozen=True)
 class SummaryRow:
     """One layer of a summary table. Shapes are engine shapes (``(C, H, W)`` or ``(D,)``); ``None``
-    when unknown because an earlier layer has an error. ``error`` is the teaching message or ``None``."""
+    when unknown because an earlier layer has an error. ``error`` is the teaching message or ``None``.
+
+    Costs per image, each with the formula that gives it: ``multiply_adds`` (conv ``OH*OW*F*(K*K*C)``,
+    dense ``D_in*D_out``), the output's ``activation_values`` and ``activation_bytes`` (float32), and the
+    ``receptive_field`` on the input (height, width) with its ``receptive_jump`` (input pixels between two
+    neighbouring outputs): ``r = r_prev + (k - 1) * j_prev``, ``j = j_prev * s`` through conv and pooling
+    layers; ``None`` once Flatten has mixed every pixel.
+    """
 
     index: int
     name: str
@@ -39,6 +46,14 @@ class SummaryRow:
     error: str | None = None
     description: str = ""
     trainable: bool = True
+    multiply_adds: int = 0
+    multiply_adds_formula: str = ""
+    activation_values: int = 0
+    activation_bytes: int = 0
+    memory_formula: str = ""
+    receptive_field: tuple[int, int] | None = None
+    receptive_jump: tuple[int, int] | None = None
+    receptive_formula: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,51 @@ class EvalResult:
     confusion: np.ndarray
     predictions: np.ndarray
     probabilities: np.ndarray
+
+
+#: bytes of one activation value (the engine computes in float32)
+ACTIVATION_BYTES = 4
+
+
+def _window(layer: Layer) -> tuple[int, int] | None:
+    """``(kernel or pool size, stride)`` of a sliding-window layer, else ``None``."""
+    if isinstance(layer, Conv2D):
+        return int(layer.kernel_size), int(layer.strides)
+    if isinstance(layer, _Pooling2D):
+        size = int(layer.pool_size)
+        return size, int(layer.strides) if layer.strides is not None else size
+
+
+def _costs(layer: Layer, shape: tuple, out: tuple, field) -> dict:
+    """Multiply-adds, activation memory and receptive field of ``layer`` (input ``shape``, output ``out``).
+
+    ``field``: the receptive field ``(r, jump)`` of the input (``None`` after Flatten). The one place
+    these are computed; the fields of :class:`SummaryRow` they fill are returned with ``field``.
+    """
+    costs: dict = {}
+    if isinstance(layer, Conv2D):
+        f, oh, ow = out
+        k, c = int(layer.kernel_size), int(shape[0])
+        n = oh * ow * f * k * k * c
+        costs.update(multiply_adds=n, multiply_adds_formula=f"{oh}*{ow}*{f}*({k}*{k}*{c}) = {n}")
+    elif isinstance(layer, Dense):
+        d, u = int(np.prod(shape)), int(out[0])
+        costs.update(multiply_adds=d * u, multiply_adds_formula=f"{d}*{u} = {d * u}")
+    dims = (out[1], out[2], out[0]) if len(out) == 3 else tuple(out)
+    values = int(np.prod(dims))
+    costs.update(activation_values=values, activation_bytes=values * ACTIVATION_BYTES,
+                 memory_formula=f"{'*'.join(str(v) for v in dims)} = {values} values * {ACTIVATION_BYTES} bytes = "
+                                f"{values * ACTIVATION_BYTES} bytes")
+    window = _window(layer)
+    if field is None or len(out) != 3:
+        field = None
+    elif window is not None:
+        (r, j), (k, s) = field, window
+        costs["receptive_formula"] = f"r = {r} + ({k} - 1)*{j} = {r + (k - 1) * j}, jump = {j}*{s} = {j * s}"
+        field = (r + (k - 1) * j, j * s)
+    if field is not None:
+        costs.update(receptive_field=(field[0], field[0]), receptive_jump=(field[1], field[1]))
+    return {"costs": costs, "field": field}
 
 
 def keras_shape(shape: tuple | None) -> str:
@@ -87,13 +147,19 @@ def _unique_names(layers: list[Layer]) -> None:
         used.add(name)
 
 
-def _row(index: int, layer: Layer, shape) -> tuple[SummaryRow, tuple | None]:
-    """Summary row of ``layer`` for input ``shape`` (never raises) and its output shape."""
+def _row(index: int, layer: Layer, shape, field=None) -> tuple[SummaryRow, tuple | None, tuple | None]:
+    """Summary row of ``layer`` for input ``shape`` (never raises), its output shape and receptive field.
+
+    ``field``: the receptive field ``(r, jump)`` of the input (``None`` after Flatten).
+    """
+    costs: dict = {}
     try:
         out = layer.output_shape(shape)
         params = layer.param_count(shape)
         formula = layer.param_formula(shape)
         size = layer.size_formula(shape)
+        done = _costs(layer, shape, out, field)
+        costs, field = done["costs"], done["field"]
         error = None
     except ShapeError as exc:
         out, params, formula, size, error = None, 0, "", "", str(exc)
@@ -111,8 +177,9 @@ def _row(index: int, layer: Layer, shape) -> tuple[SummaryRow, tuple | None]:
         error=error,
         description=layer.describe(),
         trainable=layer.trainable,
+        **costs,
     )
-    return row, out
+    return row, out, (field if out is not None else None)
 
 
 def validate_architecture(layer_configs, input_shape, num_classes: int | None = None) -> list[SummaryRow]:
@@ -141,6 +208,7 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
 
     rows: list[SummaryRow] = []
     shape = tuple(int(v) for v in input_shape) if input_shape is not None else None
+    field = (1, 1)                  # one input pixel sees itself; neighbours are 1 pixel apart
     for index, (layer, err) in enumerate(zip(layers, build_errors)):
         if layer is None:
             cfg = layer_configs[index]
@@ -152,7 +220,7 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
             rows.append(SummaryRow(index, layer.name, type(layer).__name__, None, None, 0, "", "", None,
                                    layer.describe(), layer.trainable))
             continue
-        row, shape = _row(index, layer, shape)
+        row, shape, field = _row(index, layer, shape, field)
         rows.append(row)
     if rows and num_classes is not None and shape is not None and shape != (int(num_classes),):
         last = rows[-1]
