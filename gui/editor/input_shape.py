@@ -16,6 +16,8 @@ PRESET_SHAPES = ((1, 28, 28), (3, 32, 32), (3, 39, 39), (3, 64, 64))
 #: Largest side and channel count a typed shape may have (shapes only: nothing is allocated).
 MAX_SIDE = 100_000
 MAX_CHANNELS = 4096
+#: Largest input (values per image) shapes-only validation accepts: 1000x1000x3 fits, 10000x10000x3 does not.
+MAX_INPUT_VALUES = 100_000_000
 
 _SEPARATORS = re.compile(r"\s*[x×X*,]\s*|\s+")
 
@@ -39,10 +41,10 @@ def parse_input_shape(text: str) -> tuple[int, int, int]:
     if min(h, w, c) < 1:
         raise InputShapeError(tr("Every side of the input needs at least 1 pixel and 1 channel; you typed "
                                  "{text}. {example}").format(text=raw, example=example))
-    if max(h, w) > MAX_SIDE or c > MAX_CHANNELS:
+    if max(h, w) > MAX_SIDE or c > MAX_CHANNELS or h * w * c > MAX_INPUT_VALUES:
         raise InputShapeError(tr("{text} is larger than the editor accepts ({side} pixels a side, {channels} "
-                                 "channels at most).").format(text=raw, side=f"{MAX_SIDE:,}",
-                                                             channels=f"{MAX_CHANNELS:,}"))
+                                 "channels, {values} values at most).").format(
+            text=raw, side=f"{MAX_SIDE:,}", channels=f"{MAX_CHANNELS:,}", values=f"{MAX_INPUT_VALUES:,}"))
     return c, h, w
 
 

@@ -45,7 +45,8 @@ def test_typed_shapes_are_height_width_channels(text, shape):
     assert parse_input_shape(text) == shape
 
 
-@pytest.mark.parametrize("text", ["", "39x39x", "abc", "0x28x1", "28x28x0", "1x2x3x4", "-5x5x1", "200000x2x1"])
+@pytest.mark.parametrize("text", ["", "39x39x", "abc", "0x28x1", "28x28x0", "1x2x3x4", "-5x5x1", "200000x2x1",
+                                  "10000x10000x3"])
 def test_a_typed_shape_that_cannot_be_used_says_how_to_write_it(text):
     with pytest.raises(InputShapeError) as info:
         parse_input_shape(text)
