@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.shapes import format_shape
-from gui.editor.costs import cost_lines, memory_cell, multiply_adds_cell, receptive_field_cell
+from gui.editor.costs import memory_cell, multiply_adds_cell, receptive_field_cell
 from gui.editor.draft import DraftModel
 from gui.editor.explanations import formula_lines, layer_help, layer_title
 from gui.editor.layer_settings import ERROR_BG, LayerSettingsWidget
@@ -228,7 +228,6 @@ class LayerTable(QTableWidget):
                                       (COL_FIELD, receptive_field_cell(row))):
             self._item(i, col, text, cell_tip, error=error)
         lines, tip = formula_lines(layer, row)
-        lines = lines + cost_lines(row)
         if problem:
             # The teaching message first; what is still known (e.g. the formulas of a layer whose only
             # problem is the class count) below it.
