@@ -84,7 +84,7 @@ class MyExamplesBox(QGroupBox):
         plot.hideButtons()
         plot.invertY(True)
         plot.setXRange(0, 1, padding=0.02)
-        plot.setTitle(tr("Before (grey) and after (blue) fine-tuning"), size="9pt")
+        plot.setTitle(tr("Before (grey) · after (blue)"), size="9pt")
         self.before_bars = pg.BarGraphItem(x0=[], y=[], height=0.38, width=[], brush=pg.mkBrush(*BEFORE_COLOR))
         self.after_bars = pg.BarGraphItem(x0=[], y=[], height=0.38, width=[], brush=pg.mkBrush(AFTER_COLOR))
         plot.addItem(self.before_bars)
@@ -199,6 +199,7 @@ class MyExamplesBox(QGroupBox):
         self.after_bars.setOpts(x0=np.zeros(k), y=ys + 0.2, width=[r[2] for r in rows], height=0.38)
         plot.getAxis("left").setTicks([[(i, f"{name}  {b:.0%} → {a:.0%}") for i, (name, b, a) in enumerate(rows)]])
         plot.setYRange(-0.6, k - 0.4, padding=0)
+        plot.setXRange(0, 1, padding=0.02)
 
     def _remove_selected(self) -> None:
         item = self.list.currentItem()

@@ -236,6 +236,7 @@ class ClassifyPanel(QWidget):
         controller.dataset_changed.connect(self.on_dataset_changed)
         controller.model_changed.connect(self.on_model_changed)
         controller.inspection_ready.connect(self.on_inspection)
+        controller.fine_tuner.finished.connect(self.on_fine_tuned)
         self.timer = QTimer(self)
         self.timer.setInterval(200)
         self.timer.timeout.connect(self.render_bars)
@@ -252,6 +253,11 @@ class ClassifyPanel(QWidget):
 
     def on_model_changed(self, _model) -> None:
         if self.current is not None:
+            self.reclassify()
+
+    def on_fine_tuned(self, result) -> None:
+        """The model learned the user's examples: the shown image's bars follow the new weights."""
+        if result.weights is not None and not result.error:
             self.reclassify()
 
     def on_inspection(self, inspection) -> None:
