@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.imaging import is_image_path
-from gui.classify.examples_box import MyExamplesBox
 from engine.shapes import format_shape
+from gui.classify.examples_box import MyExamplesBox
 from gui.i18n import tr, tr_message
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage, chw_to_display, qimage_to_array
 
