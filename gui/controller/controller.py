@@ -213,6 +213,9 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
         if self.dataset is None or self.model is None:
             self._error(tr("Choose a dataset and a model first."))
             return False
+        if self.fine_tuner.running:
+            self._error(tr("Fine-tuning on your examples is still running; train when it has finished."))
+            return False
         return True
 
     def _trainer_for_next_job(self) -> bool:

@@ -138,3 +138,25 @@ def test_nothing_to_add_or_teach_says_what_to_do(qtbot, panel):
     assert not box.add_button.isEnabled()
     assert box.model.add_current() is None and "first" in box.message.text()
     assert not box.fine_tune() and "example" in box.message.text()
+
+
+def test_training_waits_for_a_running_fine_tune(qtbot, panel, shapes_controller):
+    draw_triangle(panel.pad)
+    panel.classify_drawing()
+    box = panel.examples
+    box.model.add_current()
+    box.steps.setValue(60)
+    with qtbot.waitSignal(shapes_controller.fine_tuner.finished, timeout=60_000) as done:
+        assert box.fine_tune()
+        assert not shapes_controller.start()        # the fine-tune's result has not come back yet
+        assert "Fine-tuning" in shapes_controller.last_error
+    assert not done.args[0].error and len(done.args[0].losses) == 60
+    assert not shapes_controller.is_training
+
+
+def test_the_about_box_lists_the_engines_examples_folder(tmp_path, monkeypatch):
+    from engine.datasets.user_examples import default_examples_dir
+    from gui.desktop.paths import examples_dir
+
+    monkeypatch.setenv("CONVSCOPE_EXAMPLES_DIR", str(tmp_path))
+    assert examples_dir() == default_examples_dir() == tmp_path
