@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from gui.classify.my_examples import MyExamplesModel
 from gui.controller.finetune import FINE_TUNE_STEPS
-from gui.i18n import tr
+from gui.i18n import tr, tr_class
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage
 
 BEFORE_COLOR = (160, 160, 160)
@@ -125,7 +125,7 @@ class MyExamplesBox(QGroupBox):
 
     # -- controller ------------------------------------------------------------------------------
     def on_dataset_changed(self, ds) -> None:
-        names = list(getattr(ds, "class_names", []) or [])
+        names = [tr_class(n) for n in getattr(ds, "class_names", []) or []]
         if len(names) != int(ds.num_classes):
             names = [str(i) for i in range(int(ds.num_classes))]
         self.model.set_dataset(str(ds.name or "dataset"), tuple(ds.input_shape), names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from engine.limits import MAX_SHAPES_ONLY_INPUT_VALUES
 from engine.shapes import format_shape
 from gui.i18n import tr
 
@@ -17,7 +18,7 @@ PRESET_SHAPES = ((1, 28, 28), (3, 32, 32), (3, 39, 39), (3, 64, 64))
 MAX_SIDE = 100_000
 MAX_CHANNELS = 4096
 #: Largest input (values per image) shapes-only validation accepts: 1000x1000x3 fits, 10000x10000x3 does not.
-MAX_INPUT_VALUES = 100_000_000
+MAX_INPUT_VALUES = MAX_SHAPES_ONLY_INPUT_VALUES
 
 _SEPARATORS = re.compile(r"\s*[x×X*,]\s*|\s+")
 

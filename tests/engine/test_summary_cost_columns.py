@@ -40,3 +40,17 @@ def test_an_activation_keeps_the_field_and_costs_no_multiply_adds():
     rows = validate_architecture([Conv2D(4, 3), ReLU(), Flatten(), Dense(5)], (1, 8, 8))
     assert rows[1].receptive_field == (3, 3) and rows[1].receptive_formula == "" and rows[1].multiply_adds == 0
     assert rows[3].multiply_adds == 144 * 5 and rows[3].memory_formula == "5 = 5 values * 4 bytes = 20 bytes"
+
+
+def test_shapes_only_validation_takes_1000x1000x3_but_building_stays_limited():
+    import pytest
+
+    from engine.errors import LimitError
+    from engine.network import Sequential
+
+    (row,) = validate_architecture([Conv2D(10, 3)], (3, 1000, 1000))
+    assert row.error is None and row.params == 280 and row.output_shape == (10, 998, 998)
+    with pytest.raises(LimitError):
+        validate_architecture([Conv2D(10, 3)], (3, 10_000, 10_000))
+    with pytest.raises(LimitError):
+        Sequential([Conv2D(10, 3)]).build((3, 1000, 1000))
