@@ -25,7 +25,8 @@ MAX_INPUT_VALUES = 1_048_576
 MAX_PARAMS = 20_000_000
 
 __all__ = ["MAX_LAYERS", "MAX_FILTERS", "MAX_UNITS", "MAX_INPUT_VALUES", "MAX_PARAMS", "check_layer_count",
-           "check_input_shape", "check_width", "check_params"]
+           "check_input_shape", "check_width", "check_params", "MAX_SHAPES_ONLY_INPUT_VALUES",
+           "check_input_shape_for_shapes"]
 
 
 def check_layer_count(count: int) -> None:
