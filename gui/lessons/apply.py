@@ -30,7 +30,8 @@ __all__ = ["WindowApplier", "control_registry", "REGISTERED_FEATURES"]
 
 # lesson features (gui.lessons.capabilities.FEATURES) this window applies; a feature is added here in
 # the same commit that teaches WindowApplier to apply it
-REGISTERED_FEATURES: tuple[str, ...] = ("backward_mode",)      # TheaterPanel.set_direction
+# backward_mode: TheaterPanel.set_direction; free_input_shape: DraftModel.set_input_shape
+REGISTERED_FEATURES: tuple[str, ...] = ("backward_mode", "free_input_shape")
 
 _OPTION_KEYS = ("learning_rate", "batch_size", "epochs", "seed")
 
@@ -169,6 +170,7 @@ class WindowApplier(QObject):
     # -- editor ----------------------------------------------------------------------------------------
     def set_editor(self, layers: list, input_shape: tuple, select: int | None) -> None:
         editor = self.window.architecture_editor
+        editor.draft.set_input_shape(tuple(input_shape))      # the dataset's shape: follows the dataset again
         editor.draft.replace(layers, tr("Lesson step"), select=0 if select is None else int(select))
         if select is not None:
             editor.select_row(int(select))
