@@ -217,6 +217,7 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         from gui.widgets.evaluation import EvaluationPanel
         from gui.widgets.feature_maps import FeatureMapPanel
         from gui.widgets.filters import FilterPanel
+        from gui.gradients.panel import GradientPanel
         from gui.theater.panel import TheaterPanel
         from gui.widgets.training_panel import TrainingPanel
 
@@ -233,6 +234,8 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self.add_tab("feature_maps", tr("Feature maps"), self.feature_map_panel)
         self.filter_panel = FilterPanel(c)
         self.add_tab("filters", tr("Filters"), self.filter_panel)
+        self.gradient_panel = GradientPanel(c)
+        self.add_tab("gradients", tr("Gradients"), self.gradient_panel)
         self.theater_panel = TheaterPanel(c)
         self.add_tab("theater", tr("Convolution theater"), self.theater_panel)
         self.evaluation_panel = EvaluationPanel(c)
