@@ -4,7 +4,7 @@ A thin view over :class:`~gui.gradients.history.GradientHistory`: the controller
 model as they come, a timer draws the newest state (the sink throttle, like the other panels). One
 curve per trainable layer on a log axis, coloured from the input (dark) to the output (light), so a
 gradient that fades on its way back shows as dark curves far below the light ones. The previous run
-stays on the plot in grey: two buttons train the deep sigmoid network and its ReLU twin to compare.
+stays on the plot as pale dashed lines: two buttons train the deep sigmoid network and its ReLU twin to compare.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.presets import PRESETS
 from gui.gradients.history import GradientHistory
@@ -20,7 +20,7 @@ from gui.i18n import tr
 from gui.widgets.common import BACKGROUND
 
 REFRESH_MS = 250          # curves: 4 redraws a second are plenty (snapshots come ~12 a second)
-PREVIOUS_COLOR = (150, 150, 150)
+PREVIOUS_FADE = 0.6         # the previous run: each layer's colour, this much towards light grey, dashed
 COMPARE_PRESETS = ("deep_sigmoid", "deep_relu")
 
 
@@ -33,6 +33,11 @@ def layer_colors(n: int) -> list[tuple[int, int, int]]:
     return [tuple(int(v) for v in cmap.map(float(t), mode="byte")[:3]) for t in positions]
 
 
+def faded(color: tuple[int, int, int], amount: float = PREVIOUS_FADE) -> tuple[int, int, int]:
+    """``color`` moved ``amount`` of the way towards light grey (the previous run's curves)."""
+    return tuple(int(round(c + (210 - c) * amount)) for c in color)
+
+
 def positive(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The points a log axis can show (finite and above zero)."""
     keep = np.isfinite(values) & (values > 0)
@@ -40,7 +45,7 @@ def positive(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 class GradientPanel(QWidget):
-    """Per-layer gradient sizes of the running training, with the previous run in grey."""
+    """Per-layer gradient sizes of the running training, with the previous run faded."""
 
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__(parent)
@@ -63,7 +68,7 @@ class GradientPanel(QWidget):
                                           "first layers' gradients fade."))
         self.relu_button = QPushButton(tr("Train deep ReLU"))
         self.relu_button.setToolTip(tr("The same network with ReLU: the gradients reach the first layers. The "
-                                       "previous run stays in grey for comparison."))
+                                       "previous run stays as pale dashed lines for comparison."))
         self.clear_button = QPushButton(tr("Clear"))
         self.clear_button.setToolTip(tr("Forget the curves of this run and the previous one."))
         top = QHBoxLayout()
@@ -76,16 +81,25 @@ class GradientPanel(QWidget):
         top.addStretch(1)
         top.addWidget(self.clear_button)
 
-        self.plot_widget = pg.PlotWidget(background=BACKGROUND)
+        # the legend sits beside the plot, not over the curves it names
+        self.plot_widget = pg.GraphicsLayoutWidget()
+        self.plot_widget.setBackground(BACKGROUND)
         self.plot_widget.setToolTip(tr("One line per layer, dark = near the input, light = near the output. "
-                                       "Grey: the previous run. The axis is logarithmic: each grid step is "
-                                       "10 times larger."))
-        self.plot = self.plot_widget.getPlotItem()
+                                       "Dashed pale lines: the previous run. The axis is logarithmic: each grid "
+                                       "step is 10 times larger."))
+        self.plot = self.plot_widget.addPlot(row=0, col=0)
         self.plot.setLogMode(x=False, y=True)
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("bottom", tr("training step"))
         self.plot.showGrid(x=False, y=True, alpha=0.25)
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
+        self.legend = pg.LegendItem(labelTextSize="9pt", verSpacing=-4)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        side = self.plot_widget.addLayout(row=0, col=1)
+        side.addItem(self.legend, row=0, col=0)
+        side.addLabel("", row=1, col=0)          # takes the rest of the height: the legend stays compact
+        side.layout.setRowStretchFactor(1, 10)
+        side.setMaximumWidth(200)
+        self.plot_widget.ci.layout.setColumnStretchFactor(0, 10)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setToolTip(tr("The first layer's gradient compared with the last layer's, over the last "
@@ -161,18 +175,20 @@ class GradientPanel(QWidget):
         text = tr("gradient norm (log)") if self.quantity == "grad_norm" else tr("update / weight (log)")
         self.plot.setLabel("left", text)
 
-    def _rebuild_items(self, names: list[str], previous: list[str], prev_label: str) -> None:
+    def _rebuild_items(self, names: list[str], previous: list[str]) -> None:
         """Create the curves once per set of layers (items are fed with setData afterwards)."""
         for item in list(self.curves.values()) + list(self.previous_curves.values()):
             self.plot.removeItem(item)
         self.legend.clear()
         self.curves, self.previous_curves = {}, {}
-        for n, name in enumerate(previous):
-            pen = pg.mkPen((*PREVIOUS_COLOR, 160), width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
-            label = tr("previous: {}").format(prev_label) if n == 0 else None
-            self.previous_curves[name] = self.plot.plot(pen=pen, name=label, antialias=False)
+        for name, color in zip(previous, layer_colors(len(previous)), strict=True):
+            pen = pg.mkPen(faded(color), width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
+            self.previous_curves[name] = self.plot.plot(pen=pen, antialias=False)
         for name, color in zip(names, layer_colors(len(names)), strict=True):
-            self.curves[name] = self.plot.plot(pen=pg.mkPen(color, width=2.5), name=name, antialias=False)
+            self.curves[name] = self.plot.plot(pen=pg.mkPen(color, width=2.5), antialias=False)
+            self.legend.addItem(self.curves[name], name)
+        if previous:
+            self.legend.addItem(next(iter(self.previous_curves.values())), tr("dashed: previous run"))
 
     def render(self) -> None:
         h = self.history
@@ -182,10 +198,10 @@ class GradientPanel(QWidget):
         prev = h.previous
         names = h.layer_names
         prev_names = list(prev.layer_names) if prev is not None else []
-        layout = (tuple(names), tuple(prev_names), prev.label if prev is not None else "")
+        layout = (tuple(names), tuple(prev_names))
         if layout != self._drawn_layout:
             self._drawn_layout = layout
-            self._rebuild_items(names, prev_names, layout[2])
+            self._rebuild_items(names, prev_names)
         q = self.quantity
         for name, item in self.curves.items():
             item.setData(*positive(*h.series(name, q)))
