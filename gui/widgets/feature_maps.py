@@ -115,6 +115,7 @@ class FeatureMapPanel(QWidget):
         self.activation_combo.setToolTip(tr("See this layer's maps before or after its activation. Before: "
                                             "blue = negative, red = positive, white = 0. ReLU turns every "
                                             "blue value into 0."))
+        self.activation_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._activation = None            # activation_of(...) of the shown layer
         self.sample_label = QLabel()
         self.sample_label.setToolTip(tr("The image shown, its true class and what the network predicts now."))
@@ -456,10 +457,9 @@ class FeatureMapPanel(QWidget):
                                      "faded = dropped.")
             if self.activation_side == "before":
                 negative = float(np.mean(act[np.isfinite(act)] < 0)) if act.size else 0.0
-                text += "  ·  " + tr("before {}: {:.0%} of the values are negative (blue)").format(
-                    self._activation[1], negative)
+                text += "  ·  " + tr("before {}: {:.0%} negative (blue)").format(self._activation[1], negative)
                 if self._activation[1] == "ReLU":
-                    text += tr("; ReLU sets them to 0")
+                    text += tr(", ReLU makes them 0")
             text += "  ·  " + tr("colour scale {:.2f} … {:.2f}").format(*self.colorbar.levels())
             self.caption.setText(text)
 
