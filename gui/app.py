@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reset-layout", action="store_true", help="forget the remembered window layout")
     p.add_argument("--tab", default=None, metavar="NAME",
                    help="panel to show in front: feature_maps, filters, gradients, evaluation, classify, theater, "
-                        "editor")
+                        "attribution, editor")
     p.add_argument("--classify", nargs="+", default=None, metavar="IMAGE",
                    help="classify these image files once the model is ready (as if dropped on the window)")
     p.add_argument("--new-instance", action="store_true",
@@ -60,7 +60,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise SystemExit(f"--size expects WIDTHxHEIGHT such as 1400x900, got {text!r}")
+        raise SystemExit(f"--size expects WIDTHxHEIGHT such as 1400x900, got {text!r}") from None
     return w, h
 
 
@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     # antialiasing only where it shows (the curves ask for it per item): it doubles the paint time
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     i18n.set_language(args.lang or saved_language())
+    i18n.install_qt_translations(app)
 
     if args.welcome or (should_show() and not alone and not args.paths):
         welcome = WelcomeDialog()
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             return _screenshot_dialog(app, welcome, Path(args.screenshot), args.screenshot_delay)
         welcome.exec()
         apply_choice(welcome.choice, args)
+        i18n.install_qt_translations(app)      # the welcome may have changed the language
 
     window = MainWindow(options=args, restore_layout=not args.reset_layout and not args.screenshot)
     if size:

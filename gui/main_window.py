@@ -66,6 +66,7 @@ class GlossaryDialog(QDialog):
         body.addWidget(self.terms, 2)
         body.addWidget(self.text, 3)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(tr("Close"))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(body)
@@ -219,6 +220,7 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         from gui.widgets.filters import FilterPanel
         from gui.gradients.panel import GradientPanel
         from gui.theater.panel import TheaterPanel
+        from gui.attribution.panel import AttributionPanel
         from gui.widgets.training_panel import TrainingPanel
 
         c = self.controller
@@ -238,8 +240,11 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self.add_tab("gradients", tr("Gradients"), self.gradient_panel)
         self.theater_panel = TheaterPanel(c)
         self.add_tab("theater", tr("Convolution theater"), self.theater_panel)
+        self.attribution_panel = AttributionPanel(c)
+        self.add_tab("attribution", tr("Which pixels mattered"), self.attribution_panel)
         self.evaluation_panel = EvaluationPanel(c)
         self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)
+        self.evaluation_panel.explain_requested.connect(self.show_attribution)
         self.classify_panel = ClassifyPanel(c)
         self.add_tab("classify", tr("Classify"), self.classify_panel)
         self.architecture_editor = ArchitectureEditor(c)
@@ -247,6 +252,9 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self._action(self.model_menu, tr("Edit architecture..."), self.show_editor, "Ctrl+E",
                      tr("Build your own network: add, remove and change layers and see every shape and "
                         "parameter count."))
+
+    def show_attribution(self, *_index) -> None:
+        self.show_tab("attribution")
 
     def show_editor(self) -> None:
         self.show_tab("editor")
@@ -412,9 +420,12 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         c = self.controller
         parts = ["ConvScope"]
         if c.dataset is not None:
-            parts.append(c.dataset.name)
+            parts.append(tr(getattr(c.dataset, "display_name", "") or c.dataset.name))
         if c.preset_name:
-            parts.append(c.preset_name)
+            from engine.presets import PRESETS
+
+            preset = PRESETS.get(c.preset_name)
+            parts.append(tr(preset.display_name) if preset is not None else c.preset_name)
         elif c.model_path:
             parts.append(Path(c.model_path).name)
         self.setWindowTitle(" — ".join(parts))
@@ -654,7 +665,7 @@ class MainWindow(OpenFilesMixin, QMainWindow):
 
     def stop_training(self) -> bool:
         """Stop training and end the worker thread; True when it ended (tests assert it)."""
-        return self.controller.shutdown()
+        return self.attribution_panel.shutdown() & self.controller.shutdown()
 
     # -- dialogs -------------------------------------------------------------------------------
     def show_glossary(self) -> None:

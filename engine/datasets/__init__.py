@@ -45,5 +45,4 @@ def load_dataset(name: str, data_dir=None, progress=None, seed: int = 0, **optio
         return load_shapes(seed=seed, **options)
     if key in _MNIST_INFO:
         return load_mnist_like(key, data_dir=data_dir, progress=progress, **options)
-    raise DatasetError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}, "
-                       f"or open a folder of images (one subfolder per class).")
+    raise DatasetError("unknown_dataset", name=name, choices=", ".join(DATASETS))

@@ -30,7 +30,7 @@ from engine.attribution import activation_before_after
 from engine.errors import ShapeError
 from engine.layers import Conv2D, Dense, LeakyReLU, ReLU, Sigmoid, Tanh
 from engine.shapes import format_shape
-from gui.i18n import tr
+from gui.i18n import tr, tr_class
 from gui.widgets.common import (
     ACTIVATION_CMAP,
     BACKGROUND,
@@ -428,7 +428,7 @@ class FeatureMapPanel(QWidget):
         ins = self.inspection
         model = self.controller.model
         ds = self.controller.dataset
-        names = list(getattr(ds, "class_names", [])) if ds is not None else []
+        names = [tr_class(n) for n in getattr(ds, "class_names", [])] if ds is not None else []
         name = lambda k: names[k] if 0 <= k < len(names) else str(k)  # noqa: E731
         parts = []
         s = ins.sample
@@ -453,8 +453,8 @@ class FeatureMapPanel(QWidget):
                 what = tr("{} units (one square each)").format(ins.activations[self.layer_index + 1].shape[0])
             text = f"<b>{row_layer.name}</b>: {what}"
             if winners:
-                text += "  ·  " + tr("bright = the pixel that won its pooling window and is passed on; "
-                                     "faded = dropped.")
+                text += "  ·  " + tr(
+                    "bright = the pixel that won its pooling window and is passed on; faded = dropped.")
             if self.activation_side == "before":
                 negative = float(np.mean(act[np.isfinite(act)] < 0)) if act.size else 0.0
                 text += "  ·  " + tr("before {}: {:.0%} negative (blue)").format(self._activation[1], negative)
