@@ -133,7 +133,7 @@ class ArchitectureError(ConvScopeError):
     """
 
     @classmethod
-    def in_layer(cls, index: int, name: str, error: ConvScopeError) -> "ArchitectureError":
+    def in_layer(cls, index: int, name: str, error: ConvScopeError) -> ArchitectureError:
         return cls("in_layer", layer_index=index, layer_name=name, error=error)
 
     @property

@@ -242,7 +242,7 @@ def _norm_padding(padding):
     return padding
 
 
-def _check_image_input(layer: "Layer", input_shape) -> tuple[int, int, int]:
+def _check_image_input(layer: Layer, input_shape) -> tuple[int, int, int]:
     shape = tuple(int(v) for v in input_shape)
     if len(shape) != 3:
         raise ShapeError("image_layer_after_flatten", layer_class=type(layer).__name__, shape=Shape(shape))

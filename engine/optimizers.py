@@ -139,7 +139,8 @@ class Adam(Optimizer):
         p -= tmp
 
     def _hyper(self):
-        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
 
 
 class RMSprop(Optimizer):
@@ -180,7 +181,8 @@ class RMSprop(Optimizer):
             p -= tmp
 
     def _hyper(self):
-        return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon, "momentum": self.momentum}
+        return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon,
+                "momentum": self.momentum}
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop}

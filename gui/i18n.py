@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import locale
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 SUPPORTED = ("en", "ko")
@@ -21,7 +21,7 @@ _CATALOG_DIR = Path(__file__).resolve().parent.parent / "resources" / "i18n"
 _language = "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict[str, str]:
     if lang == "en":
         return {}
@@ -95,7 +95,7 @@ def tr_class(name) -> str:
     return tr(str(name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def error_catalog(lang: str) -> dict[str, str]:
     """``resources/i18n/<lang>.errors.json``: engine error code -> template with the English template's fields."""
     path = _CATALOG_DIR / f"{lang}.errors.json"

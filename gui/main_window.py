@@ -211,16 +211,16 @@ class MainWindow(OpenFilesMixin, QMainWindow):
     # -- panels --------------------------------------------------------------------------------
     def _create_panels(self) -> None:
         """Docks around the workspace (setup, architecture, curves) and the large views as tabs."""
-        from gui.widgets.architecture import ArchitecturePanel
+        from gui.attribution.panel import AttributionPanel
         from gui.editor.editor import ArchitectureEditor
+        from gui.gradients.panel import GradientPanel
+        from gui.theater.panel import TheaterPanel
+        from gui.widgets.architecture import ArchitecturePanel
         from gui.widgets.classify import ClassifyPanel
         from gui.widgets.curves import CurvesPanel
         from gui.widgets.evaluation import EvaluationPanel
         from gui.widgets.feature_maps import FeatureMapPanel
         from gui.widgets.filters import FilterPanel
-        from gui.gradients.panel import GradientPanel
-        from gui.theater.panel import TheaterPanel
-        from gui.attribution.panel import AttributionPanel
         from gui.widgets.training_panel import TrainingPanel
 
         c = self.controller
@@ -301,24 +301,27 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         return a
 
     def _create_actions(self) -> None:
-        c = self.controller
         f = self.file_menu
-        self.open_image_action = self._action(f, tr("Open &image..."), self.open_image_dialog, QKeySequence.StandardKey.Open,
+        self.open_image_action = self._action(f, tr("Open &image..."), self.open_image_dialog,
+                                              QKeySequence.StandardKey.Open,
                                               tr("Classify image files (you can also drop them on the window)."))
         self.paste_action = self._action(f, tr("&Paste image"), self.paste_image, QKeySequence.StandardKey.Paste,
                                          tr("Classify the image on the clipboard."))
         f.addSeparator()
         self.open_model_action = self._action(f, tr("Open &model..."), self.open_model_dialog, "Ctrl+Shift+O",
                                               tr("Load a model saved by ConvScope (.npz): architecture and weights."))
-        self.save_model_action = self._action(f, tr("&Save model..."), self.save_model_dialog, QKeySequence.StandardKey.Save,
-                                              tr("Save the architecture, the learned weights and the training history."))
+        self.save_model_action = self._action(f, tr("&Save model..."), self.save_model_dialog,
+                                              QKeySequence.StandardKey.Save,
+                                              tr("Save the architecture, the learned weights and the training "
+                                                 "history."))
         self.open_folder_action = self._action(f, tr("Open image &folder as dataset..."), self.open_folder_dialog, None,
                                                tr("Train on your own images: one sub-folder per class."))
         self._create_recent_menu(f)
         f.addSeparator()
         self.export_panel_action = self._action(f, tr("Export current panel as PNG..."), self.export_panel_dialog, None,
                                                 tr("Save a picture of the panel in front (for slides or reports)."))
-        self.export_window_action = self._action(f, tr("Export whole window as PNG..."), self.export_window_dialog, None,
+        self.export_window_action = self._action(f, tr("Export whole window as PNG..."), self.export_window_dialog,
+                                                 None,
                                                  tr("Save a picture of the whole window."))
 
         m = self.model_menu
@@ -342,8 +345,10 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self.start_action = self._action(t, tr("&Start"), self.start_training, "F5", tr("Start training."))
         self.pause_action = self._action(t, tr("&Pause / Resume"), self.toggle_pause, "F6",
                                          tr("Pause after the current batch, or resume."))
-        self.step_action = self._action(t, tr("S&tep one batch"), self.step_training, "F10", tr("Train on exactly one batch."))
-        self.stop_action = self._action(t, tr("St&op"), self.stop_run, "Shift+F5", tr("End this training run; the weights are kept."))
+        self.step_action = self._action(t, tr("S&tep one batch"), self.step_training, "F10",
+                                        tr("Train on exactly one batch."))
+        self.stop_action = self._action(t, tr("St&op"), self.stop_run, "Shift+F5",
+                                        tr("End this training run; the weights are kept."))
         t.addSeparator()
         self.reset_action = self._action(t, tr("&Reset weights"), self.reset_weights, "Ctrl+R",
                                          tr("New initial weights from the seed."))
@@ -565,7 +570,8 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         if ok:
             self.show_status(tr("Picture saved to {}.").format(path))
         else:
-            self.message_bar.show_message(tr("Could not save the picture to {} (is the folder writable?).").format(path))
+            self.message_bar.show_message(
+                tr("Could not save the picture to {} (is the folder writable?).").format(path))
         return ok
 
     def export_panel_dialog(self) -> None:

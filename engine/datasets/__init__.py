@@ -16,7 +16,8 @@ from engine.datasets.folder import IMAGE_EXTENSIONS, load_image_folder
 from engine.datasets.generated import INFO as _SHAPES_INFO
 from engine.datasets.generated import SHAPE_CLASSES, generate_shapes, load_shapes
 from engine.datasets.idx import read_idx, write_idx
-from engine.datasets.mnist import FASHION_CLASSES, INFO as _MNIST_INFO, MNIST_CLASSES, load_mnist_like
+from engine.datasets.mnist import FASHION_CLASSES, MNIST_CLASSES, load_mnist_like
+from engine.datasets.mnist import INFO as _MNIST_INFO
 from engine.errors import DatasetError
 
 __all__ = ["Dataset", "DatasetInfo", "DATASETS", "load_dataset", "load_image_folder", "batches",

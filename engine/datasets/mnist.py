@@ -20,14 +20,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import socket
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -327,7 +326,7 @@ def download_file(url: str, dest, size: int | None = None, md5: str | None = Non
         response = opener(url, timeout=timeout)
     except urllib.error.HTTPError as exc:
         raise DownloadError("download_http_error", url=url, status=exc.code, reason=str(exc.reason)) from exc
-    except (urllib.error.URLError, socket.timeout, TimeoutError, OSError, http.client.HTTPException) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadError("download_no_connection", network=True, url=url, reason=str(reason)) from exc
     h_md5, h_sha = hashlib.md5(), hashlib.sha256()
@@ -350,7 +349,7 @@ def download_file(url: str, dest, size: int | None = None, md5: str | None = Non
                     raise DownloadError("download_cancelled", url=url)
                 try:
                     chunk = response.read(chunk_size)
-                except (socket.timeout, TimeoutError, OSError, http.client.HTTPException) as exc:
+                except (TimeoutError, OSError, http.client.HTTPException) as exc:
                     raise DownloadError("download_broken", url=url, done=done, detail=repr(exc)) from exc
                 if not chunk:
                     break

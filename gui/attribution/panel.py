@@ -26,7 +26,7 @@ from gui.attribution.controls import ImageBox, OcclusionBox, SaliencyBox, TopPat
 from gui.attribution.jobs import JobRunner
 from gui.attribution.model import CLASS_PREDICTED, CLASS_TRUE, AttributionModel, conv_layers, heat_map
 from gui.attribution.views import HeatmapView, filter_mosaic
-from gui.i18n import tr, tr_error
+from gui.i18n import tr, tr_class, tr_error
 
 
 class AttributionPanel(QWidget):
@@ -132,7 +132,7 @@ class AttributionPanel(QWidget):
         self.image_box.class_combo.addItem(tr("the predicted class"), CLASS_PREDICTED)
         self.image_box.class_combo.addItem(tr("the true class"), CLASS_TRUE)
         for k, name in enumerate(names):
-            self.image_box.class_combo.addItem(f"{k}: {name}", k)
+            self.image_box.class_combo.addItem(f"{k}: {tr_class(name)}", k)
         self.model.class_choice = CLASS_PREDICTED
         n = 0 if ds is None else len(ds.x_test)
         self.image_box.val_spin.blockSignals(True)

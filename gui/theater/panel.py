@@ -2,7 +2,8 @@
 
 ``TheaterPanel(controller)`` composes the widget-free :class:`StageModel` (what is on stage) and
 :class:`TheaterSources` (where input and kernel come from) with their views: the settings column
-(:class:`InputBox`, :class:`FilterBox`, :class:`SettingsBox`, :class:`ModelBox`), the player bar, the grids and the sentences. The
+(:class:`InputBox`, :class:`FilterBox`, :class:`SettingsBox`, :class:`ModelBox`), the player bar, the grids and
+the sentences. The
 controller's signals only feed the sources: a new dataset, a private copy of a new model, the latest
 inspection (weights and activations of the selected sample, applied at most twice a second), a
 dropped image. The theater itself never runs the model while it trains.

@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.datasets import (DATASETS, Dataset, batches, load_dataset, load_image_folder,
-                             split_train_validation)
+from engine.datasets import DATASETS, Dataset, batches, load_dataset, load_image_folder, split_train_validation
 from engine.datasets import mnist as mnist_mod
 from engine.errors import DatasetError
 
@@ -411,7 +410,7 @@ def test_sixty_thousand_images_batch_without_a_float_copy_of_the_whole_set(mnist
     import tracemalloc
 
     tracemalloc.start()
-    for i, (xb, yb) in enumerate(batches(mnist.x_train, mnist.y_train, 256, rng=0)):
+    for i, (xb, _yb) in enumerate(batches(mnist.x_train, mnist.y_train, 256, rng=0)):  # noqa: B007 (the last batch is checked below)
         if i == 30:
             break
     peak = tracemalloc.get_traced_memory()[1]

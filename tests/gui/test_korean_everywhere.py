@@ -25,7 +25,7 @@ PROPER_NAMES = {
     "Shift", "Alt", "Esc", "Del", "Tab", "Space", "Enter", "PgUp", "PgDn", "Home", "End", "Backspace",
     "Softmax", "Tanh", "Sigmoid", "LeakyReLU", "Dropout", "Dense", "Flatten", "npz", "png", "onnx", "json",
     "csv", "txt", "svg", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff", "CC", "BY", "SA", "MIT",
-    "Yann", "GitHub", "Debian", "torchvision", "Explainer", "Pillow",
+    "Yann", "GitHub", "Debian", "torchvision", "Explainer", "Pillow", "SmoothGrad", "Cortes", "Burges", "cos",
 }
 #: units and formula symbols (single letters are formula symbols: f, p, s, n, x, W, b...)
 UNITS_AND_FORMULAS = {
@@ -50,14 +50,22 @@ def _allowed_words() -> set[str]:
 
 def _without_glossary_english(text: str) -> str:
     """The glossary shows each term and its explanation in English too, on purpose (side by side)."""
-    for entry in json.loads((ROOT / "resources" / "glossary.json").read_text(encoding="utf-8")):
-        text = text.replace(entry["text_en"], " ").replace(entry["en"], " ")
+    def flat(s: str) -> str:                           # rich text collapses runs of white space
+        return " ".join(s.split())
+
+    text = flat(text)
+    entries = json.loads((ROOT / "resources" / "glossary.json").read_text(encoding="utf-8"))
+    # longest first: a short English title ("Bias") may occur inside another entry's explanation
+    for english in sorted({flat(e[k]) for e in entries for k in ("text_en", "en")}, key=len, reverse=True):
+        text = text.replace(english, " ")
     return text
 
 
 def _words(text: str) -> list[str]:
     text = html.unescape(re.sub(r"<[^>]+>", " ", text or ""))
     text = text.replace("&", "")                          # mnemonics: "파일(&F)"
+    # code quoted from the notes ("np.maximum(0, out)", "keras.datasets.fashion_mnist") is code, not English
+    text = re.sub(r"\b[a-z_]+(\.[a-z_]+)+(\([^)]*\))?", " ", text)
     # addresses, file names and paths are the user's, not ours to translate
     text = re.sub(r"https?://\S+|\S+@\S+|[\w.~-]*/[\w./~-]+|\b[\w.-]+\.(npz|png|onnx|json|gz|txt)\b", " ", text)
     words = []
