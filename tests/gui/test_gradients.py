@@ -60,17 +60,20 @@ def test_deep_sigmoid_gradients_vanish_compared_with_deep_relu_and_the_first_run
     from engine.datasets import load_dataset
 
     c = controller
-    assert c.use_dataset(load_dataset("shapes", train_size=2000, test_size=100, seed=0))
+    assert c.use_dataset(load_dataset("shapes", train_size=6000, test_size=100, seed=0))
     with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "training"):
         qtbot.mouseClick(panel.sigmoid_button, Qt.MouseButton.LeftButton)
     assert c.preset_name == "deep_sigmoid"
-    qtbot.waitUntil(lambda: panel.history.current.points >= 15, timeout=TIMEOUT)
-    # switching while it trains: the sigmoid run ends, the ReLU twin starts, the sigmoid curves stay
+    # a fast machine may finish the preset's 5 epochs before 15 snapshots: enough either way
+    qtbot.waitUntil(lambda: panel.history.current.points >= 15 or c.state == "finished", timeout=TIMEOUT)
+    assert panel.history.current.points >= 5
+    # switching (usually while it trains): the sigmoid run ends, the ReLU twin starts, the sigmoid curves stay
     qtbot.mouseClick(panel.relu_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: c.preset_name == "deep_relu" and c.state == "training", timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: panel.history.current.points >= 15, timeout=TIMEOUT)
-    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "idle"):
-        c.stop()
+    qtbot.waitUntil(lambda: c.preset_name == "deep_relu" and panel.history.previous is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.history.current.points >= 15 or c.state == "finished", timeout=TIMEOUT)
+    assert panel.history.current.points >= 5
+    c.stop()
+    qtbot.waitUntil(lambda: c.state in ("idle", "finished"), timeout=TIMEOUT)
 
     h = panel.history
     sigmoid, relu = h.previous, h.current
