@@ -38,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default=None, metavar="WxH", help="initial window size, e.g. 1400x900")
     p.add_argument("--reset-layout", action="store_true", help="forget the remembered window layout")
     p.add_argument("--tab", default=None, metavar="NAME",
-                   help="panel to show in front: feature_maps, filters, evaluation, classify, theater, attribution, "
-                        "editor")
+                   help="panel to show in front: feature_maps, filters, gradients, evaluation, classify, theater, "
+                        "attribution, editor")
     p.add_argument("--lesson", default=None, metavar="NAME|FILE",
                    help="open a lesson: the name of a shipped one (e.g. vertical-edge, padding, lenet5) or a "
                         ".convscope-lesson.json file")

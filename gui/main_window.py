@@ -172,6 +172,7 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
         """Docks around the workspace (setup, architecture, curves) and the large views as tabs."""
         from gui.attribution.panel import AttributionPanel
         from gui.editor.editor import ArchitectureEditor
+        from gui.gradients.panel import GradientPanel
         from gui.theater.panel import TheaterPanel
         from gui.widgets.architecture import ArchitecturePanel
         from gui.widgets.classify import ClassifyPanel
@@ -194,6 +195,8 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
         self.add_tab("feature_maps", tr("Feature maps"), self.feature_map_panel)
         self.filter_panel = FilterPanel(c)
         self.add_tab("filters", tr("Filters"), self.filter_panel)
+        self.gradient_panel = GradientPanel(c)
+        self.add_tab("gradients", tr("Gradients"), self.gradient_panel)
         self.theater_panel = TheaterPanel(c)
         self.add_tab("theater", tr("Convolution theater"), self.theater_panel)
         self.attribution_panel = AttributionPanel(c)
