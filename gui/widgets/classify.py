@@ -219,10 +219,12 @@ class ClassifyPanel(QWidget):
         grid.addWidget(self.pad_widget, 0, 2, 2, 1)
         # "This is a k": the image shown here, as the network sees it, can join your own examples
         self.examples = MyExamplesBox(controller)
-        grid.addWidget(self.examples, 0, 3, 2, 1)
-        grid.setColumnStretch(3, 3)
+        # a low row under the picture: the picture and the probabilities keep the width they need
+        self.examples.setMaximumHeight(230)
         grid.addWidget(self.answer, 1, 0, 1, 2)
-        grid.setColumnStretch(0, 2)
+        grid.addWidget(self.examples, 2, 0, 1, 3)
+        grid.setRowStretch(0, 1)
+        grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
