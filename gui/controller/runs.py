@@ -120,6 +120,10 @@ class RunRecording:
         self._held_live: Inspection | None = None
         self._pending_run: tuple | None = None      # (writer, parent info) of a continued/branched run
 
+    def report_error(self, message: str) -> None:
+        """A message for the message bar (the Runs tab's failures)."""
+        self._error(message)
+
     # -- the store --------------------------------------------------------------------------------
     def open_run_store(self, root=None) -> RunStore | None:
         """Open the run store (``root`` or the default folder); problems become a message."""
