@@ -231,6 +231,30 @@ class RunRecording:
             self._publish(Inspection(ins, self.recorder.probe_sample, position.step, position.finished_epochs,
                                      live=False))
 
+    def moment_inspection(self):
+        """The engine inspection of the shown past moment (None while live)."""
+        position = self.timeline.position
+        if position.live or self.recorder is None:
+            return None
+        return self.recorder.inspection_at(position.step)
+
+    def classify_at_moment(self, x):
+        """Probabilities ``(K,)`` of image ``x`` ``(C, H, W)`` under the shown moment's weights (None while
+        live). One inference forward on a private model copy: milliseconds, also while training."""
+        ins = self.moment_inspection()
+        if ins is None or self.model is None:
+            return None
+        copy = getattr(self, "_moment_model", None)
+        if copy is None or copy[0] is not self.model:
+            copy = (self.model, Sequential.from_config(self.model.get_config()))
+            self._moment_model = copy
+        try:
+            copy[1].set_weights(list(ins.weights))
+            return copy[1].predict_proba(np.asarray(x, np.float32)[None])[0]
+        except Exception as exc:  # noqa: BLE001 - the bars keep their last values
+            self._error(tr("Could not classify with the weights of that moment: {}").format(tr_error(exc)))
+            return None
+
     def timeline_confusion(self, epoch: int):
         """The validation confusion matrix kept at the end of ``epoch`` (from 1), or None."""
         history = None if self.recorder is None else self.recorder.history
