@@ -29,7 +29,7 @@ from gui.runs.model import RunsModel, format_bytes
 
 STATUS_TEXT = {"created": "created", "running": "training", "finished": "finished", "stopped": "stopped",
                "interrupted": "interrupted", "diverged": "diverged"}
-COLUMNS = ("Name", "Date", "Dataset", "Preset", "Status", "Epochs", "Best val. acc.", "Disk", "Parent")
+COLUMNS = ("Name", "Date", "Dataset", "Model preset", "Status", "Epochs", "Best val. acc.", "Disk", "Parent")
 
 
 class RunsPanel(QWidget):

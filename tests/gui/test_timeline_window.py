@@ -101,7 +101,7 @@ def test_runs_tab_lists_runs_and_compares_sgd_with_adam(qtbot, window, runs_dir)
     assert sorted(tuple(np.round(y, 6)) for _, y in val_lines) == expected
     assert view.table.rowCount() > 5 and view.table.columnCount() == 2
     first_setting = view.table.verticalHeaderItem(8).text()
-    assert first_setting in ("optimizer", "learning rate", "최적화 함수", "학습률")
+    assert first_setting in ("optimizer", "learning rate", "옵티마이저", "학습률")
     view.x_combo.setCurrentIndex(1)                                        # vs seconds
     xs = [item.getData()[0] for item in view.plots["loss"].listDataItems()]
     assert all(x[-1] > 0 for x in xs)
