@@ -15,6 +15,7 @@ back until the timeline is live again.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 
@@ -62,6 +63,8 @@ class TimelineRecorder(RunRecorder):
             probabilities=ins.probabilities, layer_names=ins.layer_names)
         if moment is None:
             return
+        # share the moment's copies of the input and layer outputs: a kept moment costs them once
+        ins = replace(ins, input=moment.activations[0], outputs=moment.activations[1:])
         kept = set(history.steps)
         with self._lock:
             self._inspections[moment.step] = ins
@@ -76,9 +79,15 @@ class TimelineRecorder(RunRecorder):
 
     @property
     def nbytes(self) -> int:
-        """The history's arrays plus the kept inspections' weights (what the timeline holds in memory)."""
+        """Bytes the timeline holds: the history's arrays plus what the kept inspections add (weights,
+        pre-activations, pooling switches; their outputs are the moments' own arrays)."""
         with self._lock:
-            extra = sum(sum(a.nbytes for a in w.values()) for ins in self._inspections.values() for w in ins.weights)
+            inspections = list(self._inspections.values())
+        extra = 0
+        for ins in inspections:
+            extra += sum(a.nbytes for w in ins.weights for a in w.values())
+            extra += sum(a.nbytes for a in (*ins.pre_activations, *ins.pool_switches) if a is not None)
+            extra += ins.logits.nbytes + ins.probabilities.nbytes
         return self.history.nbytes + extra
 
 
