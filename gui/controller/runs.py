@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.network import Sequential
 from engine.runs import RunHistory, RunRecorder, RunStore, resume_trainer
+from engine.runs.files import optimizer_state
 from engine.runs.history import conv_filters
 from gui.controller.options import DEFAULT_OPTIONS, make_trainer
 from gui.controller.values import Inspection, Sample
@@ -30,6 +31,7 @@ from gui.timeline.model import TimelineModel
 __all__ = ["RunRecording", "TimelineRecorder", "apply_branch_changes", "run_settings"]
 
 BRANCH_KEYS = ("optimizer", "learning_rate", "dropout", "frozen_filters")
+MAX_EPOCH_WEIGHTS = 10      # epochs whose full weights the in-memory timeline keeps (the store keeps all)
 
 
 class TimelineRecorder(RunRecorder):
@@ -47,9 +49,24 @@ class TimelineRecorder(RunRecorder):
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        if not self.started:
-            self.started = True
-            super().start()
+        """The first moment (also for a run continued mid-schedule: forced) and checkpoint 0 of a new run."""
+        if self.started:
+            return
+        self.started = True
+        trainer = self.trainer
+        self._record(trainer.step_count, trainer.step_count / max(trainer.batches_per_epoch, 1), force=True)
+        if self.writer is not None and trainer.step_count == 0:
+            self.writer.checkpoint(0, 0, trainer.model.get_weights(), optimizer_state(trainer.optimizer))
+
+    def on_epoch_end(self, metrics) -> None:
+        super().on_epoch_end(metrics)
+        # Bounded: the full weights of only the newest epochs stay in memory (every epoch's are on disk);
+        # older epochs keep their step and confusion matrix.
+        history = self.history
+        for epoch in history.epochs()[:-MAX_EPOCH_WEIGHTS]:
+            record = history.epoch_record(epoch)
+            if record.weights:
+                history.record_epoch(epoch, record.step, (), record.confusion)
 
     def _record(self, step: int, epoch_position: float, loss=None, accuracy=None, force: bool = False) -> None:
         history = self.history
@@ -127,6 +144,7 @@ class RunRecording:
         self.timeline.subscribe(self._on_timeline_changed)
         self._store_opened = False
         self._held_live: Inspection | None = None
+        self._publishing_moment = False
         self._pending_run: tuple | None = None      # (writer, parent info) of a continued/branched run
 
     def report_error(self, message: str) -> None:
@@ -216,11 +234,12 @@ class RunRecording:
 
     # -- the timeline ------------------------------------------------------------------------------
     def _hold_live(self, inspection: Inspection) -> bool:
-        """True when a live inspection must wait because the window shows the past."""
-        if inspection.live and not self.timeline.is_live:
-            self._held_live = inspection
-            return True
-        return False
+        """True when an inspection of the present (a live snapshot, or one computed after a run ended)
+        must wait because the window shows the past."""
+        if self._publishing_moment or self.timeline.is_live:
+            return False
+        self._held_live = inspection
+        return True
 
     def _on_timeline_changed(self, names) -> None:
         if "position" not in names:
@@ -237,8 +256,12 @@ class RunRecording:
         ins = None if self.recorder is None else self.recorder.inspection_at(position.step)
         self.timeline_moved.emit(position)
         if ins is not None:
-            self._publish(Inspection(ins, self.recorder.probe_sample, position.step, position.finished_epochs,
-                                     live=False))
+            self._publishing_moment = True
+            try:
+                self._publish(Inspection(ins, self.recorder.probe_sample, position.step, position.finished_epochs,
+                                         live=False))
+            finally:
+                self._publishing_moment = False
 
     def moment_inspection(self):
         """The engine inspection of the shown past moment (None while live)."""

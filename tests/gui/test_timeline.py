@@ -15,8 +15,8 @@ def runs_dir(tmp_path, monkeypatch):
     return path
 
 
-def _train(qtbot, c, epochs=2, **extra):
-    options = dict(optimizer="adam", learning_rate=0.003, batch_size=32, epochs=epochs, seed=0)
+def _train(qtbot, c, epochs=2, batch_size=32, **extra):
+    options = dict(optimizer="adam", learning_rate=0.003, batch_size=batch_size, epochs=epochs, seed=0)
     options.update(extra)
     c.set_options(**options)
     with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "finished"):
@@ -67,7 +67,7 @@ def test_moving_the_timeline_publishes_the_stored_moment_then_live_returns(qtbot
 
 def test_live_snapshots_do_not_overwrite_a_past_moment_while_training(qtbot, controller, runs_dir):
     c = controller
-    c.set_options(optimizer="adam", learning_rate=0.003, batch_size=8, epochs=3, seed=0)
+    c.set_options(optimizer="adam", learning_rate=0.003, batch_size=8, epochs=50, seed=0)
     c.start()
     qtbot.waitUntil(lambda: c.timeline.count >= 4, timeout=TIMEOUT)
     c.timeline.seek(1)
@@ -75,6 +75,7 @@ def test_live_snapshots_do_not_overwrite_a_past_moment_while_training(qtbot, con
     assert c.latest_inspection.step == step and not c.latest_inspection.live
     qtbot.waitUntil(lambda: c.timeline.live_step > step + 8, timeout=TIMEOUT)
     assert c.latest_inspection.step == step        # live moved on, the view stayed
+    assert c.is_training
     c.timeline.go_live()
     assert c.latest_inspection.live and c.latest_inspection.step > step
     with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "idle"):
@@ -84,20 +85,21 @@ def test_live_snapshots_do_not_overwrite_a_past_moment_while_training(qtbot, con
 
 def test_branching_keeps_the_parent_weights_exactly_and_remembers_the_parent(qtbot, controller, runs_dir):
     c = controller
-    _train(qtbot, c, epochs=2)
+    _train(qtbot, c, epochs=2, batch_size=24)       # 11 steps an epoch: epoch 2 ends on step 22, off the schedule
     parent = c.current_run_id
-    expected = c.run_store.checkpoint(parent, 1).weights
-    child = c.branch_run(parent, 1, {"optimizer": "sgd", "learning_rate": 0.01}, epochs=1)
+    expected = c.run_store.checkpoint(parent, 2).weights
+    assert c.run_store.checkpoint(parent, 2).step == 22
+    child = c.branch_run(parent, 2, {"optimizer": "sgd", "learning_rate": 0.01}, epochs=1)
     assert child is not None and child != parent
     assert c.state == "training"
     info = c.run_store.run(child)
-    assert info.parent_id == parent and info.parent_epoch == 1
+    assert info.parent_id == parent and info.parent_epoch == 2
     assert info.settings["optimizer"] == "sgd" and info.settings["learning_rate"] == 0.01
     qtbot.waitUntil(lambda: c.state == "finished", timeout=TIMEOUT)
     # the first stored moment of the branch is the parent's epoch-1 model, to the bit
     first_step = c.run_store.moment_steps(child)[0]
-    assert first_step == c.run_store.checkpoint(parent, 1).step
-    start = c.run_store.checkpoint(child, 1).weights
+    assert first_step == 22
+    start = c.run_store.checkpoint(child, 2).weights
     for got, want in zip(start, expected, strict=True):
         for key in want:
             np.testing.assert_array_equal(got[key], want[key])
@@ -105,6 +107,6 @@ def test_branching_keeps_the_parent_weights_exactly_and_remembers_the_parent(qtb
     for got, want in zip(branch_start.weights, expected, strict=True):
         for key in want:
             np.testing.assert_array_equal(got[key], want[key])
-    assert c.run_store.checkpoint_epochs(child) == [1, 2]
+    assert c.run_store.checkpoint_epochs(child) == [2, 3]
     assert c.options["optimizer"] == "sgd" and type(c.trainer or c.recorder.trainer).__name__ == "Trainer"
     assert type(c.recorder.trainer.optimizer).__name__ == "SGD"

@@ -43,3 +43,22 @@ def test_a_ten_epoch_hongong_timeline_stays_under_200_mb():
     assert recorder.nbytes > len(history) * weights        # the full weights of every moment are counted
     print(f"\n{len(history)} moments, {recorder.nbytes / 1e6:.1f} MB (history {history.nbytes / 1e6:.1f} MB)")
     assert recorder.nbytes <= 200e6
+
+
+def test_only_the_newest_epochs_keep_their_weights_in_memory_but_every_confusion_stays():
+    from gui.controller.runs import MAX_EPOCH_WEIGHTS
+
+    model = build_preset("shapes_small", (1, 28, 28), 8)
+    trainer = SimpleNamespace(model=model, diverged=False, step_count=0, batches_per_epoch=4, optimizer=None)
+    recorder = TimelineRecorder(trainer, Sample(x=np.zeros((1, 28, 28), np.float32)), RunHistory())
+    recorder.start()
+    epochs = MAX_EPOCH_WEIGHTS + 5
+    for epoch in range(epochs):
+        trainer.step_count = 4 * (epoch + 1)
+        recorder.on_epoch_end(SimpleNamespace(epoch=epoch, confusion=np.full((8, 8), epoch, np.int64)))
+    history = recorder.history
+    with_weights = [e for e in history.epochs() if history.epoch_record(e).weights]
+    assert with_weights == list(range(epochs - MAX_EPOCH_WEIGHTS + 1, epochs + 1))
+    assert [int(history.epoch_confusion(e)[0, 0]) for e in history.epochs()] == list(range(epochs))
+    per_epoch = sum(a.nbytes for layer in model.layers for a in layer.params.values())
+    assert history.nbytes < (MAX_EPOCH_WEIGHTS + 1) * per_epoch + sum(m.nbytes for m in history.moments())
