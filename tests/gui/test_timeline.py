@@ -110,3 +110,36 @@ def test_branching_keeps_the_parent_weights_exactly_and_remembers_the_parent(qtb
     assert c.run_store.checkpoint_epochs(child) == [2, 3]
     assert c.options["optimizer"] == "sgd" and type(c.trainer or c.recorder.trainer).__name__ == "Trainer"
     assert type(c.recorder.trainer.optimizer).__name__ == "SGD"
+
+
+def test_reopening_a_run_uses_its_final_weights(qtbot, controller, runs_dir):
+    c = controller
+    _train(qtbot, c, epochs=1)
+    run_id = c.current_run_id
+    final = c.run_store.checkpoint(run_id).weights
+    c.reset()                                           # other weights in the window
+    assert not np.array_equal(c.model.get_weights()[0]["W"], final[0]["W"])
+    assert c.reopen_run(run_id)
+    for got, want in zip(c.model.get_weights(), final, strict=True):
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])
+    assert c.state == "idle"
+
+
+def test_continuing_a_stopped_run_trains_on_in_the_same_run(qtbot, controller, runs_dir):
+    c = controller
+    c.set_options(optimizer="adam", learning_rate=0.003, batch_size=32, epochs=3, seed=0)
+    c.start()
+    qtbot.waitUntil(lambda: len(c.history.epochs) >= 1, timeout=TIMEOUT)
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "idle"):
+        c.stop()
+    run_id = c.current_run_id
+    info = c.run_store.run(run_id)
+    assert info.status == "stopped"
+    kept = c.run_store.checkpoint(run_id)
+    assert c.continue_run(run_id)
+    assert c.current_run_id == run_id and c.run_store.run(run_id).status == "running"
+    assert c.trainer.step_count >= kept.step and c.trainer.epoch == kept.epoch
+    qtbot.waitUntil(lambda: c.state == "finished", timeout=TIMEOUT)
+    assert [r["epoch"] for r in c.run_store.epoch_metrics(run_id)] == [1, 2, 3]
+    assert c.run_store.run(run_id).status == "finished" and len(c.run_store.runs()) == 1
