@@ -99,7 +99,8 @@ class CompareView(QWidget):
                 color = colors[s.run_id]
                 dashed = s.split == "train"
                 pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-                label = "{} ({})".format(s.name, tr("training") if dashed else tr("validation"))
+                # short: the table's column headers (in the run's colour) give the names
+                label = "#{} {}".format(s.run_id, tr("training") if dashed else tr("validation"))
                 plot.plot(list(s.x), list(s.y), pen=pen, symbol=None if dashed else "o", symbolSize=6,
                           symbolBrush=color, name=label)
 
@@ -108,7 +109,10 @@ class CompareView(QWidget):
         self.table.clear()
         self.table.setColumnCount(len(self.comparisons))
         self.table.setRowCount(len(rows))
-        self.table.setHorizontalHeaderLabels([f"#{c.run_id} {c.name}" for c in self.comparisons])
+        for i, c in enumerate(self.comparisons):
+            header = QTableWidgetItem(f"#{c.run_id} {c.name}")
+            header.setForeground(QBrush(QColor(*RUN_COLORS[i % len(RUN_COLORS)])))
+            self.table.setHorizontalHeaderItem(i, header)
         self.table.setVerticalHeaderLabels([tr(ROW_TITLES.get(key, key)) for key, _, _ in rows])
         highlight = QBrush(QColor(255, 243, 205))
         for r, (key, values, differs) in enumerate(rows):
