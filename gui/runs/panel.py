@@ -9,6 +9,7 @@ import time
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
@@ -48,6 +49,9 @@ class RunsPanel(QWidget):
         self.list.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.list.setToolTip(tr("Every training run is kept here, also after a restart. Select two or more "
                                 "to compare them (Ctrl+click)."))
+        corner = self.list.findChild(QAbstractButton)
+        if corner is not None:                  # the table's top-left "select all" button
+            corner.setToolTip(tr("Select every run"))
         self.disk_label = QLabel()
         self.buttons = {}
         bar = QHBoxLayout()
