@@ -27,8 +27,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from engine import kernels  # noqa: E402
-from engine.presets import PRESETS, build_preset  # noqa: E402
 from engine.optimizers import optimizer_from_config  # noqa: E402
+from engine.presets import PRESETS, build_preset  # noqa: E402
 from engine.training import Trainer  # noqa: E402
 
 # model -> (dataset, epochs, optimizer config, batch size, target accuracy, epoch after which lr *= 0.1)
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     print(f"kernels ready in {time.perf_counter() - t:.1f} s", flush=True)
     rows = [run(name, args.data_dir, args.epochs, args.limit, args.seed) for name in args.models]
 
-    header = f"| model | dataset | params | optimizer, batch | epochs | test accuracy | target | train img/s | wall time |"
+    header = "| model | dataset | params | optimizer, batch | epochs | test accuracy | target | train img/s | wall time |"
     print()
     print(header)
     print("|" + "---|" * 9)

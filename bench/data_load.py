@@ -85,7 +85,10 @@ def main(argv=None) -> int:
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         if not runs:
             continue
-        med = lambda key: sorted(r[key] for r in runs)[len(runs) // 2]  # noqa: E731
+
+        def med(key, runs=runs):
+            return sorted(r[key] for r in runs)[len(runs) // 2]
+
         r = runs[0]
         print(f"{name:<14} {med('cold_s'):7.2f} {med('warm_s'):7.2f} {r['arrays_mb']:10.1f} {med('rss_rise_mb'):12.1f} "
               f"{med('peak_rss_mb'):12.1f}  train {tuple(r['train'])}, test {tuple(r['test'])}  <- {r['source']}")

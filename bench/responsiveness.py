@@ -49,11 +49,11 @@ def percentile(values: list[float], q: float) -> float:
 
 def probe_stalls(args) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import engine  # noqa: F401  (NUMBA_CACHE_DIR)
     import pyqtgraph as pg
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
+    import engine  # noqa: F401  (NUMBA_CACHE_DIR)
     from gui import i18n
     from gui.main_window import MainWindow
 

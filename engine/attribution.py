@@ -119,7 +119,7 @@ def saliency(model, x, class_index: int | None = None) -> Saliency:
     """``|d logit_k / d x|`` of one ``(C, H, W)`` image; ``k`` defaults to the predicted class."""
     x1 = _as_float_images(model, x)
     if x1.shape[0] != 1:
-        raise ShapeError(f"saliency takes one image, got a batch of {x1.shape[0]}.")
+        raise ShapeError("method_one_image", method="saliency", count=int(x1.shape[0]))
     k = _default_class(model, x1) if class_index is None else int(class_index)
     g = input_gradients(model, x1, [k])[0]
     per_channel = np.abs(g)
@@ -136,10 +136,10 @@ def smoothgrad(model, x, class_index: int | None = None, n: int = 25, sigma: flo
     """
     x1 = _as_float_images(model, x)
     if x1.shape[0] != 1:
-        raise ShapeError(f"smoothgrad takes one image, got a batch of {x1.shape[0]}.")
+        raise ShapeError("method_one_image", method="smoothgrad", count=int(x1.shape[0]))
     n = int(n)
     if n < 1:
-        raise ShapeError(f"smoothgrad needs at least one noisy copy, got n={n}.")
+        raise ShapeError("smoothgrad_copies", n=n)
     k = _default_class(model, x1) if class_index is None else int(class_index)
     span = float(x1.max() - x1.min()) or 1.0
     rng = np.random.default_rng(seed)
@@ -201,9 +201,9 @@ def patch_positions(size: int, patch: int, stride: int) -> np.ndarray:
     """Top-left corners ``0, s, 2s, ...`` of a patch along one axis, plus the border position when the
     stride does not land on it (so every pixel is covered)."""
     if patch < 1 or stride < 1:
-        raise ShapeError(f"the patch size and stride must be at least 1, got patch {patch}, stride {stride}.")
+        raise ShapeError("patch_stride_too_small", patch=patch, stride=stride)
     if patch > size:
-        raise ShapeError(f"a {patch}x{patch} patch does not fit a {size}-pixel image: use at most {size}.")
+        raise ShapeError("patch_too_large", patch=patch, size=size)
     pos = list(range(0, size - patch + 1, stride))
     if pos[-1] != size - patch:
         pos.append(size - patch)
@@ -227,7 +227,7 @@ def occlusion(model, x, class_index: int | None = None, patch: int = 4, stride: 
     """
     x1 = _as_float_images(model, x)
     if x1.shape[0] != 1:
-        raise ShapeError(f"occlusion takes one image, got a batch of {x1.shape[0]}.")
+        raise ShapeError("method_one_image", method="occlusion", count=int(x1.shape[0]))
     h, w = x1.shape[2:]
     rows, cols = patch_positions(h, patch, stride), patch_positions(w, patch, stride)
     base = _probabilities(model, x1)[0]
@@ -279,7 +279,7 @@ def receptive_field(model, layer_index: int, i: int, j: int) -> tuple[int, int, 
         geom = window_geometry(layer)
         if geom is None:
             if len(layer.in_shape) != 3:
-                raise ShapeError(f"layer '{layer.name}' works on flat vectors: it has no receptive field.")
+                raise ShapeError("flat_layer_no_field", name=layer.name)
             continue
         k, s, (top, _bottom, left, _right) = geom
         r0, c0 = receptive_window(r0, c0, k, s, top, left)[:2]
@@ -335,13 +335,15 @@ def top_patches(model, layer_index: int, filter_index: int, images, k: int = 9, 
     """
     layer = model.layers[layer_index]
     if not isinstance(layer, Conv2D):
-        raise ShapeError(f"layer {layer_index} ('{layer.name}') is {type(layer).__name__}; top patches need a Conv2D.")
+        raise ShapeError("top_patches_need_conv", index=layer_index, name=layer.name,
+                         layer_class=type(layer).__name__)
     if not 0 <= filter_index < layer.params["W"].shape[0]:
-        raise ShapeError(f"Conv2D '{layer.name}' has filters 0..{layer.params['W'].shape[0] - 1}; got {filter_index}.")
+        raise ShapeError("filter_index_out_of_range", name=layer.name, last=layer.params["W"].shape[0] - 1,
+                         index=filter_index)
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != tuple(model.input_shape):
-        raise ShapeError(f"top patches search a batch of images (N, C, H, W) = (N, {', '.join(map(str, model.input_shape))}), "
-                         f"got shape {images.shape}.")
+        raise ShapeError("top_patches_batch_shape", dims=", ".join(map(str, model.input_shape)),
+                         shape=tuple(images.shape))
     total = len(images)
     _, out_h, out_w = layer.out_shape
     h, w = model.input_shape[1:]
@@ -364,7 +366,7 @@ def top_patches(model, layer_index: int, filter_index: int, images, k: int = 9, 
         if on_progress is not None:
             on_progress(done, total)
     patches = []
-    for value, key in zip(best_v, best_key):
+    for value, key in zip(best_v, best_key, strict=True):
         n, pos = divmod(int(key), out_h * out_w)
         i, j = divmod(pos, out_w)
         box = receptive_field(model, layer_index, i, j)
@@ -400,7 +402,7 @@ def activation_before_after(layers, index: int, source=None) -> tuple[np.ndarray
         return None
     if source is None:
         if layer.output is None:
-            raise ShapeError(f"layer '{layer.name}' has not run yet: run the model on an image first.")
+            raise ShapeError("layer_not_run", name=layer.name)
         after = layer.output[0]
         before = layer.pre_activation[0] if fused and layer.pre_activation is not None else (
             None if fused else layer.input[0])
@@ -408,6 +410,5 @@ def activation_before_after(layers, index: int, source=None) -> tuple[np.ndarray
         after = source.activations[index + 1]
         before = source.pre_activations[index] if fused else source.activations[index]
     if before is None:
-        raise ShapeError(f"layer '{layer.name}' kept no pre-activation: it was last run in training mode, which "
-                         f"applies the activation in place. Run it in inference mode (training=False).")
+        raise ShapeError("no_pre_activation", name=layer.name)
     return np.asarray(before), np.asarray(after)

@@ -144,7 +144,7 @@ def upstream_gradient(model, x, label: int, layer_index: int) -> UpstreamGradien
     """
     layers, fused_softmax = _logit_layers(model)
     if not 0 <= int(layer_index) < len(layers):
-        raise ShapeError(f"layer {layer_index} does not exist: the model has layers 0..{len(layers) - 1}.")
+        raise ShapeError("no_such_layer", index=layer_index, last=len(layers) - 1)
     layer_index = int(layer_index)
     target = layers[layer_index]
     kind, act_index = _activation_of(layers, layer_index, fused_softmax)
@@ -156,7 +156,7 @@ def upstream_gradient(model, x, label: int, layer_index: int) -> UpstreamGradien
     try:
         logits = model.logits(np.asarray(x)[None] if np.ndim(x) == 3 else x)
         if logits.shape[0] != 1:
-            raise ShapeError(f"upstream_gradient takes one image, got a batch of {logits.shape[0]}.")
+            raise ShapeError("method_one_image", method="upstream_gradient", count=int(logits.shape[0]))
         loss, d = softmax_cross_entropy(np.array(logits, np.float32), np.array([int(label)]))
         for index in range(len(layers) - 1, stop, -1):
             layer = layers[index]
@@ -238,7 +238,7 @@ def _as_chw(x, what: str) -> np.ndarray:
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3:
-        raise ShapeError(f"{what} must be (C, H, W) or (H, W); got shape {x.shape}.")
+        raise ShapeError("backward_array_shape", what=what, shape=tuple(x.shape))
     return x
 
 
@@ -272,9 +272,8 @@ class WeightGradientWalk:
         out_h = (h + top + bottom - self.size) // self.stride + 1
         out_w = (w + left + right - self.size) // self.stride + 1
         if self.d_z.shape != (out_h, out_w):
-            raise ShapeError(
-                f"dL/dZ has shape {self.d_z.shape}, but a {self.size}x{self.size} filter with stride {self.stride} "
-                f"and padding {self.pads} over {h}x{w} gives {out_h}x{out_w} positions.")
+            raise ShapeError("dz_shape_mismatch", shape=tuple(self.d_z.shape), size=self.size, stride=self.stride,
+                             pads=self.pads, h=h, w=w, out_h=out_h, out_w=out_w)
         self.out_h, self.out_w = out_h, out_w
         self._xp = _padded(self.x, self.pads)
         k, s = self.size, self.stride
@@ -335,10 +334,10 @@ class WeightGradientWalk:
 
 def _check_filter(layer, filter_index: int) -> None:
     if not isinstance(layer, Conv2D) or not layer.built:
-        raise ShapeError(f"the backward walk needs a built Conv2D layer, got {type(layer).__name__}.")
+        raise ShapeError("backward_needs_conv", layer_class=type(layer).__name__)
     f = layer.params["W"].shape[0]
     if not 0 <= int(filter_index) < f:
-        raise ShapeError(f"Conv2D '{layer.name}' has filters 0..{f - 1}; got filter {filter_index}.")
+        raise ShapeError("filter_index_out_of_range", name=layer.name, last=f - 1, index=filter_index)
 
 
 def window_geometry(layer) -> tuple[int, int, tuple[int, int, int, int]] | None:
@@ -428,7 +427,7 @@ class InputGradientWalk:
         if kernel.ndim == 3:
             kernel = kernel[None]
         if kernel.ndim != 4 or kernel.shape[0] != d_z.shape[0]:
-            raise ShapeError(f"kernel {kernel.shape} does not match dL/dZ {d_z.shape}: one (C, K, K) kernel per filter.")
+            raise ShapeError("kernel_dz_mismatch", kernel=tuple(kernel.shape), d_z=tuple(d_z.shape))
         self.d_z = d_z
         self.kernel = kernel
         self.input_shape = tuple(int(v) for v in input_shape)
@@ -448,7 +447,7 @@ class InputGradientWalk:
         hp, wp = h + top + bottom, w + left + right
         full_h, full_w = self.padded.shape[1] - k + 1, self.padded.shape[2] - k + 1
         if full_h > hp or full_w > wp:
-            raise ShapeError(f"dL/dZ {d_z.shape[1:]} is too large for an input of {h}x{w} with padding {self.pads}.")
+            raise ShapeError("dz_too_large", shape=tuple(d_z.shape[1:]), h=h, w=w, pads=self.pads)
         # step 3 over every position at once (the steps below recompute single pixels from the same arrays)
         full = np.tensordot(_windows(self.padded, k), self.rotated_kernel, axes=([0, 3, 4], [0, 2, 3]))
         full = full.transpose(2, 0, 1)
@@ -548,9 +547,9 @@ class PoolGradientWalk:
         self.size, self.stride = int(pool_size), int(stride)
         self.pads = tuple(int(p) for p in pads)
         if op not in ("max", "avg"):
-            raise ShapeError(f"pooling op must be 'max' or 'avg', got {op!r}.")
+            raise ShapeError("pooling_op_unknown", op=op)
         if op == "max" and argmax is None:
-            raise ShapeError("max pooling backward needs the forward pass's argmax switches.")
+            raise ShapeError("max_pool_needs_switches")
         self.op = op
         self.argmax = None if argmax is None else np.asarray(argmax)
         c, h, w = self.input_shape
@@ -593,7 +592,7 @@ class PoolGradientWalk:
         if isinstance(layer, AveragePooling2D):
             k, s, pads = window_geometry(layer)
             return cls(d_y, layer.in_shape, k, s, pads, "avg")
-        raise ShapeError(f"the pooling walk needs a pooling layer, got {type(layer).__name__}.")
+        raise ShapeError("pooling_walk_needs_pool", layer_class=type(layer).__name__)
 
     @property
     def n_positions(self) -> int:

@@ -82,7 +82,7 @@ def _as_model(model_or_config, input_shape) -> Sequential:
         shape = input_shape
         model = Sequential([c if not isinstance(c, dict) else layer_from_config(c) for c in model_or_config])
     if shape is None:
-        raise ConvScopeError("the code needs the model's input shape (C, H, W), e.g. (1, 28, 28).")
+        raise ConvScopeError("codegen_needs_input_shape")
     return model.build(tuple(int(v) for v in shape))
 
 
@@ -204,7 +204,7 @@ def _torch_modules(rows: list[_Row]) -> list[tuple[int | None, str, str]]:
         elif isinstance(layer, (ReLU, Sigmoid, Tanh, Softmax)):
             mods.extend((r.index, code, layer.name) for _, code, _ in _torch_activation(layer.kind))
         else:
-            raise ConvScopeError(f"no PyTorch code for layer type {type(layer).__name__}.")
+            raise ConvScopeError("codegen_unknown_layer", framework="PyTorch", layer_class=type(layer).__name__)
     return mods
 
 
@@ -217,7 +217,7 @@ def _torch_activation(kind):
 def weight_arrays(model: Sequential, framework: str) -> dict[str, np.ndarray]:
     """Named float32 arrays in ``framework``'s layouts (see the module docstring)."""
     if framework not in FRAMEWORKS:
-        raise ConvScopeError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {framework!r}.")
+        raise ConvScopeError("codegen_unknown_framework", choices=", ".join(FRAMEWORKS), framework=framework)
     rows = _rows(model)
     arrays: dict[str, np.ndarray] = {}
     if framework == "keras":
@@ -265,7 +265,7 @@ def export_weights(model_or_file, path, framework: str = "keras") -> Path:
 
         model, _ = load_model(model_or_file)
     if not model.built:
-        raise ConvScopeError("build or train the model before exporting its weights.")
+        raise ConvScopeError("codegen_needs_weights")
     path = Path(path)
     if path.suffix.lower() != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -318,7 +318,7 @@ def _keras_layer_lines(r: _Row) -> list[tuple[str, str]]:
         if layer.padding == "same":
             args.append("padding='same'")
         elif _pads(layer) != (0, 0, 0, 0):
-            raise ConvScopeError(f"{name}: Keras pooling has no numeric padding; use 'valid' or 'same'.")
+            raise ConvScopeError("codegen_keras_pool_padding", name=name)
         args.append(f"name={name!r}")
         lines.append((f"layers.{cls}({', '.join(args)})", note))
     elif isinstance(layer, Dense):
@@ -345,7 +345,7 @@ def _keras_layer_lines(r: _Row) -> list[tuple[str, str]]:
     elif isinstance(layer, (Sigmoid, Tanh)):
         lines.append((f"layers.Activation({layer.kind!r}, name={name!r})", note))
     else:
-        raise ConvScopeError(f"no Keras code for layer type {type(layer).__name__}.")
+        raise ConvScopeError("codegen_unknown_layer", framework="Keras", layer_class=type(layer).__name__)
     return lines
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from engine.errors import ImageError
+from engine.errors import ImageError, Term
 from engine.pixels import to_float32
 
 __all__ = ["load_image", "image_to_array", "preprocess", "fit_to_shape", "to_uint8_image",
@@ -66,47 +66,47 @@ def is_image_path(path) -> bool:
 def load_image(path) -> np.ndarray:
     """Decode an image file (or bytes / a binary file object) to uint8 ``(H, W)`` or ``(H, W, 3)``."""
     if isinstance(path, (bytes, bytearray, memoryview)):
-        data, name = bytes(path), "the image data"
+        data, name = bytes(path), Term("the image data")
         if not data:
-            raise ImageError("the image data is empty (0 bytes).")
+            raise ImageError("image_data_empty")
         source = io.BytesIO(data)
     elif hasattr(path, "read"):
-        source, name = path, f"'{getattr(path, 'name', 'the image stream')}'"
+        stream_name = getattr(path, "name", None)
+        source, name = path, (f"'{stream_name}'" if stream_name else Term("the image stream"))
     else:
         p = Path(os.fspath(path)).expanduser()
         name = f"'{p.name}'"
         if not p.exists():
-            raise ImageError(f"{name} does not exist (looked for {p}).")
+            raise ImageError("image_missing", name=name, path=str(p))
         if p.is_dir():
-            raise ImageError(f"{name} is a folder, not an image file. To train on a folder of images, open it as a "
-                             f"dataset (one subfolder per class).")
+            raise ImageError("image_is_folder", name=name)
         try:
             size = p.stat().st_size
         except OSError as exc:
-            raise ImageError(f"{name} cannot be read: {exc.strerror or exc}.") from exc
+            raise ImageError("image_unreadable", name=name, detail=str(exc.strerror or exc)) from exc
         if size == 0:
-            raise ImageError(f"{name} is empty (0 bytes): it is not an image. Save the picture again.")
+            raise ImageError("image_file_empty", name=name)
         if size > MAX_FILE_BYTES:
-            raise ImageError(f"{name} is {size / 1024 ** 2:.0f} MB, larger than the {MAX_FILE_BYTES // 1024 ** 2} MB "
-                             f"accepted for one image. Use a smaller picture.")
+            raise ImageError("image_file_too_large", name=name, megabytes=size / 1024 ** 2,
+                             limit=MAX_FILE_BYTES // 1024 ** 2)
         source = p
     # Pillow refuses > 2 x Image.MAX_IMAGE_PIXELS itself (DecompressionBombError); the explicit limit
     # below is lower, so no global warning filter (not thread-safe) is needed.
     try:
         im = Image.open(source)
     except UnidentifiedImageError as exc:
-        raise ImageError(f"{name} is not an image that can be read ({_FORMATS} expected).") from exc
+        raise ImageError("not_an_image", name=name, formats=_FORMATS) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"{name} is far too large to decode safely ({exc}). Shrink the picture first.") from exc
+        raise ImageError("image_decompression_bomb", name=name, detail=str(exc)) from exc
     except OSError as exc:
-        raise ImageError(f"{name} cannot be read: {exc.strerror or exc}.") from exc
+        raise ImageError("image_unreadable", name=name, detail=str(exc.strerror or exc)) from exc
     with im:
         w, h = im.size
         if w <= 0 or h <= 0:
-            raise ImageError(f"{name} has no pixels ({w}x{h}).")
+            raise ImageError("image_no_pixels", name=name, width=w, height=h)
         if w * h > MAX_IMAGE_PIXELS:
-            raise ImageError(f"{name} is {w}x{h} pixels ({w * h / 1e6:.0f} megapixels), more than the "
-                             f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels accepted. Shrink it first.")
+            raise ImageError("image_too_many_pixels", name=name, width=w, height=h, megapixels=w * h / 1e6,
+                             limit=MAX_IMAGE_PIXELS // 1_000_000)
         try:
             im.seek(0)                                       # first frame of a GIF / multi-page TIFF
             im.load()
@@ -114,13 +114,12 @@ def load_image(path) -> np.ndarray:
         except ImageError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(f"{name} is far too large to decode safely ({exc}). Shrink it first.") from exc
+            raise ImageError("image_decompression_bomb", name=name, detail=str(exc)) from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             text = str(exc)
             if "truncated" in text or isinstance(exc, EOFError) or "broken" in text:
-                raise ImageError(f"{name} is truncated or damaged ({text}): part of the file is missing. "
-                                 f"Save or download it again.") from exc
-            raise ImageError(f"{name} could not be decoded ({text}).") from exc
+                raise ImageError("image_truncated", name=name, detail=text) from exc
+            raise ImageError("image_undecodable", name=name, detail=text) from exc
 
 
 def image_to_array(im: Image.Image) -> np.ndarray:
@@ -166,7 +165,7 @@ def image_to_array(im: Image.Image) -> np.ndarray:
     try:
         return np.array(im.convert("RGB"), dtype=np.uint8)
     except (ValueError, OSError) as exc:
-        raise ImageError(f"images in Pillow mode {mode!r} are not supported ({exc}).") from exc
+        raise ImageError("image_mode_unsupported", mode=mode, detail=str(exc)) from exc
 
 
 def _on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -187,13 +186,13 @@ def to_uint8_image(image) -> np.ndarray:
         return image_to_array(image)
     a = np.asarray(image)
     if a.dtype == object or a.size == 0:
-        raise ImageError(f"expected an image array, got {a.dtype} of shape {a.shape}.")
+        raise ImageError("image_array_invalid", dtype=str(a.dtype), shape=a.shape)
     if a.ndim == 3 and a.shape[0] in (1, 3) and a.shape[-1] not in (1, 3, 4):
         a = np.moveaxis(a, 0, -1)                                   # (C, H, W) -> (H, W, C)
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)):
-        raise ImageError(f"an image must be (H, W), (H, W, 3) or (H, W, 4); got an array of shape {a.shape}.")
+        raise ImageError("image_array_shape", shape=a.shape)
     if a.dtype == np.bool_:
         a = a.astype(np.uint8) * 255
     elif a.dtype == np.uint8:
@@ -207,7 +206,7 @@ def to_uint8_image(image) -> np.ndarray:
         scale = 255.0 if f.max(initial=0) <= 1.0 else 1.0
         a = np.clip(np.rint(f * scale), 0, 255).astype(np.uint8)
     else:
-        raise ImageError(f"unsupported image data type {a.dtype}.")
+        raise ImageError("image_dtype_unsupported", dtype=str(a.dtype))
     if a.ndim == 3 and a.shape[-1] == 4:
         f = to_float32(a)
         a = _on_white(f[..., :3], f[..., 3:4])
@@ -229,7 +228,7 @@ def _channels(a: np.ndarray, c: int) -> np.ndarray:
         return _gray(a)[..., None]
     if c == 3:
         return np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else a
-    raise ImageError(f"a model input needs 1 (grayscale) or 3 (RGB) channels, not {c}.")
+    raise ImageError("image_channels", channels=c)
 
 
 def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -247,9 +246,9 @@ def _check_shape(input_shape) -> tuple[int, int, int]:
     try:
         c, h, w = (int(v) for v in input_shape)
     except (TypeError, ValueError):
-        raise ImageError(f"input_shape must be (channels, height, width), got {input_shape!r}.") from None
+        raise ImageError("image_input_shape", shape=input_shape) from None
     if c not in (1, 3) or h < 1 or w < 1:
-        raise ImageError(f"input_shape must be (1 or 3, height, width) with positive sizes, got {input_shape!r}.")
+        raise ImageError("image_input_shape_values", shape=input_shape)
     return c, h, w
 
 
@@ -316,7 +315,7 @@ def preprocess(image, input_shape=(1, 28, 28), style: str = "fit") -> np.ndarray
     """
     c, h, w = _check_shape(input_shape)
     if style not in STYLES:
-        raise ImageError(f"unknown preprocessing style {style!r}; choose 'fit' or 'mnist'.")
+        raise ImageError("unknown_preprocess_style", style=style)
     if style == "fit":
         return to_float32(fit_to_shape(image, (c, h, w)))
     a = to_uint8_image(image)

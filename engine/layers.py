@@ -26,8 +26,8 @@ import re
 import numpy as np
 
 from engine import kernels
-from engine.errors import ArchitectureError, ShapeError
-from engine.shapes import format_shape, resolve_padding
+from engine.errors import ArchitectureError, Shape, ShapeError, Term
+from engine.shapes import resolve_padding
 
 __all__ = [
     "Layer",
@@ -142,10 +142,8 @@ def _normalize_activation(value):
 
 def _check_activation(layer, allowed=ACTIVATIONS):
     if layer.activation is not None and layer.activation not in allowed:
-        raise ShapeError(
-            f"{type(layer).__name__}: unknown activation {layer.activation!r}; "
-            f"choose one of {', '.join(a for a in allowed)}."
-        )
+        raise ShapeError("unknown_activation", layer_class=type(layer).__name__, activation=layer.activation,
+                         choices=", ".join(allowed))
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,14 +186,13 @@ def initialize(name: str, shape: tuple, fan_in: int, fan_out: int, rng: np.rando
         return _truncated_normal(rng, np.sqrt(2.0 / (fan_in + fan_out)), shape).astype(np.float32)
     if name == "he_normal":
         return _truncated_normal(rng, np.sqrt(2.0 / fan_in), shape).astype(np.float32)
-    raise ShapeError(f"unknown initializer {name!r}; choose one of {', '.join(INITIALIZERS)}.")
+    raise ShapeError("unknown_initializer_name", name=name, choices=", ".join(INITIALIZERS))
 
 
 def _check_initializer(layer, value, what):
     if value not in INITIALIZERS:
-        raise ShapeError(
-            f"{type(layer).__name__}: unknown {what} {value!r}; choose one of {', '.join(INITIALIZERS)}."
-        )
+        raise ShapeError("unknown_initializer", layer_class=type(layer).__name__, what=what, value=value,
+                         choices=", ".join(INITIALIZERS))
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,10 +212,10 @@ def _whole(value, what: str, layer: str, minimum: int = 1) -> int:
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         else:
-            raise ShapeError(f"{layer}: {what} must be a whole number, got {value!r}.")
+            raise ShapeError("not_whole_number", owner=layer, what=Term(what), value=value)
     value = int(value)
     if value < minimum:
-        raise ShapeError(f"{layer}: {what} must be at least {minimum}, got {value}.")
+        raise ShapeError("too_small", owner=layer, what=Term(what), minimum=minimum, value=value)
     return value
 
 
@@ -233,7 +230,7 @@ def _square(value):
 
 def _check_square(value, what: str, layer: str) -> int:
     if isinstance(value, tuple):
-        raise ShapeError(f"{layer}: only square {what}s are supported, got {value}; use one number such as 3.")
+        raise ShapeError("not_square", owner=layer, what=Term(what), value=value)
     return _whole(value, what, layer)
 
 
@@ -245,14 +242,10 @@ def _norm_padding(padding):
     return padding
 
 
-def _check_image_input(layer: "Layer", input_shape) -> tuple[int, int, int]:
+def _check_image_input(layer: Layer, input_shape) -> tuple[int, int, int]:
     shape = tuple(int(v) for v in input_shape)
     if len(shape) != 3:
-        raise ShapeError(
-            f"{type(layer).__name__} needs an image input (height x width x channels), but receives a flat "
-            f"vector of {format_shape(shape)} values. Put {type(layer).__name__} layers before Flatten, "
-            f"not after it."
-        )
+        raise ShapeError("image_layer_after_flatten", layer_class=type(layer).__name__, shape=Shape(shape))
     return shape
 
 
@@ -456,7 +449,7 @@ class Conv2D(_FusedActivation):
         k = _check_square(self.kernel_size, "kernel size", where)
         s = _check_square(self.strides, "stride", where)
         if self.mode not in ("cross_correlation", "convolution"):
-            raise ShapeError(f"{where}: mode must be 'cross_correlation' or 'convolution', got {self.mode!r}.")
+            raise ShapeError("unknown_conv_mode", owner=where, mode=self.mode)
         _check_activation(self, ("relu", "sigmoid", "tanh", "leaky_relu"))
         _check_initializer(self, self.kernel_initializer, "kernel_initializer")
         _check_initializer(self, self.bias_initializer, "bias_initializer")
@@ -466,17 +459,16 @@ class Conv2D(_FusedActivation):
         f, k, s = self._checked()
         c, h, w = _check_image_input(self, input_shape)
         if isinstance(self.padding, (int, np.integer)) and not isinstance(self.padding, bool) and self.padding < 0:
-            raise ShapeError(f"Conv2D '{self.name}': padding must be 0 or more, got {self.padding}.")
+            raise ShapeError("negative_padding", owner=f"Conv2D '{self.name}'", padding=self.padding)
         try:
             ph = resolve_padding(self.padding, h, k, s, "kernel")
             pw = resolve_padding(self.padding, w, k, s, "kernel")
         except ShapeError as exc:
-            raise ShapeError(f"Conv2D '{self.name}' with input {format_shape((c, h, w))}: {exc}") from None
+            raise ShapeError("layer_with_input", layer=f"Conv2D '{self.name}'", shape=Shape((c, h, w)),
+                             error=exc) from exc
         if ph.out < 1 or pw.out < 1:
-            raise ShapeError(
-                f"Conv2D '{self.name}': the output would be {ph.out}x{pw.out} pixels for input "
-                f"{format_shape((c, h, w))}; use a smaller kernel or stride, or padding='same'."
-            )
+            raise ShapeError("output_vanishes", owner=f"Conv2D '{self.name}'", out_h=ph.out, out_w=pw.out,
+                             shape=Shape((c, h, w)))
         return c, h, w, f, k, s, ph, pw
 
     def output_shape(self, input_shape):
@@ -563,18 +555,16 @@ class Conv2D(_FusedActivation):
         channel stays fixed while the rest of the network trains.
         """
         if not self.built:
-            raise ShapeError(f"Conv2D '{self.name}': build the model before setting a filter.")
+            raise ShapeError("filter_needs_build", name=self.name)
         W = self.params["W"]
         f, c, k, _ = W.shape
         if not 0 <= int(index) < f:
-            raise ShapeError(f"Conv2D '{self.name}' has filters 0..{f - 1}; got filter {index}.")
+            raise ShapeError("filter_index_out_of_range", name=self.name, last=f - 1, index=index)
         kernel = np.asarray(kernel, dtype=np.float32)
         if kernel.shape == (k, k):
             kernel = np.broadcast_to(kernel, (c, k, k))
         if kernel.shape != (c, k, k):
-            raise ShapeError(
-                f"Conv2D '{self.name}': a kernel for this layer is {k}x{k} (x {c} channels), got {kernel.shape}."
-            )
+            raise ShapeError("filter_kernel_shape", name=self.name, k=k, channels=c, got=kernel.shape)
         W[int(index)] = kernel
         if bias is not None and self.use_bias:
             self.params["b"][int(index)] = bias
@@ -626,7 +616,7 @@ class _Pooling2D(Layer):
             ph = resolve_padding(self.padding, h, k, s, self._what)
             pw = resolve_padding(self.padding, w, k, s, self._what)
         except ShapeError as exc:
-            raise ShapeError(f"{where} with input {format_shape((c, h, w))}: {exc}") from None
+            raise ShapeError("layer_with_input", layer=where, shape=Shape((c, h, w)), error=exc) from exc
         return c, h, w, k, s, ph, pw
 
     def output_shape(self, input_shape):
@@ -801,10 +791,7 @@ class Dense(_FusedActivation):
         _check_initializer(self, self.bias_initializer, "bias_initializer")
         shape = tuple(int(v) for v in input_shape)
         if len(shape) != 1:
-            raise ShapeError(
-                f"Dense needs a flat input, but receives {format_shape(shape)} ({len(shape)}-D feature maps). "
-                f"Add a Flatten layer before this Dense layer."
-            )
+            raise ShapeError("dense_needs_flat", shape=Shape(shape), dims=len(shape))
         return shape[0], units
 
     def output_shape(self, input_shape):
@@ -884,11 +871,9 @@ class Dropout(Layer):
         try:
             rate = float(self.rate)
         except (TypeError, ValueError):
-            raise ShapeError(f"Dropout '{self.name}': rate must be a number between 0 and 1, got {self.rate!r}.") from None
+            raise ShapeError("dropout_rate_not_number", name=self.name, rate=self.rate) from None
         if not 0.0 <= rate < 1.0:
-            raise ShapeError(
-                f"Dropout '{self.name}': rate is the fraction of values dropped and must be in [0, 1), got {rate}."
-            )
+            raise ShapeError("dropout_rate_range", name=self.name, rate=rate)
         return super().output_shape(input_shape)
 
     def build(self, input_shape, rng=None):
@@ -936,15 +921,13 @@ def layer_from_config(config: dict) -> Layer:
     """Rebuild a layer from ``{"class_name": ..., "config": {...}}`` (only the known layer classes;
     nothing is evaluated). Raises :class:`ArchitectureError` for an unknown class or argument."""
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ArchitectureError(f"a layer description needs 'class_name' and 'config', got {config!r}.")
+        raise ArchitectureError("layer_config_malformed", config=config)
     class_name = _ALIASES.get(config["class_name"], config["class_name"])
     cls = LAYER_CLASSES.get(class_name)
     if cls is None:
-        raise ArchitectureError(
-            f"unknown layer type {config['class_name']!r}; known types: {', '.join(LAYER_CLASSES)}."
-        )
+        raise ArchitectureError("unknown_layer_type", class_name=config["class_name"], choices=", ".join(LAYER_CLASSES))
     kwargs = dict(config.get("config") or {})
     try:
         return cls(**kwargs)
     except TypeError as exc:
-        raise ArchitectureError(f"{class_name}: {exc}") from None
+        raise ArchitectureError("layer_bad_argument", layer_class=class_name, detail=str(exc)) from None

@@ -35,19 +35,13 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
     dlogits : (N, K) array of the logits' dtype
     """
     if logits.ndim != 2:
-        raise ShapeError(
-            f"the loss needs one score per class, shape (N, K); the model outputs {logits.shape[1:]} per image. "
-            f"End the model with Flatten and Dense(number of classes)."
-        )
+        raise ShapeError("loss_needs_scores", shape=logits.shape[1:])
     n, k = logits.shape
     labels = np.asarray(labels)
     if labels.shape != (n,):
-        raise ShapeError(f"expected {n} labels for {n} images, got labels of shape {labels.shape}.")
+        raise ShapeError("label_count", count=n, shape=labels.shape)
     if n and (labels.min() < 0 or labels.max() >= k):
-        raise ShapeError(
-            f"labels must be class ids 0..{k - 1} because the model has {k} outputs; got labels "
-            f"{int(labels.min())}..{int(labels.max())}. Make the last Dense layer as wide as the number of classes."
-        )
+        raise ShapeError("label_range", last=k - 1, classes=k, low=int(labels.min()), high=int(labels.max()))
     rows = np.arange(n)
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.errors import ArchitectureError, ConvScopeError, ShapeError
+from engine import limits
+from engine.errors import ArchitectureError, ConvScopeError, LimitError, Shape, ShapeError
 from engine.inspection import Inspection, inspect_model, output_head
 from engine.layers import Layer, layer_from_config
 from engine.losses import softmax, softmax_cross_entropy
@@ -26,7 +27,8 @@ __all__ = ["Sequential", "SummaryRow", "EvalResult", "validate_architecture", "k
 @dataclass(frozen=True)
 class SummaryRow:
     """One layer of a summary table. Shapes are engine shapes (``(C, H, W)`` or ``(D,)``); ``None``
-    when unknown because an earlier layer has an error. ``error`` is the teaching message or ``None``."""
+    when unknown because an earlier layer has an error. ``error`` is the teaching message or ``None``;
+    ``exception`` the :class:`ConvScopeError` it came from (its ``code`` and ``values`` translate it)."""
 
     index: int
     name: str
@@ -39,6 +41,7 @@ class SummaryRow:
     error: str | None = None
     description: str = ""
     trainable: bool = True
+    exception: ConvScopeError | None = None
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,19 @@ def _unique_names(layers: list[Layer]) -> None:
         if not layer._auto_name and layer.name not in used:
             used.add(layer.name)
             keep.add(i)
+    # The next suffix to try per base name: names are only ever added, so the search for a free one
+    # resumes where the previous search for that base stopped (linear in the number of layers).
+    next_suffix: dict[str, int] = {}
     for i, layer in enumerate(layers):
         if i in keep:
             continue
         base = layer._base_name if layer._auto_name else layer.name
-        name, k = base, 0
+        k = next_suffix.get(base, 0)
+        name = base if k == 0 else f"{base}_{k}"
         while name in used:
             k += 1
             name = f"{base}_{k}"
+        next_suffix[base] = k + 1
         layer.name = name
         used.add(name)
 
@@ -95,10 +103,11 @@ def _row(index: int, layer: Layer, shape) -> tuple[SummaryRow, tuple | None]:
         formula = layer.param_formula(shape)
         size = layer.size_formula(shape)
         error = None
-    except ShapeError as exc:
-        out, params, formula, size, error = None, 0, "", "", str(exc)
+    except ConvScopeError as exc:
+        out, params, formula, size, error = None, 0, "", "", exc
     except (TypeError, ValueError) as exc:  # a hyperparameter of the wrong type typed into the editor
-        out, params, formula, size, error = None, 0, "", "", f"{type(layer).__name__} '{layer.name}': {exc}"
+        out, params, formula, size = None, 0, "", ""
+        error = ShapeError("layer_bad_value", layer_class=type(layer).__name__, name=layer.name, detail=str(exc))
     row = SummaryRow(
         index=index,
         name=layer.name,
@@ -108,9 +117,10 @@ def _row(index: int, layer: Layer, shape) -> tuple[SummaryRow, tuple | None]:
         params=params,
         formula=formula,
         size_formula=size,
-        error=error,
+        error=str(error) if error is not None else None,
         description=layer.describe(),
         trainable=layer.trainable,
+        exception=error,
     )
     return row, out
 
@@ -121,10 +131,18 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
     ``layer_configs`` holds ``{"class_name", "config"}`` dicts or :class:`Layer` objects. The first
     layer that cannot work gets its teaching message in ``row.error``; the layers after it get
     ``None`` shapes (their input is unknown). With ``num_classes`` the last layer must output one
-    score per class.
+    score per class. Too many layers or too large an input (:mod:`engine.limits`) raise
+    :class:`LimitError` before any layer is made; the sizes of a draft (units, filters, parameters)
+    are only counted here (the editor compares them), :meth:`Sequential.build` and the model loader
+    refuse them. Time and memory are linear in the number of layers.
     """
+    if not isinstance(layer_configs, (list, tuple)):
+        layer_configs = list(layer_configs)
+    limits.check_layer_count(len(layer_configs))
+    if input_shape is not None:
+        limits.check_input_shape(tuple(int(v) for v in input_shape))
     layers: list[Layer | None] = []
-    build_errors: list[str | None] = []
+    build_errors: list[ConvScopeError | None] = []
     for cfg in layer_configs:
         if isinstance(cfg, Layer):
             layers.append(cfg)
@@ -135,17 +153,18 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
             build_errors.append(None)
         except ConvScopeError as exc:
             layers.append(None)
-            build_errors.append(str(exc))
+            build_errors.append(exc)
     # Same naming as Sequential, so the editor shows the names the built model will have.
     _unique_names([layer for layer in layers if layer is not None])
 
     rows: list[SummaryRow] = []
     shape = tuple(int(v) for v in input_shape) if input_shape is not None else None
-    for index, (layer, err) in enumerate(zip(layers, build_errors)):
+    for index, (layer, err) in enumerate(zip(layers, build_errors, strict=True)):
         if layer is None:
             cfg = layer_configs[index]
             cls = cfg.get("class_name", "?") if isinstance(cfg, dict) else "?"
-            rows.append(SummaryRow(index, str(cls).lower(), str(cls), shape, None, 0, "", "", err))
+            rows.append(SummaryRow(index, str(cls).lower(), str(cls), shape, None, 0, "", "", str(err),
+                                   exception=err))
             shape = None
             continue
         if shape is None:
@@ -155,15 +174,30 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
         row, shape = _row(index, layer, shape)
         rows.append(row)
     if rows and num_classes is not None and shape is not None and shape != (int(num_classes),):
-        last = rows[-1]
-        rows[-1] = replace(
-            last,
-            error=(
-                f"the last layer outputs {format_shape(shape)} values per image, but the data has "
-                f"{num_classes} classes. End the model with Flatten and Dense({num_classes})."
-            ),
-        )
+        exc = ArchitectureError("wrong_class_count", shape=Shape(shape), classes=int(num_classes))
+        rows[-1] = replace(rows[-1], error=str(exc), exception=exc)
     return rows
+
+
+class _in_layer:
+    """Context: a layer's own error (or a hyperparameter of the wrong kind) becomes an
+    :class:`ArchitectureError` naming the layer, the layer's error kept inside it."""
+
+    def __init__(self, index: int, layer: Layer):
+        self.index, self.layer = index, layer
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None or not isinstance(exc, (TypeError, ValueError)):
+            return False
+        if isinstance(exc, ArchitectureError) and exc.code == "in_layer":
+            return False
+        if not isinstance(exc, ConvScopeError):  # a hyperparameter of the wrong kind, e.g. padding=[1, 2, 3]
+            exc = ShapeError("layer_bad_value", layer_class=type(self.layer).__name__, name=self.layer.name,
+                             detail=str(exc))
+        raise ArchitectureError.in_layer(self.index, self.layer.name, exc) from exc
 
 
 class Sequential:
@@ -193,28 +227,35 @@ class Sequential:
         _unique_names(self.layers)
         self.built = False
 
-    def build(self, input_shape: tuple, seed: int | None = 0, rng: np.random.Generator | None = None) -> "Sequential":
+    def build(self, input_shape: tuple, seed: int | None = 0, rng: np.random.Generator | None = None) -> Sequential:
         """Infer every shape and allocate the parameters (seeded; Keras initializers).
 
         Raises :class:`ArchitectureError` naming the first layer that cannot work and how to fix it.
         """
         shape = tuple(int(v) for v in input_shape)
         if len(shape) not in (1, 3) or min(shape) < 1:
-            raise ArchitectureError(
-                f"the input shape must be (channels, height, width) such as (1, 28, 28), got {input_shape!r}."
-            )
+            raise ArchitectureError("bad_input_shape", shape=input_shape)
         if not self.layers:
-            raise ArchitectureError("the model has no layers: add at least Flatten and Dense(number of classes).")
+            raise ArchitectureError("no_layers")
+        limits.check_layer_count(len(self.layers))
+        limits.check_input_shape(shape)
+        # Shapes and sizes first (pure arithmetic): nothing is allocated for a model that cannot work
+        # or would not fit in memory.
+        self.built = False
+        total = 0
+        for index, layer in enumerate(self.layers):
+            with _in_layer(index, layer):
+                limits.check_width(layer)
+                total += layer.param_count(shape)
+                shape = layer.output_shape(shape)
+            if total > limits.MAX_PARAMS:
+                raise ArchitectureError.in_layer(index, layer.name, LimitError("too_many_params", params=total,
+                                                                           limit=limits.MAX_PARAMS))
+        shape = tuple(int(v) for v in input_shape)
         rng = rng if rng is not None else np.random.default_rng(seed)
         for index, layer in enumerate(self.layers):
-            try:
+            with _in_layer(index, layer):
                 layer.build(shape, rng)
-            except ShapeError as exc:
-                self.built = False
-                raise ArchitectureError(str(exc), index, layer.name) from None
-            except (TypeError, ValueError) as exc:  # a hyperparameter of the wrong kind, e.g. padding=[1, 2, 3]
-                self.built = False
-                raise ArchitectureError(f"{type(layer).__name__} '{layer.name}': {exc}", index, layer.name) from None
             shape = layer.out_shape
         self.input_shape = tuple(int(v) for v in input_shape)
         self._consolidate()
@@ -247,7 +288,7 @@ class Sequential:
 
     def _require_built(self) -> None:
         if not self.built:
-            raise ArchitectureError("the model is not built yet: call build(input_shape) first.")
+            raise ArchitectureError("not_built")
 
     # ---------------------------------------------------------------------------------------
     # description
@@ -265,7 +306,7 @@ class Sequential:
         """One :class:`SummaryRow` per layer (for ``input_shape`` or the built one)."""
         shape = input_shape if input_shape is not None else self.input_shape
         if shape is None:
-            raise ArchitectureError("give an input shape or build the model before asking for its summary.")
+            raise ArchitectureError("summary_needs_shape")
         return validate_architecture(self.layers, shape)
 
     @property
@@ -278,7 +319,7 @@ class Sequential:
         for layer in self.layers:
             if not layer.trainable:
                 continue
-            for key, p in layer.params.items():
+            for p in layer.params.values():
                 n = p.size
                 frozen = getattr(layer, "frozen_filters", None)
                 if frozen:
@@ -302,7 +343,7 @@ class Sequential:
         lines = [f'Model: "{self.name}"', "_" * line_length]
         lines.append(f" {'Layer (type)':<{w1}}{'Output Shape':<{w2}}{'Param #':<{w3}}".rstrip())
         lines.append("=" * line_length)
-        for i, (r, label, shape) in enumerate(zip(rows, labels, shapes)):
+        for i, (r, label, shape) in enumerate(zip(rows, labels, shapes, strict=True)):
             lines.append(f" {label:<{w1}}{shape:<{w2}}{r.params:<{w3}}".rstrip())
             if i < len(rows) - 1:
                 lines.append("")
@@ -328,9 +369,7 @@ class Sequential:
         if x.dtype != self.dtype or not x.flags.c_contiguous:
             x = np.ascontiguousarray(x, dtype=self.dtype)
         if self.input_shape is not None and x.shape[1:] != self.input_shape:
-            raise ShapeError(
-                f"the model expects images of {format_shape(self.input_shape)}, got {format_shape(x.shape[1:])}."
-            )
+            raise ShapeError("input_shape_mismatch", expected=Shape(self.input_shape), got=Shape(x.shape[1:]))
         return x
 
     @property
@@ -424,7 +463,8 @@ class Sequential:
         x = np.asarray(x)
         if self.input_shape is not None and x.shape == self.input_shape:
             x = x[None]
-        parts = [softmax(np.asarray(self.logits(x[i:i + batch_size]), np.float64)) for i in range(0, len(x), batch_size)]
+        parts = [softmax(np.asarray(self.logits(x[i:i + batch_size]), np.float64))
+                 for i in range(0, len(x), batch_size)]
         if not parts:
             return np.zeros((0, self.num_classes or 0), np.float32)
         return np.concatenate(parts).astype(np.float32)
@@ -440,7 +480,7 @@ class Sequential:
         n = len(y)
         k = self.num_classes
         if k is None:
-            raise ArchitectureError("evaluate needs a model that outputs one score per class.")
+            raise ArchitectureError("evaluate_needs_classes")
         probs = np.empty((n, k), np.float32)
         total = 0.0
         for i in range(0, n, batch_size):
@@ -466,7 +506,7 @@ class Sequential:
         self._require_built()
         x = self._prepare(x1)
         if x.shape[0] != 1:
-            raise ShapeError(f"input_gradient takes one image, got a batch of {x.shape[0]}.")
+            raise ShapeError("one_image_only", count=x.shape[0])
         saved = self._flat_grads.copy()
         first = self.layers[0]
         first.need_input_grad = True
@@ -491,19 +531,16 @@ class Sequential:
         """Copy ``weights`` (as returned by :meth:`get_weights`) into the model, checking every shape."""
         self._require_built()
         if len(weights) != len(self.layers):
-            raise ShapeError(f"got weights for {len(weights)} layers, but the model has {len(self.layers)} layers.")
-        for layer, w in zip(self.layers, weights):
+            raise ShapeError("weights_layer_count", got=len(weights), expected=len(self.layers))
+        for layer, w in zip(self.layers, weights, strict=True):
             if set(w) != set(layer.params):
-                raise ShapeError(
-                    f"layer '{layer.name}' has parameters {sorted(layer.params)}, got {sorted(w)}."
-                )
+                raise ShapeError("weights_keys", name=layer.name, expected=sorted(layer.params), got=sorted(w))
             for key, value in w.items():
                 value = np.asarray(value)
                 if value.shape != layer.params[key].shape:
-                    raise ShapeError(
-                        f"layer '{layer.name}' parameter {key} has shape {layer.params[key].shape}, got {value.shape}."
-                    )
-        for layer, w in zip(self.layers, weights):
+                    raise ShapeError("weights_shape", name=layer.name, key=key, expected=layer.params[key].shape,
+                                     got=value.shape)
+        for layer, w in zip(self.layers, weights, strict=True):
             for key, value in w.items():
                 layer.params[key][...] = value
 
@@ -515,7 +552,7 @@ class Sequential:
     def set_flat_weights(self, flat: np.ndarray) -> None:
         self._require_built()
         if flat.shape != self._flat_params.shape:
-            raise ShapeError(f"expected {self._flat_params.size} values, got {flat.size}.")
+            raise ShapeError("flat_weights_size", expected=self._flat_params.size, got=flat.size)
         self._flat_params[...] = flat
 
     @property
@@ -535,16 +572,16 @@ class Sequential:
         }
 
     @classmethod
-    def from_config(cls, config: dict, seed: int | None = 0) -> "Sequential":
+    def from_config(cls, config: dict, seed: int | None = 0) -> Sequential:
         """Rebuild a model (built when the config has an input shape; weights freshly initialized)."""
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise ArchitectureError("a model description needs a 'layers' list.")
+            raise ArchitectureError("model_config_malformed")
         model = cls([layer_from_config(c) for c in config["layers"]], name=str(config.get("name", "sequential")))
         if config.get("input_shape") is not None:
             model.build(tuple(config["input_shape"]), seed=seed)
         return model
 
-    def clone(self) -> "Sequential":
+    def clone(self) -> Sequential:
         """An independent deep copy (same architecture, names, frozen flags and weights)."""
         model = Sequential.from_config(self.get_config())
         if self.built:

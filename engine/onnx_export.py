@@ -65,10 +65,7 @@ def _import_onnx():
         import onnx
         from onnx import TensorProto, helper, numpy_helper
     except ImportError as exc:
-        raise OnnxUnavailableError(
-            "ONNX export needs the optional 'onnx' package, which is not installed "
-            f"({exc}). Install it with:  pip install onnx   (or: pip install 'convscope[onnx]')."
-        ) from None
+        raise OnnxUnavailableError("onnx_missing", detail=str(exc)) from None
     return onnx, TensorProto, helper, numpy_helper
 
 
@@ -125,10 +122,8 @@ class _GraphBuilder:
             return x
         op = _ACTIVATIONS.get(key)
         if op is None:
-            raise OnnxExportError(
-                f"layer '{layer_name}': activation {kind!r} has no ONNX export; "
-                f"use one of {sorted(set(_ACTIVATIONS))}."
-            )
+            raise OnnxExportError("onnx_activation", layer=layer_name, activation=kind,
+                                  choices=", ".join(sorted(set(_ACTIVATIONS))))
         attrs = {}
         if op == "LeakyRelu":
             attrs["alpha"] = float(0.3 if alpha is None else alpha)
@@ -172,7 +167,7 @@ def build_onnx_model(model, include_softmax: bool = False, metadata: dict | None
     onnx, TensorProto, helper, numpy_helper = _import_onnx()
     input_shape = getattr(model, "input_shape", None)
     if not input_shape:
-        raise OnnxExportError("the model is not built yet: build it for an input shape before exporting.")
+        raise OnnxExportError("onnx_unbuilt")
     g = _GraphBuilder(helper, numpy_helper)
     x = "input"
     g.used.add(x)
@@ -186,7 +181,7 @@ def build_onnx_model(model, include_softmax: bool = False, metadata: dict | None
         if class_name == "Conv2D":
             p = _weights(layer)
             if "W" not in p:
-                raise OnnxExportError(f"layer '{lname}' has no weights: build the model before exporting.")
+                raise OnnxExportError("onnx_no_weights", layer=lname)
             w = p["W"]
             if str(cfg.get("mode", "cross_correlation")).lower() == "convolution":
                 # True convolution slides the flipped kernel; ONNX Conv does not flip.
@@ -220,11 +215,9 @@ def build_onnx_model(model, include_softmax: bool = False, metadata: dict | None
         elif class_name == "Dense":
             p = _weights(layer)
             if "W" not in p:
-                raise OnnxExportError(f"layer '{lname}' has no weights: build the model before exporting.")
+                raise OnnxExportError("onnx_no_weights", layer=lname)
             if len(shape) != 1:
-                raise OnnxExportError(
-                    f"layer '{lname}': Dense receives {shape} but ONNX Gemm needs a flat input; add Flatten before it."
-                )
+                raise OnnxExportError("onnx_dense_needs_flat", layer=lname, shape=shape)
             inputs = [x, g.constant(f"{lname}_W", p["W"])]
             if p.get("b") is not None:
                 inputs.append(g.constant(f"{lname}_b", p["b"]))
@@ -239,7 +232,7 @@ def build_onnx_model(model, include_softmax: bool = False, metadata: dict | None
             pass  # identity at inference
 
         else:
-            raise OnnxExportError(f"layer '{lname}' ({class_name}) has no ONNX export.")
+            raise OnnxExportError("onnx_unsupported_layer", layer=lname, layer_class=class_name)
         shape = out_shape
 
     # The graph's first output is exactly what ``model.forward`` returns: logits, or probabilities
@@ -251,7 +244,7 @@ def build_onnx_model(model, include_softmax: bool = False, metadata: dict | None
     outputs.append(helper.make_tensor_value_info(first, TensorProto.FLOAT, out_dims))
     if include_softmax and not ends_in_softmax:
         if len(shape) != 1:
-            raise OnnxExportError(f"probabilities need a flat output, but the model outputs {shape}.")
+            raise OnnxExportError("onnx_probabilities_need_flat", shape=shape)
         probs = g.node("Softmax", [first], "probabilities", axis=1)
         outputs.append(helper.make_tensor_value_info(probs, TensorProto.FLOAT, out_dims))
 
@@ -295,6 +288,5 @@ def export_onnx(model, path, include_softmax: bool = False, metadata: dict | Non
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(proto.SerializeToString())
     except OSError as exc:
-        raise ConvScopeError(f"could not write the ONNX file {str(path)!r}: {exc.strerror or exc}. "
-                             "Choose a folder you can write to.") from None
+        raise ConvScopeError("onnx_write_failed", path=str(path), detail=str(exc.strerror or exc)) from None
     return path

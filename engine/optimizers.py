@@ -139,7 +139,8 @@ class Adam(Optimizer):
         p -= tmp
 
     def _hyper(self):
-        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
 
 
 class RMSprop(Optimizer):
@@ -180,7 +181,8 @@ class RMSprop(Optimizer):
             p -= tmp
 
     def _hyper(self):
-        return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon, "momentum": self.momentum}
+        return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon,
+                "momentum": self.momentum}
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop}
@@ -191,18 +193,18 @@ def optimizer_from_config(config) -> Optimizer:
     if isinstance(config, str):
         config = {"class_name": config, "config": {}}
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ConvScopeError(f"an optimizer description needs 'class_name' and 'config', got {config!r}.")
+        raise ConvScopeError("optimizer_config_malformed", config=config)
     by_lower = {k.lower(): v for k, v in OPTIMIZERS.items()}
     cls = by_lower.get(str(config["class_name"]).lower())
     if cls is None:
-        raise ConvScopeError(f"unknown optimizer {config['class_name']!r}; choose one of {', '.join(OPTIMIZERS)}.")
+        raise ConvScopeError("unknown_optimizer", name=config["class_name"], choices=", ".join(OPTIMIZERS))
     kwargs = dict(config.get("config") or {})
     if "lr" in kwargs:
         kwargs["learning_rate"] = kwargs.pop("lr")
     try:
         opt = cls(**kwargs)
     except TypeError as exc:
-        raise ConvScopeError(f"{cls.__name__}: {exc}") from None
+        raise ConvScopeError("optimizer_bad_argument", optimizer=cls.__name__, detail=str(exc)) from None
     if not np.isfinite(opt.learning_rate) or opt.learning_rate <= 0:
-        raise ConvScopeError(f"the learning rate must be a positive number, got {opt.learning_rate}.")
+        raise ConvScopeError("learning_rate_not_positive", value=opt.learning_rate)
     return opt

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import ConvScopeError, ModelFileError
+from engine import limits
+from engine.errors import ArchitectureError, ConvScopeError, Message, ModelFileError, Shape
 from engine.network import Sequential, validate_architecture
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "load_weights_into"]
@@ -49,14 +50,14 @@ def save_model(path, model: Sequential, metadata: dict | None = None) -> Path:
     half-written model behind.
     """
     if not model.built:
-        raise ModelFileError("build the model before saving it.")
+        raise ModelFileError("save_unbuilt")
     path = Path(path)
     if path.suffix.lower() != ".npz":
         path = path.with_name(path.name + ".npz")
     try:
         meta_text = json.dumps(metadata or {}, default=_json_default, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"the model's metadata cannot be saved as JSON: {exc}.") from None
+        raise ModelFileError("metadata_not_json", detail=str(exc)) from None
     arch = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": model.get_config()}
     arrays = {"architecture": np.array(json.dumps(arch)), "metadata": np.array(meta_text)}
     for i, layer in enumerate(model.layers):
@@ -73,54 +74,45 @@ def save_model(path, model: Sequential, metadata: dict | None = None) -> Path:
             os.unlink(tmp)
         except OSError:
             pass
-        raise ModelFileError(f"could not write {path}: {exc.strerror or exc}.") from None
+        raise ModelFileError("model_write_failed", path=str(path), detail=str(exc.strerror or exc)) from None
     return path
 
 
 def _read(path) -> tuple[dict, dict, dict[str, np.ndarray]]:
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"{path} does not exist or is not a file.")
+        raise ModelFileError("model_file_missing", path=str(path))
     # A model file is a zip archive (.npz). Anything else is refused before numpy sees it: numpy
     # would try to read it as a pickle and answer with advice to load it unsafely.
     try:
         with path.open("rb") as fh:
             magic = fh.read(4)
     except OSError as exc:
-        raise ModelFileError(f"could not read {path.name}: {exc.strerror or exc}.") from None
+        raise ModelFileError("model_read_failed", name=path.name, detail=str(exc.strerror or exc)) from None
     if magic != b"PK\x03\x04":
-        what = "an empty file" if not magic else "not an .npz archive"
-        raise ModelFileError(
-            f"{path.name} is not a ConvScope model file ({what}). Choose a model file saved by ConvScope "
-            f"(File > Save model)."
-        )
+        what = Message("empty_file") if not magic else Message("not_npz_archive")
+        raise ModelFileError("not_model_file_kind", name=path.name, what=what)
     try:
         with np.load(path, allow_pickle=False) as data:
             names = list(data.files)
             arrays = {name: data[name] for name in names}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-        raise ModelFileError(
-            f"{path.name} is not a ConvScope model file (it could not be read as .npz: {exc}). "
-            f"Choose a file saved by ConvScope."
-        ) from None
+        raise ModelFileError("not_npz", name=path.name, detail=str(exc)) from None
     if "architecture" not in arrays:
-        raise ModelFileError(f"{path.name} holds arrays but no model architecture: it was not saved by ConvScope.")
+        raise ModelFileError("no_architecture", name=path.name)
     try:
         arch = json.loads(str(arrays.pop("architecture")))
         meta_raw = arrays.pop("metadata", None)
         metadata = json.loads(str(meta_raw)) if meta_raw is not None else {}
     except (ValueError, TypeError) as exc:
-        raise ModelFileError(f"{path.name}: the architecture or metadata text is damaged ({exc}).") from None
+        raise ModelFileError("architecture_text_damaged", name=path.name, detail=str(exc)) from None
     if not isinstance(arch, dict) or arch.get("format") != FORMAT:
-        raise ModelFileError(f"{path.name} is not a ConvScope model file.")
+        raise ModelFileError("not_model_file", name=path.name)
     version = arch.get("format_version")
     if not isinstance(version, int) or version < 1:
-        raise ModelFileError(f"{path.name}: unknown model file version {version!r}.")
+        raise ModelFileError("unknown_file_version", name=path.name, version=version)
     if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path.name} was saved by a newer ConvScope (file version {version}, this one reads up to "
-            f"{FORMAT_VERSION}). Update ConvScope to open it."
-        )
+        raise ModelFileError("newer_file_version", name=path.name, version=version, supported=FORMAT_VERSION)
     if not isinstance(metadata, dict):
         metadata = {"value": metadata}
     return arch, metadata, arrays
@@ -135,22 +127,21 @@ def _weights_for(model: Sequential, arrays: dict[str, np.ndarray], name: str) ->
             k = f"layer{i}_{key}"
             expected.add(k)
             if k not in arrays:
-                raise ModelFileError(f"{name}: the weights of layer {i} ({layer.name}, {key}) are missing.")
+                raise ModelFileError("weights_missing", name=name, index=i, layer=layer.name, key=key)
             value = arrays[k]
             if value.shape != param.shape:
-                raise ModelFileError(
-                    f"{name}: layer {i} ({layer.name}) {key} has shape {value.shape} in the file but the "
-                    f"architecture needs {param.shape}. The file is damaged."
-                )
+                raise ModelFileError("weights_wrong_shape", name=name, index=i, layer=layer.name, key=key,
+                                     got=value.shape, expected=param.shape)
             if not np.issubdtype(value.dtype, np.floating):
-                raise ModelFileError(f"{name}: layer {i} ({layer.name}) {key} holds {value.dtype} values, not numbers.")
+                raise ModelFileError("weights_not_numbers", name=name, index=i, layer=layer.name, key=key,
+                                     dtype=str(value.dtype))
             if not np.all(np.isfinite(value)):
-                raise ModelFileError(f"{name}: layer {i} ({layer.name}) {key} holds NaN or infinite values.")
+                raise ModelFileError("weights_not_finite", name=name, index=i, layer=layer.name, key=key)
             w[key] = value.astype(np.float32)
         weights.append(w)
     extra = sorted(set(arrays) - expected)
     if extra:
-        raise ModelFileError(f"{name}: unexpected arrays {extra[:3]} that the architecture does not use.")
+        raise ModelFileError("unexpected_arrays", name=name, arrays=extra[:3])
     return weights
 
 
@@ -160,30 +151,38 @@ def load_model(path) -> tuple[Sequential, dict]:
     arch, metadata, arrays = _read(path)
     config = arch.get("model")
     if not isinstance(config, dict) or config.get("input_shape") is None:
-        raise ModelFileError(f"{name}: the architecture has no input shape.")
+        raise ModelFileError("no_input_shape", name=name)
     layers = config.get("layers")
     if not isinstance(layers, list) or not all(isinstance(c, dict) for c in layers):
-        raise ModelFileError(f"{name}: the architecture has no valid list of layers.")
-    # Check the sizes before allocating anything: a damaged file must not make us build a huge model.
+        raise ModelFileError("no_layer_list", name=name)
+    # Check the sizes before allocating anything: a damaged file must not make us build a huge model
+    # (nor spend minutes validating 100,000 layers: the count is checked before any layer is made).
     try:
+        limits.check_layer_count(len(layers))
         rows = validate_architecture(layers, tuple(int(v) for v in config["input_shape"]))
+    except ConvScopeError as exc:
+        raise ModelFileError("architecture_invalid", name=name, error=exc) from exc
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{name}: the architecture is damaged ({exc}).") from None
+        raise ModelFileError("architecture_damaged", name=name, detail=str(exc)) from None
     bad = next((r for r in rows if r.error), None)
     if bad is not None:
-        raise ModelFileError(f"{name}: the architecture is not valid (layer {bad.index}: {bad.error}).")
+        inner = bad.exception if bad.exception is not None else ArchitectureError("no_layers")
+        raise ModelFileError("architecture_invalid", name=name,
+                             error=ArchitectureError.in_layer(bad.index, bad.name, inner))
     stored = sum(int(a.size) for k, a in arrays.items() if k.startswith("layer"))
     needed = sum(r.params for r in rows)
+    try:
+        limits.check_params(needed)
+    except ConvScopeError as exc:
+        raise ModelFileError("architecture_invalid", name=name, error=exc) from exc
     if stored != needed:
-        raise ModelFileError(
-            f"{name}: the file holds {stored:,} weights but its architecture needs {needed:,}. The file is damaged."
-        )
+        raise ModelFileError("weight_count_mismatch", name=name, stored=stored, needed=needed)
     try:
         model = Sequential.from_config(config)
     except ConvScopeError as exc:
-        raise ModelFileError(f"{name}: the architecture is not valid ({exc}).") from None
+        raise ModelFileError("architecture_invalid", name=name, error=exc) from exc
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ModelFileError(f"{name}: the architecture is damaged ({exc}).") from None
+        raise ModelFileError("architecture_damaged", name=name, detail=str(exc)) from None
     model.set_weights(_weights_for(model, arrays, name))
     return model, metadata
 
@@ -196,25 +195,19 @@ def load_weights_into(model: Sequential, path) -> dict:
     """
     name = Path(path).name
     if not model.built:
-        raise ModelFileError("build the model before loading weights into it.")
+        raise ModelFileError("load_into_unbuilt")
     arch, metadata, arrays = _read(path)
     config = arch.get("model") or {}
     theirs = config.get("layers") or []
     if config.get("input_shape") is not None and tuple(config["input_shape"]) != tuple(model.input_shape):
-        raise ModelFileError(
-            f"{name} is for {tuple(config['input_shape'])} images but this model takes {model.input_shape}."
-        )
+        raise ModelFileError("file_input_shape_differs", name=name, theirs=Shape(config["input_shape"]),
+                             ours=Shape(model.input_shape))
     if len(theirs) != len(model.layers):
-        raise ModelFileError(
-            f"{name} holds a model with {len(theirs)} layers but this model has {len(model.layers)}: "
-            f"open it as a new model instead."
-        )
+        raise ModelFileError("file_layer_count_differs", name=name, theirs=len(theirs), ours=len(model.layers))
     for i, (layer, cfg) in enumerate(zip(model.layers, theirs)):
         cls = cfg.get("class_name") if isinstance(cfg, dict) else None
         if cls != type(layer).__name__:
-            raise ModelFileError(
-                f"{name}: layer {i} is {cls} in the file but {type(layer).__name__} ({layer.name}) in this model: "
-                f"the architectures differ; open the file as a new model instead."
-            )
+            raise ModelFileError("file_layer_type_differs", name=name, index=i, theirs=cls,
+                                 ours=type(layer).__name__, layer=layer.name)
     model.set_weights(_weights_for(model, arrays, name))
     return metadata

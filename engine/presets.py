@@ -163,7 +163,7 @@ def build_preset(name: str, input_shape: tuple | None = None, num_classes: int |
     """Build preset ``name`` for ``input_shape`` ``(C, H, W)`` and ``num_classes`` (defaults: the preset's)."""
     preset = PRESETS.get(name)
     if preset is None:
-        raise ArchitectureError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
+        raise ArchitectureError("unknown_preset", name=name, choices=", ".join(PRESETS))
     shape = tuple(input_shape) if input_shape is not None else preset.input_shape
     k = int(num_classes) if num_classes is not None else preset.num_classes
     model = Sequential(preset.layers(k), name=name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from engine.errors import ShapeError
+from engine.errors import ShapeError, Term
 
 PaddingSpec = "str | int | tuple[int, int]"
 
@@ -34,9 +34,9 @@ class Padding1D:
 
 def _check_positive(name: str, value: int, what: str) -> None:
     if not isinstance(value, (int,)) or isinstance(value, bool):
-        raise ShapeError(f"{what}: {name} must be a whole number, got {value!r}.")
+        raise ShapeError("not_whole_number", owner=Term(what), what=Term(name), value=value)
     if value < 1:
-        raise ShapeError(f"{what}: {name} must be at least 1, got {value}.")
+        raise ShapeError("too_small", owner=Term(what), what=Term(name), minimum=1, value=value)
 
 
 def conv_output_size(n: int, f: int, s: int = 1, p: int = 0, what: str = "window") -> int:
@@ -53,15 +53,12 @@ def conv_output_size(n: int, f: int, s: int = 1, p: int = 0, what: str = "window
     _check_positive("stride", s, what)
     _check_positive("size", f, what)
     if p < 0:
-        raise ShapeError(f"{what}: padding must be 0 or more, got {p}.")
+        raise ShapeError("negative_padding", owner=Term(what), padding=p)
     if n < 1:
-        raise ShapeError(f"{what}: the input is empty ({n} pixels); an earlier layer shrank it to nothing.")
+        raise ShapeError("input_empty", owner=Term(what), size=n)
     if f > n + 2 * p:
-        raise ShapeError(
-            f"{what} {f} does not fit a {n}x{n} input with padding {p}: "
-            f"output would be ({n} + 2*{p} - {f})/{s} + 1 = {(n + 2 * p - f) // s + 1}. "
-            f"Use a smaller {what} (at most {n + 2 * p}), padding='same', or remove a pooling layer before it."
-        )
+        raise ShapeError("window_too_large", what=Term(what), size=f, n=n, padding=p, stride=s,
+                         out=(n + 2 * p - f) // s + 1, most=n + 2 * p)
     return (n + 2 * p - f) // s + 1
 
 
@@ -82,20 +79,17 @@ def resolve_padding(padding, n: int, f: int, s: int = 1, what: str = "kernel") -
             return Padding1D(0, 0, conv_output_size(n, f, s, 0, what))
         if mode == "same":
             if n < 1:
-                raise ShapeError(f"{what}: the input is empty ({n} pixels); an earlier layer shrank it to nothing.")
+                raise ShapeError("input_empty", owner=Term(what), size=n)
             return same_padding(n, f, s)
-        raise ShapeError(f"{what}: padding must be 'valid', 'same' or a number of pixels, got {padding!r}.")
+        raise ShapeError("bad_padding_mode", owner=Term(what), padding=padding)
     if isinstance(padding, (tuple, list)):
         before, after = (int(v) for v in padding)
         if before < 0 or after < 0:
-            raise ShapeError(f"{what}: padding must be 0 or more, got {padding!r}.")
+            raise ShapeError("negative_padding", owner=Term(what), padding=tuple(padding))
         _check_positive("stride", s, what)
         span = n + before + after
         if f > span:
-            raise ShapeError(
-                f"{what} {f} does not fit a {n}x{n} input with padding {before}+{after}: "
-                f"use a smaller {what} or more padding."
-            )
+            raise ShapeError("window_too_large_padded", what=Term(what), size=f, n=n, before=before, after=after)
         return Padding1D(before, after, (span - f) // s + 1)
     p = int(padding)
     return Padding1D(p, p, conv_output_size(n, f, s, p, what))

@@ -19,8 +19,8 @@ it as it is.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -285,11 +285,11 @@ class ConvTheater:
         if x.ndim == 2:
             x = x[None]
         if x.ndim != 3 or x.shape[1] < 1 or x.shape[2] < 1:
-            raise ShapeError(f"The theater needs an image of shape (C, H, W) or (H, W); got {x.shape}.")
+            raise ShapeError("theater_image_shape", shape=x.shape)
         if op not in OPERATIONS:
-            raise ShapeError(f"Operation must be one of {OPERATIONS}, got {op!r}.")
+            raise ShapeError("theater_unknown_operation", choices=OPERATIONS, op=op)
         if mode not in MODES:
-            raise ShapeError(f"Mode must be 'cross_correlation' or 'convolution', got {mode!r}.")
+            raise ShapeError("theater_unknown_mode", mode=mode)
         self.x = x
         self.op = op
         self.mode = mode
@@ -301,17 +301,14 @@ class ConvTheater:
 
         if op == "conv":
             if kernel is None:
-                raise ShapeError("A convolution needs a kernel (filter): pick a preset or a learned filter.")
+                raise ShapeError("theater_needs_kernel")
             k = np.asarray(kernel, dtype=np.float64)
             if k.ndim == 2:
                 k = np.broadcast_to(k, (c,) + k.shape).copy()
             if k.ndim != 3 or k.shape[1] != k.shape[2]:
-                raise ShapeError(f"The kernel must be square, (K, K) or (C, K, K); got {k.shape}.")
+                raise ShapeError("theater_kernel_not_square", shape=k.shape)
             if k.shape[0] != c:
-                raise ShapeError(
-                    f"The filter has {k.shape[0]} channel(s) but the input has {c}: a filter must be as deep "
-                    f"as its input ({h}x{w}x{c} needs a KxKx{c} filter). Pick an input with {k.shape[0]} "
-                    f"channel(s) or one input channel of the filter.")
+                raise ShapeError("theater_kernel_depth", kernel_channels=k.shape[0], channels=c, h=h, w=w)
             self.kernel = k
             self.size = k.shape[1]
             what = "kernel"
@@ -320,9 +317,7 @@ class ConvTheater:
             self.size = int(pool_size)
             what = "pool window"
         if op != "conv" and not isinstance(padding, str) and np.max(padding) >= self.size:
-            raise ShapeError(
-                f"Pooling padding {padding!r} is as wide as the {self.size}x{self.size} window: some windows would "
-                f"hold only virtual pixels. Use padding 'valid', 'same' or at most {self.size - 1}.")
+            raise ShapeError("theater_pool_padding", padding=padding, size=self.size, most=self.size - 1)
         self.pad_rows: Padding1D = resolve_padding(padding, h, self.size, self.stride, what)
         self.pad_cols: Padding1D = resolve_padding(padding, w, self.size, self.stride, what)
         self.out_h = self.pad_rows.out

@@ -129,31 +129,26 @@ class Trainer:
         x_train = np.asarray(x_train)
         y_train = np.asarray(y_train)
         if x_train.ndim != 4:
-            raise ShapeError(f"training images must be an array (N, C, H, W), got shape {x_train.shape}.")
+            raise ShapeError("train_images_not_4d", shape=x_train.shape)
         if not model.built:
             model.build(x_train.shape[1:], seed=seed)
         if tuple(x_train.shape[1:]) != tuple(model.input_shape):
-            raise ShapeError(
-                f"the model was built for {model.input_shape} (C, H, W) images but the data is "
-                f"{tuple(x_train.shape[1:])}: rebuild the model for this dataset."
-            )
+            raise ShapeError("train_shape_mismatch", model_shape=tuple(model.input_shape),
+                             data_shape=tuple(x_train.shape[1:]))
         if len(y_train) != len(x_train):
-            raise ShapeError(f"{len(x_train)} training images but {len(y_train)} labels.")
+            raise ShapeError("train_label_count", images=len(x_train), labels=len(y_train))
         if len(x_train) == 0:
-            raise ShapeError("the training set is empty.")
+            raise ShapeError("empty_training_set")
         k = model.num_classes
         if k is None:
-            raise ShapeError("the model's last layer must output one score per class: end it with Flatten and Dense.")
+            raise ShapeError("model_not_classifier")
         top = int(max(y_train.max(), np.asarray(y_val).max() if y_val is not None and len(y_val) else 0))
         if y_train.min() < 0 or top >= k:
-            raise ShapeError(
-                f"the labels go up to {top} ({top + 1} classes) but the model outputs {k} scores: "
-                f"set the last Dense layer's units to {top + 1}."
-            )
+            raise ShapeError("labels_exceed_outputs", top=top, classes=top + 1, outputs=k)
         if isinstance(batch_size, bool) or int(batch_size) < 1:
-            raise ShapeError(f"the batch size must be at least 1, got {batch_size}.")
+            raise ShapeError("batch_size_too_small", value=batch_size)
         if int(epochs) < 0:
-            raise ShapeError(f"the number of epochs must be 0 or more, got {epochs}.")
+            raise ShapeError("epochs_negative", value=epochs)
         self.model = model
         self.optimizer = optimizer
         self.x_train, self.y_train = x_train, y_train.astype(np.int64, copy=False)

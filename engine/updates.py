@@ -49,8 +49,7 @@ def param_offsets(model) -> dict[tuple[int, str], tuple[int, int]]:
         for key, p in layer.params.items():
             start = (p.__array_interface__["data"][0] - base) // flat.itemsize
             if not (p.base is not None and 0 <= start and start + p.size <= flat.size and p.flags.c_contiguous):
-                raise ShapeError(f"layer '{layer.name}' parameter {key} is not inside the model's flat buffer; "
-                                 f"build the model first.")
+                raise ShapeError("param_outside_buffer", name=layer.name, key=key)
             out[(index, key)] = (int(start), int(start + p.size))
     return out
 
@@ -181,7 +180,7 @@ def explain_filter_update(optimizer: Optimizer, weights, gradient, state: dict |
         w = w.astype(np.float32)
     g = np.asarray(gradient, w.dtype)
     if g.shape != w.shape:
-        raise ShapeError(f"the gradient has shape {g.shape}, the filter {w.shape}: they must match.")
+        raise ShapeError("gradient_filter_shape", gradient=tuple(g.shape), filter=tuple(w.shape))
     state = {k: np.asarray(v, w.dtype) for k, v in (state or {}).items()}
     t = optimizer.iterations + 1
     name = type(optimizer).__name__
@@ -196,7 +195,7 @@ def explain_filter_update(optimizer: Optimizer, weights, gradient, state: dict |
     elif isinstance(optimizer, RMSprop):
         new, values, scalars, formulas = _rmsprop(optimizer, w, g, state)
     else:
-        raise ShapeError(f"no explanation for optimizer {name}; known: SGD, Adam, RMSprop.")
+        raise ShapeError("optimizer_unexplained", name=name)
     new = np.asarray(new, w.dtype)
     return FilterUpdate(name, t, hyper, w, g.copy(), new, new - w, values, scalars, formulas)
 
@@ -210,14 +209,14 @@ def filter_optimizer_state(model, optimizer: Optimizer, layer_index: int, filter
     layer = model.layers[layer_index]
     W = layer.params.get("W")
     if W is None or W.ndim != 4:
-        raise ShapeError(f"layer {layer_index} ('{layer.name}') has no convolution filters.")
+        raise ShapeError("layer_has_no_filters", index=layer_index, name=layer.name)
     if not 0 <= filter_index < W.shape[0]:
-        raise ShapeError(f"Conv2D '{layer.name}' has filters 0..{W.shape[0] - 1}; got filter {filter_index}.")
+        raise ShapeError("filter_index_out_of_range", name=layer.name, last=W.shape[0] - 1, index=filter_index)
     slots = getattr(optimizer, "_state", None)
     if not slots:
         return {}
     if len(slots) != 1 or slots[0]["tmp"].shape != model.flat_params.shape:
-        raise ShapeError("the optimizer's state does not belong to this model (was it used on another one?).")
+        raise ShapeError("optimizer_state_foreign")
     start, _ = param_offsets(model)[(layer_index, "W")]
     per_filter = int(np.prod(W.shape[1:]))
     lo = start + filter_index * per_filter
@@ -279,7 +278,7 @@ def layer_gradient_stats(model, params_before: np.ndarray | None = None) -> list
     if params_before is not None:
         params_before = np.asarray(params_before)
         if params_before.shape != flat_p.shape:
-            raise ShapeError(f"params_before has {params_before.size} values, the model {flat_p.size}.")
+            raise ShapeError("params_before_size", got=int(params_before.size), expected=int(flat_p.size))
     # squares of the whole buffers once, then one segment sum per parameter array
     offsets = param_offsets(model)
     keys = sorted(offsets, key=lambda key: offsets[key][0])
@@ -292,7 +291,7 @@ def layer_gradient_stats(model, params_before: np.ndarray | None = None) -> list
         sq = np.square(values, dtype=np.float64)
         if contiguous:  # the usual layout: the arrays tile the buffer
             return np.add.reduceat(sq, starts)
-        return np.array([sq[a:b].sum() for a, b in zip(starts, ends)])
+        return np.array([sq[a:b].sum() for a, b in zip(starts, ends, strict=True)])
 
     g2, w2 = sums(flat_g), sums(flat_p)
     if params_before is not None:

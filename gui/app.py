@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default=None, metavar="WxH", help="initial window size, e.g. 1400x900")
     p.add_argument("--reset-layout", action="store_true", help="forget the remembered window layout")
     p.add_argument("--tab", default=None, metavar="NAME",
-                   help="panel to show in front: feature_maps, filters, evaluation, classify, theater, editor")
+                   help="panel to show in front: feature_maps, filters, evaluation, classify, theater, attribution, "
+                        "editor")
     p.add_argument("--classify", nargs="+", default=None, metavar="IMAGE",
                    help="classify these image files once the model is ready (as if dropped on the window)")
     p.add_argument("--new-instance", action="store_true",
@@ -61,7 +62,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise SystemExit(f"--size expects WIDTHxHEIGHT such as 1400x900, got {text!r}")
+        raise SystemExit(f"--size expects WIDTHxHEIGHT such as 1400x900, got {text!r}") from None
     return w, h
 
 
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     # antialiasing only where it shows (the curves ask for it per item): it doubles the paint time
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     i18n.set_language(args.lang or saved_language())
+    i18n.install_qt_translations(app)
 
     if args.welcome or (should_show() and not alone and not args.paths):
         welcome = WelcomeDialog()
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             return _screenshot_dialog(app, welcome, Path(args.screenshot), args.screenshot_delay)
         welcome.exec()
         apply_choice(welcome.choice, args)
+        i18n.install_qt_translations(app)      # the welcome may have changed the language
 
     window = MainWindow(options=args, restore_layout=not args.reset_layout and not args.screenshot)
     if size:

@@ -3,6 +3,9 @@
 The catalogs ``resources/i18n/<lang>.json`` and ``resources/i18n/<lang>.<panel>.json`` map English
 source texts to their translation (one file per panel keeps edits apart). English is the source
 language, so a missing entry falls back to English (and a test lists the gaps).
+
+Engine errors are translated by code, not by text: ``tr_error(exc)`` looks ``exc.code`` up in
+``resources/i18n/<lang>.errors.json`` and formats ``exc.values`` (see :mod:`engine.errors`).
 """
 
 from __future__ import annotations
@@ -10,8 +13,7 @@ from __future__ import annotations
 import json
 import locale
 import os
-import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 SUPPORTED = ("en", "ko")
@@ -19,12 +21,14 @@ _CATALOG_DIR = Path(__file__).resolve().parent.parent / "resources" / "i18n"
 _language = "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict[str, str]:
     if lang == "en":
         return {}
     merged: dict[str, str] = {}
     for path in sorted(_CATALOG_DIR.glob(f"{lang}.json")) + sorted(_CATALOG_DIR.glob(f"{lang}.*.json")):
+        if path.name == f"{lang}.errors.json":  # keyed by error code: see error_catalog
+            continue
         with path.open(encoding="utf-8") as fh:
             merged.update(json.load(fh))
     return merged
@@ -61,57 +65,79 @@ def tr(text: str) -> str:
     return catalog(_language).get(text, text)
 
 
-_NAMED_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_qt_translators: list = []
 
 
-@lru_cache(maxsize=None)
-def _message_patterns(lang: str) -> tuple[tuple[re.Pattern, str], ...]:
-    """Catalog entries with named fields ("{layer}: {what} must be ...") as regular expressions.
+def install_qt_translations(app) -> bool:
+    """Qt's own texts (OK, Cancel, Close, the file dialogs) in the interface language.
 
-    The engine writes its teaching errors in English with the received values filled in; these
-    patterns recover the values so the sentence can be rebuilt in the user's language.
+    Uses the ``qtbase`` catalogue shipped with Qt; returns False in English or when it is missing.
     """
-    patterns = []
-    for source, target in catalog(lang).items():
-        if "{}" in source or not _NAMED_FIELD.search(source):
-            continue
-        parts = _NAMED_FIELD.split(source)
-        regex, seen = "", set()
-        for i, part in enumerate(parts):
-            if i % 2 == 0:
-                regex += re.escape(part)
-            elif part in seen:
-                regex += f"(?P={part})"
-            else:
-                regex += f"(?P<{part}>.+?)"
-                seen.add(part)
-        wrapper = source.endswith("{message}")
-        patterns.append((wrapper, len(_NAMED_FIELD.sub("", source)), re.compile(regex + r"\Z", re.S), target))
-    # Wrappers ("layer 2 (conv2d_1): {message}") peel off first, so an inner template never swallows
-    # them; otherwise the template with the most fixed text is the most specific one.
-    patterns.sort(key=lambda p: (not p[0], -p[1]))
-    return tuple((regex, target) for _, _, regex, target in patterns)
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
+    for old in _qt_translators:
+        app.removeTranslator(old)
+    _qt_translators.clear()
+    if _language == "en":
+        return False
+    translator = QTranslator(app)
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    if not translator.load(QLocale(_language), "qtbase", "_", folder):
+        return False
+    app.installTranslator(translator)
+    _qt_translators.append(translator)
+    return True
 
 
-def tr_message(text: str, _depth: int = 0) -> str:
-    """Translate a message composed by the engine (e.g. a teaching error) into the current language.
+def tr_class(name) -> str:
+    """A dataset's class name in the interface language ("Ankle boot" -> "앵클 부츠"; a folder's own
+    class names and MNIST's digits stay as they are)."""
+    return tr(str(name))
 
-    Messages nest ("layer 2 (conv2d_1): Conv2D ... with input ...: kernel 16 does not fit ..."), so
-    every value recovered from a template is translated too. Unknown text stays as it is.
+
+@cache
+def error_catalog(lang: str) -> dict[str, str]:
+    """``resources/i18n/<lang>.errors.json``: engine error code -> template with the English template's fields."""
+    path = _CATALOG_DIR / f"{lang}.errors.json"
+    if lang == "en" or not path.is_file():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _translated_value(value):
+    """A value of an engine error as the user reads it: nested messages and terms are translated too."""
+    from engine.errors import Listing, Term
+
+    if hasattr(value, "code") and isinstance(getattr(value, "values", None), dict):
+        return tr_error(value)
+    if isinstance(value, Term):
+        return tr(value)
+    if isinstance(value, Listing):
+        return value.sep.join(str(_translated_value(v)) for v in value)
+    return value
+
+
+def tr_error(exc) -> str:
+    """The message of ``exc`` in the interface language (for any exception a user may see).
+
+    Engine errors (and engine :class:`~engine.errors.Message` notes) are translated by their ``code``
+    from :func:`error_catalog`, formatted with their ``values`` (each value translated in turn); a code
+    without a translation, and any other exception, shows its own text. A plain string goes through
+    :func:`tr`.
     """
-    if _language == "en" or not text or _depth > 6:
-        return text
-    table = catalog(_language)
-    if text in table:
-        return table[text]
-    for regex, target in _message_patterns(_language):
-        match = regex.match(text)
-        if match:
-            values = {k: tr_message(v, _depth + 1) for k, v in match.groupdict().items()}
-            return target.format(**values)
-    return text
+    if exc is None:
+        return ""
+    if isinstance(exc, str):
+        return tr(exc)
+    code, values = getattr(exc, "code", None), getattr(exc, "values", None)
+    if _language == "en" or not isinstance(code, str) or not isinstance(values, dict):
+        return str(exc)
+    template = error_catalog(_language).get(code)
+    if template is None:
+        # Errors with a catalogue of their own (lesson files: gui/lessons/errors.py) translate themselves.
+        own = getattr(type(exc), "message", None)
+        return own(exc, _language) if callable(own) else str(exc)
+    from engine.errors import render
 
-
-def tr_error(exc: BaseException) -> str:
-    """The message of ``exc`` in the interface language (for any exception a user may see)."""
-    return tr_message(str(exc))
+    return render(template, {k: _translated_value(v) for k, v in values.items()})

@@ -66,6 +66,7 @@ class GlossaryDialog(QDialog):
         body.addWidget(self.terms, 2)
         body.addWidget(self.text, 3)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(tr("Close"))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(body)
@@ -210,15 +211,16 @@ class MainWindow(OpenFilesMixin, QMainWindow):
     # -- panels --------------------------------------------------------------------------------
     def _create_panels(self) -> None:
         """Docks around the workspace (setup, architecture, curves) and the large views as tabs."""
-        from gui.widgets.architecture import ArchitecturePanel
+        from gui.attribution.panel import AttributionPanel
         from gui.editor.editor import ArchitectureEditor
+        from gui.runs.window_runs import install_runs
+        from gui.theater.panel import TheaterPanel
+        from gui.widgets.architecture import ArchitecturePanel
         from gui.widgets.classify import ClassifyPanel
         from gui.widgets.curves import CurvesPanel
         from gui.widgets.evaluation import EvaluationPanel
         from gui.widgets.feature_maps import FeatureMapPanel
         from gui.widgets.filters import FilterPanel
-        from gui.theater.panel import TheaterPanel
-        from gui.runs.window_runs import install_runs
         from gui.widgets.training_panel import TrainingPanel
 
         c = self.controller
@@ -236,8 +238,11 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self.add_tab("filters", tr("Filters"), self.filter_panel)
         self.theater_panel = TheaterPanel(c)
         self.add_tab("theater", tr("Convolution theater"), self.theater_panel)
+        self.attribution_panel = AttributionPanel(c)
+        self.add_tab("attribution", tr("Which pixels mattered"), self.attribution_panel)
         self.evaluation_panel = EvaluationPanel(c)
         self.add_tab("evaluation", tr("Evaluation"), self.evaluation_panel)
+        self.evaluation_panel.explain_requested.connect(self.show_attribution)
         self.classify_panel = ClassifyPanel(c)
         self.add_tab("classify", tr("Classify"), self.classify_panel)
         self.architecture_editor = ArchitectureEditor(c)
@@ -246,6 +251,9 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self._action(self.model_menu, tr("Edit architecture..."), self.show_editor, "Ctrl+E",
                      tr("Build your own network: add, remove and change layers and see every shape and "
                         "parameter count."))
+
+    def show_attribution(self, *_index) -> None:
+        self.show_tab("attribution")
 
     def show_editor(self) -> None:
         self.show_tab("editor")
@@ -292,24 +300,27 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         return a
 
     def _create_actions(self) -> None:
-        c = self.controller
         f = self.file_menu
-        self.open_image_action = self._action(f, tr("Open &image..."), self.open_image_dialog, QKeySequence.StandardKey.Open,
+        self.open_image_action = self._action(f, tr("Open &image..."), self.open_image_dialog,
+                                              QKeySequence.StandardKey.Open,
                                               tr("Classify image files (you can also drop them on the window)."))
         self.paste_action = self._action(f, tr("&Paste image"), self.paste_image, QKeySequence.StandardKey.Paste,
                                          tr("Classify the image on the clipboard."))
         f.addSeparator()
         self.open_model_action = self._action(f, tr("Open &model..."), self.open_model_dialog, "Ctrl+Shift+O",
                                               tr("Load a model saved by ConvScope (.npz): architecture and weights."))
-        self.save_model_action = self._action(f, tr("&Save model..."), self.save_model_dialog, QKeySequence.StandardKey.Save,
-                                              tr("Save the architecture, the learned weights and the training history."))
+        self.save_model_action = self._action(f, tr("&Save model..."), self.save_model_dialog,
+                                              QKeySequence.StandardKey.Save,
+                                              tr("Save the architecture, the learned weights and the training "
+                                                 "history."))
         self.open_folder_action = self._action(f, tr("Open image &folder as dataset..."), self.open_folder_dialog, None,
                                                tr("Train on your own images: one sub-folder per class."))
         self._create_recent_menu(f)
         f.addSeparator()
         self.export_panel_action = self._action(f, tr("Export current panel as PNG..."), self.export_panel_dialog, None,
                                                 tr("Save a picture of the panel in front (for slides or reports)."))
-        self.export_window_action = self._action(f, tr("Export whole window as PNG..."), self.export_window_dialog, None,
+        self.export_window_action = self._action(f, tr("Export whole window as PNG..."), self.export_window_dialog,
+                                                 None,
                                                  tr("Save a picture of the whole window."))
 
         m = self.model_menu
@@ -333,8 +344,10 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self.start_action = self._action(t, tr("&Start"), self.start_training, "F5", tr("Start training."))
         self.pause_action = self._action(t, tr("&Pause / Resume"), self.toggle_pause, "F6",
                                          tr("Pause after the current batch, or resume."))
-        self.step_action = self._action(t, tr("S&tep one batch"), self.step_training, "F10", tr("Train on exactly one batch."))
-        self.stop_action = self._action(t, tr("St&op"), self.stop_run, "Shift+F5", tr("End this training run; the weights are kept."))
+        self.step_action = self._action(t, tr("S&tep one batch"), self.step_training, "F10",
+                                        tr("Train on exactly one batch."))
+        self.stop_action = self._action(t, tr("St&op"), self.stop_run, "Shift+F5",
+                                        tr("End this training run; the weights are kept."))
         t.addSeparator()
         self.reset_action = self._action(t, tr("&Reset weights"), self.reset_weights, "Ctrl+R",
                                          tr("New initial weights from the seed."))
@@ -411,9 +424,12 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         c = self.controller
         parts = ["ConvScope"]
         if c.dataset is not None:
-            parts.append(c.dataset.name)
+            parts.append(tr(getattr(c.dataset, "display_name", "") or c.dataset.name))
         if c.preset_name:
-            parts.append(c.preset_name)
+            from engine.presets import PRESETS
+
+            preset = PRESETS.get(c.preset_name)
+            parts.append(tr(preset.display_name) if preset is not None else c.preset_name)
         elif c.model_path:
             parts.append(Path(c.model_path).name)
         self.setWindowTitle(" — ".join(parts))
@@ -554,7 +570,8 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         if ok:
             self.show_status(tr("Picture saved to {}.").format(path))
         else:
-            self.message_bar.show_message(tr("Could not save the picture to {} (is the folder writable?).").format(path))
+            self.message_bar.show_message(
+                tr("Could not save the picture to {} (is the folder writable?).").format(path))
         return ok
 
     def export_panel_dialog(self) -> None:
@@ -654,7 +671,7 @@ class MainWindow(OpenFilesMixin, QMainWindow):
 
     def stop_training(self) -> bool:
         """Stop training and end the worker thread; True when it ended (tests assert it)."""
-        return self.controller.shutdown()
+        return self.attribution_panel.shutdown() & self.controller.shutdown()
 
     # -- dialogs -------------------------------------------------------------------------------
     def show_glossary(self) -> None:

@@ -16,7 +16,8 @@ from engine.datasets.folder import IMAGE_EXTENSIONS, load_image_folder
 from engine.datasets.generated import INFO as _SHAPES_INFO
 from engine.datasets.generated import SHAPE_CLASSES, generate_shapes, load_shapes
 from engine.datasets.idx import read_idx, write_idx
-from engine.datasets.mnist import FASHION_CLASSES, INFO as _MNIST_INFO, MNIST_CLASSES, load_mnist_like
+from engine.datasets.mnist import FASHION_CLASSES, MNIST_CLASSES, load_mnist_like
+from engine.datasets.mnist import INFO as _MNIST_INFO
 from engine.errors import DatasetError
 
 __all__ = ["Dataset", "DatasetInfo", "DATASETS", "load_dataset", "load_image_folder", "batches",
@@ -45,5 +46,4 @@ def load_dataset(name: str, data_dir=None, progress=None, seed: int = 0, **optio
         return load_shapes(seed=seed, **options)
     if key in _MNIST_INFO:
         return load_mnist_like(key, data_dir=data_dir, progress=progress, **options)
-    raise DatasetError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}, "
-                       f"or open a folder of images (one subfolder per class).")
+    raise DatasetError("unknown_dataset", name=name, choices=", ".join(DATASETS))

@@ -6,12 +6,12 @@ Pixels are stored as uint8 ``(N, C, H, W)`` (60 000 MNIST images take 47 MB); a 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 
-from engine.errors import DatasetError
+from engine.errors import ConvScopeError, DatasetError, Message, Shape, Term
 from engine.pixels import to_float32
 
 __all__ = ["Dataset", "DatasetInfo", "batches", "split_train_validation", "to_float"]
@@ -39,7 +39,8 @@ class Dataset:
 
     ``x_train``/``x_test``: uint8 ``(N, C, H, W)``; ``y_train``/``y_test``: int64 class ids.
     ``source`` says where the data came from (a folder, a file, "generated ..."); ``skipped`` lists
-    ``(path, reason)`` of files left out (image folders); ``notes`` are remarks worth showing.
+    ``(path, reason)`` of files left out (image folders; the reason is the :class:`ConvScopeError` that
+    explains it); ``notes`` are remarks worth showing (:class:`~engine.errors.Message`: code + values).
     """
 
     name: str
@@ -50,20 +51,22 @@ class Dataset:
     class_names: list[str]
     source: str = ""
     display_name: str = ""
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, ConvScopeError]] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
 
     def __post_init__(self):
         for part in ("x_train", "x_test"):
             x = getattr(self, part)
             if x.dtype != np.uint8 or x.ndim != 4:
-                raise DatasetError(f"{self.name}: {part} must be uint8 (N, C, H, W), got {x.dtype} {x.shape}.")
+                raise DatasetError("dataset_array_layout", dataset=self.name, part=part, dtype=str(x.dtype),
+                                   shape=x.shape)
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
-            raise DatasetError(f"{self.name}: training images are {self.x_train.shape[1:]} but test images are "
-                               f"{self.x_test.shape[1:]}.")
-        for xs, ys, part in ((self.x_train, self.y_train, "training"), (self.x_test, self.y_test, "test")):
+            raise DatasetError("dataset_split_shapes", dataset=self.name, train=Shape(self.x_train.shape[1:]),
+                               test=Shape(self.x_test.shape[1:]))
+        for xs, ys, part in ((self.x_train, self.y_train, Term("training")), (self.x_test, self.y_test, Term("test"))):
             if len(xs) != len(ys):
-                raise DatasetError(f"{self.name}: {len(xs)} {part} images but {len(ys)} labels.")
+                raise DatasetError("dataset_label_count", dataset=self.name, images=len(xs), part=part,
+                                   labels=len(ys))
         self.y_train = np.asarray(self.y_train, dtype=np.int64)
         self.y_test = np.asarray(self.y_test, dtype=np.int64)
         self.class_names = [str(c) for c in self.class_names]
@@ -107,9 +110,9 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int = 32, rng: np.random.G
     """
     n = len(x)
     if len(y) != n:
-        raise DatasetError(f"{n} images but {len(y)} labels.")
+        raise DatasetError("image_label_count", images=n, labels=len(y))
     if isinstance(batch_size, bool) or int(batch_size) < 1:
-        raise DatasetError(f"the batch size must be at least 1, got {batch_size!r}.")
+        raise DatasetError("batch_size_too_small", value=batch_size)
     batch_size = int(batch_size)
     if shuffle:
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -136,13 +139,13 @@ def split_train_validation(x: np.ndarray, y: np.ndarray, validation_split: float
     """
     n = len(x)
     if len(y) != n:
-        raise DatasetError(f"{n} images but {len(y)} labels.")
+        raise DatasetError("image_label_count", images=n, labels=len(y))
     try:
         frac = float(validation_split)
     except (TypeError, ValueError):
-        raise DatasetError(f"validation_split must be a number between 0 and 1, got {validation_split!r}.") from None
+        raise DatasetError("validation_split_not_number", value=validation_split) from None
     if not 0.0 <= frac < 1.0:
-        raise DatasetError(f"validation_split must be at least 0 and below 1 (e.g. 0.2), got {validation_split!r}.")
+        raise DatasetError("validation_split_range", value=validation_split)
     rng = np.random.default_rng(seed)
     y = np.asarray(y)
     if frac == 0.0:

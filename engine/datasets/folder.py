@@ -13,13 +13,13 @@ the load fails only when too little is left to train on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from engine.datasets.base import Dataset, split_train_validation
-from engine.errors import DatasetError, ImageError
+from engine.errors import ConvScopeError, DatasetError, ImageError, Message, Term
 from engine.imaging import IMAGE_EXTENSIONS
 
 __all__ = ["load_image_folder", "IMAGE_EXTENSIONS"]
@@ -35,9 +35,9 @@ def _parse_size(image_size) -> tuple[int, int]:
         else:
             h, w = (int(v) for v in image_size)
     except (TypeError, ValueError):
-        raise DatasetError(f"image_size must be (height, width), got {image_size!r}.") from None
+        raise DatasetError("image_size_invalid", value=image_size) from None
     if not (4 <= h <= 512 and 4 <= w <= 512):
-        raise DatasetError(f"image_size must be between 4 and 512 pixels per side, got {image_size!r}.")
+        raise DatasetError("image_size_range", value=image_size)
     return h, w
 
 
@@ -54,29 +54,27 @@ def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", valid
 
     root = Path(path).expanduser()
     if not root.exists():
-        raise DatasetError(f"the folder '{root}' does not exist.")
+        raise DatasetError("folder_missing", folder=str(root))
     if not root.is_dir():
-        raise DatasetError(f"'{root}' is a file; choose a folder that holds one subfolder per class.")
+        raise DatasetError("folder_is_file", folder=str(root))
     h, w = _parse_size(image_size)
     color = str(color).lower()
     if color not in ("grayscale", "rgb"):
-        raise DatasetError(f"color must be 'grayscale' or 'rgb', got {color!r}.")
+        raise DatasetError("color_invalid", value=color)
     channels = 1 if color == "grayscale" else 3
 
     class_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
                         key=lambda d: d.name)
     loose = [f.name for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
     if not class_dirs:
-        hint = (f" It holds {len(loose)} images directly; move them into subfolders named after their class "
-                f"(e.g. '{root.name}/cats/', '{root.name}/dogs/').") if loose else ""
-        raise DatasetError(f"'{root}' has no subfolders. An image dataset needs one subfolder per class, each "
-                           f"holding that class's pictures.{hint}")
+        if loose:
+            raise DatasetError("folder_only_loose_images", folder=str(root), count=len(loose), name=root.name)
+        raise DatasetError("folder_no_subfolders", folder=str(root))
 
-    skipped: list[tuple[str, str]] = []
-    notes: list[str] = []
+    skipped: list[tuple[str, ConvScopeError]] = []
+    notes: list[Message] = []
     if loose:
-        notes.append(f"{len(loose)} images directly in '{root.name}' were ignored: only images inside class "
-                     f"subfolders are used.")
+        notes.append(Message("folder_loose_images_ignored", count=len(loose), name=root.name))
     files: list[tuple[Path, int]] = []
     class_names: list[str] = []
     for d in class_dirs:
@@ -86,24 +84,22 @@ def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", valid
             if p.name.lower() in _IGNORED or p.name.startswith("."):
                 continue
             if p.suffix.lower() not in IMAGE_EXTENSIONS:
-                skipped.append((str(p), f"not an image file type ({p.suffix or 'no extension'}; "
-                                         f"{', '.join(IMAGE_EXTENSIONS)} are read)"))
+                skipped.append((str(p), ImageError("not_image_type", suffix=p.suffix or Term("no extension"),
+                                                   extensions=", ".join(IMAGE_EXTENSIONS))))
                 continue
             imgs.append(p)
         if max_per_class is not None:
             imgs = imgs[:int(max_per_class)]
         if not imgs:
-            notes.append(f"the subfolder '{d.name}' has no images and is not a class.")
+            notes.append(Message("folder_subfolder_empty", name=d.name))
             continue
         class_names.append(d.name)
         files += [(p, len(class_names) - 1) for p in imgs]
     if len(files) > MAX_IMAGES:
-        raise DatasetError(f"'{root}' holds {len(files)} images; at most {MAX_IMAGES} fit in memory here. "
-                           f"Use max_per_class or a smaller folder.")
+        raise DatasetError("folder_too_many_images", folder=str(root), count=len(files), limit=MAX_IMAGES)
     if len(class_names) < 2:
-        raise DatasetError(f"'{root}' has images for {len(class_names)} class(es) "
-                           f"({', '.join(class_names) or 'none'}); a classifier needs at least two subfolders "
-                           f"with pictures.")
+        raise DatasetError("folder_too_few_classes", folder=str(root), count=len(class_names),
+                           names=", ".join(class_names) or Term("none"))
 
     x = np.empty((len(files), channels, h, w), np.uint8)
     y = np.empty(len(files), np.int64)
@@ -114,10 +110,10 @@ def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", valid
         try:
             x[n] = fit_to_shape(load_image(p), (channels, h, w))
         except ImageError as exc:
-            skipped.append((str(p), str(exc)))
+            skipped.append((str(p), exc))
             continue
         except MemoryError:
-            skipped.append((str(p), "too large to decode in memory"))
+            skipped.append((str(p), ImageError("image_too_large_for_memory")))
             continue
         y[n] = label
         n += 1
@@ -127,12 +123,12 @@ def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", valid
     counts = np.bincount(y, minlength=len(class_names))
     empty = [class_names[k] for k in np.flatnonzero(counts == 0)]
     if empty:
-        raise DatasetError(f"no readable image in the class folder(s) {', '.join(empty)} of '{root}' "
-                           f"({len(skipped)} files skipped, e.g. {skipped[0][0]}: {skipped[0][1]}).")
+        raise DatasetError("folder_class_unreadable", classes=", ".join(empty), folder=str(root),
+                           skipped=len(skipped), example=skipped[0][0], reason=skipped[0][1])
     if n < 2:
-        raise DatasetError(f"'{root}' has only {n} readable images; add more pictures to each class folder.")
+        raise DatasetError("folder_too_few_images", folder=str(root), count=n)
     x_tr, y_tr, x_val, y_val = split_train_validation(x, y, validation_split, seed=seed)
     if skipped:
-        notes.append(f"{len(skipped)} files were skipped (see the list of skipped files).")
+        notes.append(Message("folder_files_skipped", count=len(skipped)))
     return Dataset(root.name or str(root), x_tr, y_tr, x_val, y_val, class_names, source=str(root),
                    display_name=root.name or str(root), skipped=skipped, notes=notes)

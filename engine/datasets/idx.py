@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import DatasetError
+from engine.errors import DatasetError, Term
 
 __all__ = ["read_idx", "read_idx_header", "write_idx", "load_idx_pair", "IDX_DTYPES", "MAX_IDX_BYTES"]
 
@@ -37,7 +37,6 @@ IDX_DTYPES = {
 MAX_IDX_BYTES = 2 * 1024 ** 3
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_FIX_HINT = "Download the file again (or delete it so that ConvScope downloads it)."
 
 
 def _open(path: Path):
@@ -64,20 +63,15 @@ def _read_exact(stream, buf: memoryview) -> int:
 
 def _parse_header(head: bytes, where: str) -> tuple[np.dtype, tuple[int, ...]]:
     if len(head) < 4:
-        raise DatasetError(
-            f"{where} is not an IDX file: it holds only {len(head)} bytes, fewer than the 4-byte header. {_FIX_HINT}")
+        raise DatasetError("idx_too_short", where=where, size=len(head))
     if head[0] != 0 or head[1] != 0:
         magic = int.from_bytes(head[:4], "big")
-        raise DatasetError(
-            f"{where} is not an IDX file: its magic number is {magic} (0x{magic:08X}); IDX files start with two "
-            f"zero bytes (images 2051, labels 2049). {_FIX_HINT}")
+        raise DatasetError("idx_bad_magic", where=where, magic=magic)
     code, ndim = head[2], head[3]
     if code not in IDX_DTYPES:
-        raise DatasetError(
-            f"{where} has an unknown IDX element type 0x{code:02X} (known: 0x08 uint8, 0x09 int8, 0x0B int16, "
-            f"0x0C int32, 0x0D float32, 0x0E float64). {_FIX_HINT}")
+        raise DatasetError("idx_bad_type", where=where, type_code=code)
     if not 1 <= ndim <= 8:
-        raise DatasetError(f"{where} declares {ndim} dimensions; an IDX file has 1 to 8. {_FIX_HINT}")
+        raise DatasetError("idx_bad_ndim", where=where, ndim=ndim)
     return IDX_DTYPES[code], (code, ndim)
 
 
@@ -92,9 +86,9 @@ def read_idx_header(path) -> tuple[int, tuple[int, ...]]:
             _, (_, ndim) = _parse_header(head, where)
             dims_raw = stream.read(4 * ndim)
     except (OSError, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{where} could not be read: {exc}. {_FIX_HINT}") from exc
+        raise DatasetError("idx_unreadable", where=where, detail=str(exc)) from exc
     if len(dims_raw) < 4 * ndim:
-        raise DatasetError(f"{where} is truncated inside its header. {_FIX_HINT}")
+        raise DatasetError("idx_header_truncated", where=where)
     return int.from_bytes(head, "big"), tuple(int(v) for v in np.frombuffer(dims_raw, ">u4"))
 
 
@@ -108,59 +102,52 @@ def read_idx(path, expected_magic: int | None = None, expected_shape: tuple | No
     path = Path(path)
     where = f"'{path}'"
     if not path.is_file():
-        raise DatasetError(f"{where} does not exist or is not a file.")
+        raise DatasetError("idx_missing", where=where)
     try:
         stream, compressed = _open(path)
     except OSError as exc:
-        raise DatasetError(f"{where} could not be opened: {exc.strerror or exc}.") from exc
-    kind = "gzip-compressed IDX" if compressed else "IDX"
+        raise DatasetError("idx_cannot_open", where=where, detail=str(exc.strerror or exc)) from exc
+    kind = Term("gzip-compressed IDX") if compressed else "IDX"
     try:
         with stream:
             head = stream.read(4)
             if len(head) == 0:
-                raise DatasetError(f"{where} is empty (0 bytes of {kind} data). {_FIX_HINT}")
+                raise DatasetError("idx_empty", where=where, kind=kind)
             dtype, (_, ndim) = _parse_header(head, where)
             magic = int.from_bytes(head, "big")
             if expected_magic is not None and magic != expected_magic:
-                what = {2051: "an image file (magic 2051)", 2049: "a label file (magic 2049)"}
-                raise DatasetError(
-                    f"{where} has magic number {magic} but {what.get(expected_magic, str(expected_magic))} was "
-                    f"expected: are the image and label files swapped or misnamed?")
+                what = {2051: Term("an image file (magic 2051)"), 2049: Term("a label file (magic 2049)")}
+                raise DatasetError("idx_wrong_magic", where=where, magic=magic,
+                                   expected=what.get(expected_magic, str(expected_magic)))
             dims_raw = stream.read(4 * ndim)
             if len(dims_raw) < 4 * ndim:
-                raise DatasetError(f"{where} is truncated inside its header ({ndim} sizes announced). {_FIX_HINT}")
+                raise DatasetError("idx_sizes_truncated", where=where, ndim=ndim)
             dims = tuple(int(v) for v in np.frombuffer(dims_raw, ">u4"))
             if expected_shape is not None:
                 exp = tuple(expected_shape)
                 if len(exp) != len(dims) or any(e is not None and e != d for e, d in zip(exp, dims)):
-                    shown = " x ".join("any" if e is None else str(e) for e in exp)
-                    raise DatasetError(
-                        f"{where} holds an array of shape {' x '.join(map(str, dims))} but {shown} was expected. "
-                        f"Is it the right file for this dataset? {_FIX_HINT}")
+                    shown = " x ".join("*" if e is None else str(e) for e in exp)
+                    raise DatasetError("idx_wrong_shape", where=where, dims=" x ".join(map(str, dims)),
+                                       expected=shown)
             count = int(np.prod(dims, dtype=np.int64)) if dims else 0
             nbytes = count * dtype.itemsize
             if nbytes > MAX_IDX_BYTES:
-                raise DatasetError(
-                    f"{where} declares {' x '.join(map(str, dims))} values ({nbytes / 1e9:.1f} GB), more than the "
-                    f"{MAX_IDX_BYTES / 1e9:.0f} GB this app reads into memory: the header is probably corrupt.")
+                raise DatasetError("idx_too_large", where=where, dims=" x ".join(map(str, dims)),
+                                   gigabytes=nbytes / 1e9, limit=MAX_IDX_BYTES / 1e9)
             out = np.empty(count * dtype.itemsize, dtype=np.uint8)
             got = _read_exact(stream, memoryview(out))
             if got < nbytes:
-                raise DatasetError(
-                    f"{where} is truncated: its header promises {count} values ({' x '.join(map(str, dims))}) = "
-                    f"{nbytes} bytes of data but only {got} bytes follow. {_FIX_HINT}")
+                raise DatasetError("idx_truncated", where=where, count=count, dims=" x ".join(map(str, dims)),
+                                   nbytes=nbytes, got=got)
             extra = stream.read(1)
             if extra:
-                raise DatasetError(
-                    f"{where} has more data than its header declares ({' x '.join(map(str, dims))}): the header "
-                    f"or the file is corrupt. {_FIX_HINT}")
+                raise DatasetError("idx_extra_data", where=where, dims=" x ".join(map(str, dims)))
     except DatasetError:
         raise
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DatasetError(f"{where} is a damaged gzip file ({exc}): it was probably cut off while downloading. "
-                           f"{_FIX_HINT}") from exc
+        raise DatasetError("idx_bad_gzip", where=where, detail=str(exc)) from exc
     except OSError as exc:
-        raise DatasetError(f"{where} could not be read: {exc}. {_FIX_HINT}") from exc
+        raise DatasetError("idx_unreadable", where=where, detail=str(exc)) from exc
     arr = out.view(dtype).reshape(dims)
     if dtype.itemsize > 1:
         arr = arr.astype(dtype.newbyteorder("="))
@@ -174,7 +161,7 @@ def write_idx(path, array: np.ndarray, compress: bool | None = None) -> Path:
     code = next((c for c, d in IDX_DTYPES.items()
                  if (d.kind, d.itemsize) == (array.dtype.kind, array.dtype.itemsize)), None)
     if code is None:
-        raise DatasetError(f"IDX cannot store {array.dtype} arrays (uint8, int8, int16, int32, float32, float64).")
+        raise DatasetError("idx_cannot_store", dtype=str(array.dtype))
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
     payload = header + array.astype(IDX_DTYPES[code], copy=False).tobytes()
     if compress is None:
@@ -196,10 +183,9 @@ def load_idx_pair(images_path, labels_path, count: int | None = None,
     images = read_idx(images_path, expected_magic=2051, expected_shape=shape)
     labels = read_idx(labels_path, expected_magic=2049, expected_shape=(count,))
     if len(images) != len(labels):
-        raise DatasetError(
-            f"'{images_path}' holds {len(images)} images but '{labels_path}' holds {len(labels)} labels: the two "
-            f"files do not belong together (mixed train/test or different datasets?). Use the matching pair.")
+        raise DatasetError("idx_pair_counts", images=str(images_path), image_count=len(images),
+                           labels=str(labels_path), label_count=len(labels))
     if images.dtype != np.uint8 or labels.dtype != np.uint8:
-        raise DatasetError(f"'{images_path}' / '{labels_path}' must hold unsigned bytes (IDX type 0x08).")
+        raise DatasetError("idx_pair_not_bytes", images=str(images_path), labels=str(labels_path))
     return images[:, None, :, :], labels.astype(np.int64)
 

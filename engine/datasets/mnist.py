@@ -20,21 +20,20 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import socket
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from engine._env import user_cache_dir
 from engine.datasets.base import Dataset, DatasetInfo
 from engine.datasets.idx import load_idx_pair
-from engine.errors import DatasetError
+from engine.errors import DatasetError, Listing, Message, Term
 
 __all__ = ["SPECS", "ROLES", "find_copies", "load_mnist_like", "download_file", "download_dataset",
            "default_cache_dir", "MNIST_CLASSES", "FASHION_CLASSES"]
@@ -236,14 +235,13 @@ def _check_counts(spec: Spec, y_train: np.ndarray, y_test: np.ndarray, where: st
     """Refuse the other dataset's files (both use the same file names)."""
     k = len(spec.class_names)
     if y_train.size and (y_train.max() >= k or y_test.max(initial=0) >= k):
-        raise DatasetError(f"{where}: labels go up to {int(max(y_train.max(), y_test.max(initial=0)))}, but "
-                           f"{spec.display_name} has {k} classes (0-{k - 1}). These are not {spec.display_name} files.")
+        raise DatasetError("labels_beyond_classes", where=where, top=int(max(y_train.max(), y_test.max(initial=0))),
+                           dataset=spec.display_name, classes=k, last=k - 1)
     counts = tuple(int(v) for v in np.bincount(y_train, minlength=k))
     for other in SPECS.values():
         if other.key != spec.key and counts == other.train_counts:
-            raise DatasetError(
-                f"{where} holds {other.display_name}, not {spec.display_name} (both use the same file names). "
-                f"Put the {spec.display_name} files in a folder of their own, e.g. '{spec.folder}'.")
+            raise DatasetError("other_dataset_files", where=where, other=other.display_name,
+                               dataset=spec.display_name, folder=spec.folder)
 
 
 def _load_folder(spec: Spec, folder: Path) -> tuple[np.ndarray, ...]:
@@ -251,7 +249,7 @@ def _load_folder(spec: Spec, folder: Path) -> tuple[np.ndarray, ...]:
     missing = [r for r in ROLES if r not in files]
     if missing:
         names = ", ".join(spec.files[r].name for r in missing)
-        raise DatasetError(f"'{folder}' is missing {names}.")
+        raise DatasetError("idx_files_missing", folder=str(folder), names=names)
     x_train, y_train = load_idx_pair(files["train_images"], files["train_labels"], count=60000)
     x_test, y_test = load_idx_pair(files["test_images"], files["test_labels"], count=10000)
     _check_counts(spec, y_train, y_test, f"'{folder}'")
@@ -264,16 +262,17 @@ def _load_npz(spec: Spec, path: Path) -> tuple[np.ndarray, ...]:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in z.files]
             if missing:
-                raise DatasetError(f"{where} is not a Keras {spec.display_name} file: it lacks {', '.join(missing)}.")
+                raise DatasetError("keras_npz_incomplete", where=where, dataset=spec.display_name,
+                                   missing=", ".join(missing))
             x_train, y_train, x_test, y_test = (z[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     except DatasetError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DatasetError(f"{where} is damaged ({exc}). Delete it; Keras or ConvScope will download it again.") from exc
+        raise DatasetError("keras_npz_damaged", where=where, detail=str(exc)) from exc
     for x, y, n, part in ((x_train, y_train, 60000, "x_train"), (x_test, y_test, 10000, "x_test")):
         if x.shape != (n, 28, 28) or x.dtype != np.uint8 or y.shape != (n,):
-            raise DatasetError(f"{where}: {part} is {x.dtype} {x.shape} with {y.shape} labels; "
-                               f"{spec.display_name} has uint8 ({n}, 28, 28) images and ({n},) labels.")
+            raise DatasetError("keras_npz_layout", where=where, part=part, dtype=str(x.dtype), shape=x.shape,
+                               label_shape=y.shape, dataset=spec.display_name, count=n)
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     _check_counts(spec, y_train, y_test, where)
     return x_train[:, None], y_train, x_test[:, None], y_test
@@ -294,9 +293,16 @@ def _default_opener(url: str, timeout: float):
 class DownloadError(DatasetError):
     """One file could not be fetched or failed verification (the caller tries the next mirror)."""
 
-    def __init__(self, message: str, network: bool = False):
-        super().__init__(message)
+    def __init__(self, code: str, /, *, network: bool = False, **values):
+        super().__init__(code, **values)
         self.network = network     # True: the host could not be reached at all
+
+    def __reduce__(self):
+        return (_rebuild_download_error, (self.code, self.network, self.values))
+
+
+def _rebuild_download_error(code, network, values):
+    return DownloadError(code, network=network, **values)
 
 
 def download_file(url: str, dest, size: int | None = None, md5: str | None = None, sha256: str | None = None,
@@ -314,15 +320,15 @@ def download_file(url: str, dest, size: int | None = None, md5: str | None = Non
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DatasetError(f"cannot create the folder '{dest.parent}' for downloads: {exc.strerror or exc}. "
-                           f"Choose a writable data folder (--data-dir).") from exc
+        raise DatasetError("download_folder_unwritable", folder=str(dest.parent),
+                           detail=str(exc.strerror or exc)) from exc
     try:
         response = opener(url, timeout=timeout)
     except urllib.error.HTTPError as exc:
-        raise DownloadError(f"{url}: the server answered {exc.code} {exc.reason}.") from exc
-    except (urllib.error.URLError, socket.timeout, TimeoutError, OSError, http.client.HTTPException) as exc:
+        raise DownloadError("download_http_error", url=url, status=exc.code, reason=str(exc.reason)) from exc
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DownloadError(f"{url}: cannot connect ({reason}).", network=True) from exc
+        raise DownloadError("download_no_connection", network=True, url=url, reason=str(reason)) from exc
     h_md5, h_sha = hashlib.md5(), hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
@@ -335,16 +341,16 @@ def download_file(url: str, dest, size: int | None = None, md5: str | None = Non
                 header = headers.get("Content-Length")
             total = int(header) if header and str(header).isdigit() else (size or 0)
             if size and total and total != size:
-                raise DownloadError(f"{url}: the server offers {total} bytes but the original file has {size}.")
+                raise DownloadError("download_size_mismatch", url=url, offered=total, size=size)
             if progress:
                 progress(0, total)
             while True:
                 if should_stop is not None and should_stop():
-                    raise DownloadError(f"{url}: download cancelled.")
+                    raise DownloadError("download_cancelled", url=url)
                 try:
                     chunk = response.read(chunk_size)
-                except (socket.timeout, TimeoutError, OSError, http.client.HTTPException) as exc:
-                    raise DownloadError(f"{url}: the connection broke after {done} bytes ({exc!r}).") from exc
+                except (TimeoutError, OSError, http.client.HTTPException) as exc:
+                    raise DownloadError("download_broken", url=url, done=done, detail=repr(exc)) from exc
                 if not chunk:
                     break
                 out.write(chunk)
@@ -352,18 +358,17 @@ def download_file(url: str, dest, size: int | None = None, md5: str | None = Non
                 h_sha.update(chunk)
                 done += len(chunk)
                 if size and done > size:
-                    raise DownloadError(f"{url}: more than the expected {size} bytes arrived.")
+                    raise DownloadError("download_too_long", url=url, size=size)
                 if progress:
                     progress(done, total)
             out.flush()
             os.fsync(out.fileno())
         if size and done != size:
-            raise DownloadError(f"{url}: the download stopped after {done} of {size} bytes.")
+            raise DownloadError("download_incomplete", url=url, done=done, size=size)
         if md5 and h_md5.hexdigest() != md5.lower():
-            raise DownloadError(f"{url}: MD5 {h_md5.hexdigest()} differs from the published {md5} "
-                                f"(a damaged or different file).")
+            raise DownloadError("download_md5", url=url, got=h_md5.hexdigest(), expected=md5)
         if sha256 and h_sha.hexdigest() != sha256.lower():
-            raise DownloadError(f"{url}: SHA-256 {h_sha.hexdigest()} differs from the expected {sha256}.")
+            raise DownloadError("download_sha256", url=url, got=h_sha.hexdigest(), expected=sha256)
         os.replace(tmp, dest)
     except BaseException:
         try:
@@ -422,29 +427,27 @@ def download_dataset(name: str, cache_dir: Path | None = None, progress: Progres
                 errors.append(exc)
         else:
             offline = bool(errors) and all(e.network for e in errors)
-            raise DatasetError(_missing_message(spec, folder, errors, offline))
+            raise _unavailable(spec, folder, errors, offline)
         base += rf.size
     if progress:
         progress(total, total)
     return folder, used
 
 
-def _missing_message(spec: Spec, cache: Path, errors: list, offline: bool, looked: list[str] | None = None,
-                     problems: list[str] | None = None) -> str:
-    files = ", ".join(spec.files[r].name for r in ROLES)
-    why = ("there is no internet connection" if offline else
-           "no mirror delivered a correct file" if errors else "downloading is turned off")
-    lines = [f"{spec.display_name} is not on this computer and could not be downloaded ({why})."]
+def _unavailable(spec: Spec, cache: Path, errors: list, offline: bool, looked: list[str] | None = None,
+                 problems: list[DatasetError] | None = None) -> DatasetError:
+    """The error that names the four files and where to put them (and what was tried)."""
+    why = Message("no_internet" if offline else "no_mirror_delivered" if errors else "download_turned_off")
+    details = []
     if problems:
-        lines.append("Copies found but not usable: " + " ".join(problems))
-    lines.append(f"To use it offline, copy the four files {files} into the folder '{cache}', or into any folder "
-                 f"and choose it as the data folder (start with --data-dir FOLDER or set CONVSCOPE_DATA_DIR). "
-                 f"They are published at {spec.homepage}.")
+        details.append(Message("copies_unusable", problems=Listing(problems, sep=" ")))
     if errors:
-        lines.append("Download attempts: " + " ".join(str(e) for e in errors))
+        details.append(Message("download_attempts", attempts=Listing(errors, sep=" ")))
     if looked:
-        lines.append("Looked in: " + ", ".join(looked) + ".")
-    return "\n".join(lines)
+        details.append(Message("looked_in", folders=", ".join(looked)))
+    return DatasetError("dataset_unavailable", dataset=spec.display_name, why=why,
+                        files=", ".join(spec.files[r].name for r in ROLES), folder=str(cache),
+                        homepage=spec.homepage, details=Listing(details, sep=""))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -456,18 +459,17 @@ def load_mnist_like(name: str, data_dir=None, progress: Progress | None = None, 
                     should_stop: Callable[[], bool] | None = None) -> Dataset:
     """Load ``"mnist"`` or ``"fashion_mnist"`` following the lookup order of this module's docstring."""
     if name not in SPECS:
-        raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(SPECS)}.")
+        raise DatasetError("unknown_mnist_dataset", name=name, choices=", ".join(SPECS))
     spec = SPECS[name]
     env_dir = (os.environ if env is None else env).get("CONVSCOPE_DATA_DIR")
-    for chosen, how in ((data_dir, "The data folder you chose"), (env_dir, "CONVSCOPE_DATA_DIR")):
+    for chosen, how in ((data_dir, Term("The data folder you chose")), (env_dir, "CONVSCOPE_DATA_DIR")):
         if chosen and not Path(chosen).expanduser().is_dir():
-            raise DatasetError(f"{how} '{chosen}' does not exist or is not a folder. Choose the folder that holds "
-                               f"the {spec.display_name} files ({spec.files['train_images'].name} and the other "
-                               f"three).")
+            raise DatasetError("data_folder_missing", how=how, folder=str(chosen), dataset=spec.display_name,
+                               file=spec.files["train_images"].name)
     cache_root = default_cache_dir() if cache_dir is None else Path(cache_dir)
     copies = find_copies(name, data_dir=data_dir, home=home, cwd=cwd, cache_dir=cache_root, roots=roots,
                          system_dirs=system_dirs, env=env)
-    problems: list[str] = []
+    problems: list[DatasetError] = []
     for copy in copies:
         if copy.kind == "folder" and not idx_files_in(copy.path):
             continue                                   # an unrelated folder (e.g. ./data of something else)
@@ -475,25 +477,25 @@ def load_mnist_like(name: str, data_dir=None, progress: Progress | None = None, 
             arrays = _load_copy(spec, copy)
         except DatasetError as exc:
             if copy.explicit:
-                raise DatasetError(f"The data folder you chose has a problem: {exc}") from exc
+                raise DatasetError("chosen_folder_problem", error=exc) from exc
             if copy.origin == "cache":
                 _discard_cache(spec, copy.path)
-            problems.append(str(exc))
+            problems.append(exc)
             continue
         return _dataset(spec, arrays, str(copy.path), copy.origin)
 
     if not download:
-        raise DatasetError(_missing_message(spec, cache_root / spec.folder, [], False,
-                                            looked=[str(c.path) for c in copies] or None, problems=problems))
+        raise _unavailable(spec, cache_root / spec.folder, [], False, looked=[str(c.path) for c in copies] or None,
+                           problems=problems)
     try:
         folder, mirror = download_dataset(name, cache_dir=cache_root, progress=progress, opener=opener,
                                           mirrors=mirrors, timeout=timeout, should_stop=should_stop)
     except DatasetError as exc:
         if problems:
-            raise DatasetError(f"{exc}\nCopies found but not usable: {' '.join(problems)}") from exc
+            raise DatasetError("unusable_copies_too", error=exc, problems=Listing(problems, sep=" ")) from exc
         raise
     arrays = _load_folder(spec, folder)
-    return _dataset(spec, arrays, str(folder), f"downloaded from {mirror}")
+    return _dataset(spec, arrays, str(folder), Message("downloaded_from", mirror=mirror))
 
 
 def _discard_cache(spec: Spec, folder: Path) -> None:
@@ -507,8 +509,10 @@ def _discard_cache(spec: Spec, folder: Path) -> None:
                 pass
 
 
-def _dataset(spec: Spec, arrays, source: str, origin: str) -> Dataset:
+def _dataset(spec: Spec, arrays, source: str, origin) -> Dataset:
     x_train, y_train, x_test, y_test = arrays
-    notes = [f"{spec.display_name} ({spec.license}) loaded from {source} ({origin})."]
+    origin = origin if isinstance(origin, Message) else Term(origin)
+    notes = [Message("dataset_loaded_from", dataset=spec.display_name, license=spec.license, source=source,
+                     origin=origin)]
     return Dataset(spec.key, x_train, y_train, x_test, y_test, list(spec.class_names), source=source,
                    display_name=spec.display_name, notes=notes)

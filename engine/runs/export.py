@@ -33,36 +33,35 @@ def _channels(moment, kind: str, layer, input_channel: int) -> np.ndarray:
     """``(n, h, w)`` float64 tiles of one moment."""
     if kind == "filters":
         if not moment.filters:
-            raise RunStoreError("this timeline kept no convolution filters: the model has no Conv2D layer.")
+            raise RunStoreError("timeline_no_filters")
         name = next(iter(moment.filters)) if layer is None else layer
         if isinstance(name, int):
             name = list(moment.filters)[name]
         if name not in moment.filters:
-            raise RunStoreError(f"no filters of layer {name!r} in the timeline; layers with filters: "
-                                f"{', '.join(moment.filters)}.")
+            raise RunStoreError("timeline_no_layer_filters", name=name, layers=", ".join(moment.filters))
         w = np.asarray(moment.filters[name], np.float64)  # (F, C, K, K)
         c = w.shape[1]
         if input_channel == "mean":
             return w.mean(axis=1)
         if not 0 <= int(input_channel) < c:
-            raise RunStoreError(f"layer {name!r} has {c} input channels (0 to {c - 1}); got channel {input_channel}.")
+            raise RunStoreError("timeline_channel_range", name=name, channels=c, last=c - 1, channel=input_channel)
         return w[:, int(input_channel)]
     if kind == "feature_maps":
         acts = moment.activations
         if layer is None:
             index = next((i for i in range(1, len(acts)) if np.ndim(acts[i]) == 3), None)
             if index is None:
-                raise RunStoreError("this timeline kept no feature maps (no layer outputs an image).")
+                raise RunStoreError("timeline_no_feature_maps")
         elif isinstance(layer, str):
             if layer not in moment.layer_names:
-                raise RunStoreError(f"no layer {layer!r}; layers: {', '.join(moment.layer_names)}.")
+                raise RunStoreError("timeline_no_such_layer", name=layer, layers=", ".join(moment.layer_names))
             index = moment.layer_names.index(layer) + 1
         else:
             index = int(layer) + 1
         if not 0 < index < len(acts) or np.ndim(acts[index]) != 3:
-            raise RunStoreError(f"layer {layer} does not output feature maps (C, H, W); pick a Conv2D or pooling layer.")
+            raise RunStoreError("timeline_not_feature_maps", layer=layer)
         return np.asarray(acts[index], np.float64)
-    raise RunStoreError(f"unknown timeline kind {kind!r}; use 'filters' or 'feature_maps'.")
+    raise RunStoreError("timeline_kind_unknown", kind=kind)
 
 
 def _range(tiles: np.ndarray, kind: str) -> tuple[float, float]:
@@ -100,9 +99,9 @@ def timeline_frames(moments, kind: str = "filters", layer=None, input_channel=0,
     """
     moments = list(moments)
     if not moments:
-        raise RunStoreError("the timeline is empty: train for at least one step before exporting it.")
+        raise RunStoreError("timeline_empty")
     if normalize not in ("frame", "timeline"):
-        raise RunStoreError(f"normalize must be 'frame' or 'timeline', got {normalize!r}.")
+        raise RunStoreError("timeline_normalize_unknown", normalize=normalize)
     stacks = [_channels(m, kind, layer, input_channel) for m in moments]
     n, h, w = stacks[0].shape
     scale = max(1, math.ceil(tile_size / max(h, w)))
@@ -114,7 +113,7 @@ def timeline_frames(moments, kind: str = "filters", layer=None, input_channel=0,
         font = ImageFont.load_default()
     label = label or _default_label
     frames = []
-    for moment, tiles in zip(moments, stacks):
+    for moment, tiles in zip(moments, stacks, strict=True):
         lo, hi = shared or _range(tiles, kind)
         grid = _grid(tiles, lo, hi, scale, columns, gutter)
         frame = Image.new("L", (max(grid.shape[1], 160), grid.shape[0] + _CAPTION), 255)

@@ -74,10 +74,9 @@ def read_npz(path) -> dict:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except FileNotFoundError:
-        raise RunStoreError(f"the run file {path} is missing; it may have been deleted by hand.") from None
+        raise RunStoreError("run_file_missing", path=str(path)) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise RunStoreError(f"the run file {path} is damaged and cannot be read ({exc}). "
-                            f"Delete the run or the file.") from None
+        raise RunStoreError("run_file_unreadable", path=str(path), detail=str(exc)) from None
 
 
 def write_moment(path, moment: Moment) -> int:
@@ -97,7 +96,7 @@ def write_moment(path, moment: Moment) -> int:
 
 
 def _damaged(path, missing: str) -> RunStoreError:
-    return RunStoreError(f"the run file {path} is damaged: it has no '{missing}'. Delete the run or the file.")
+    return RunStoreError("run_file_incomplete", path=str(path), missing=missing)
 
 
 def read_moment(path) -> Moment:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.errors import ConvScopeError
+from engine.errors import ConvScopeError, Term
 
 __all__ = [
     "EpochRecord",
@@ -150,9 +150,9 @@ class RunHistory:
 
     def __init__(self, per_octave: int = DEFAULT_PER_OCTAVE, max_moments: int = DEFAULT_MAX_MOMENTS):
         if int(per_octave) < 1:
-            raise HistoryError(f"per_octave must be at least 1, got {per_octave}.")
+            raise HistoryError("history_per_octave", per_octave=per_octave)
         if int(max_moments) < 2:
-            raise HistoryError(f"max_moments must be at least 2 (the first and the last), got {max_moments}.")
+            raise HistoryError("history_max_moments", max_moments=max_moments)
         self.per_octave = int(per_octave)
         self.max_moments = int(max_moments)
         self._steps: list[int] = []
@@ -257,8 +257,8 @@ class RunHistory:
     def epoch_record(self, epoch: int) -> EpochRecord:
         record = self._epochs.get(int(epoch))
         if record is None:
-            kept = ", ".join(str(e) for e in self.epochs()) or "none yet"
-            raise HistoryError(f"no weights were kept for epoch {epoch}; epochs kept: {kept}.")
+            kept = ", ".join(str(e) for e in self.epochs()) or Term("none yet")
+            raise HistoryError("history_no_weights", epoch=epoch, kept=kept)
         return record
 
     def epoch_weights(self, epoch: int) -> tuple:
@@ -285,7 +285,7 @@ class RunHistory:
 
 def conv_filters(layer_names, weights) -> dict:
     """``{layer name: W}`` for every layer whose weights are a 4-D conv kernel ``(F, C, K, K)``."""
-    return {name: w["W"] for name, w in zip(layer_names, weights) if "W" in w and np.ndim(w["W"]) == 4}
+    return {name: w["W"] for name, w in zip(layer_names, weights, strict=False) if "W" in w and np.ndim(w["W"]) == 4}
 
 
 def values_from_snapshot(snapshot) -> dict:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import ConvScopeError, Term
 from engine.runs.errors import RunStoreError
 from engine.runs.files import (
     OPTIMIZER_NAME,
@@ -124,8 +125,8 @@ class RunStore:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RunStoreError(f"cannot create the runs folder {self.root}: {exc.strerror or exc}. "
-                                f"Choose another folder with --runs-dir or CONVSCOPE_RUNS_DIR.") from None
+            raise RunStoreError("runs_folder_uncreatable", folder=str(self.root),
+                                detail=str(exc.strerror or exc)) from None
         self._conn = self._open()
         self.recover_interrupted()
 
@@ -183,9 +184,7 @@ class RunStore:
             # busy, locked, unreadable: the file may be fine, so it is never set aside for this
             if conn is not None:
                 conn.close()
-            raise RunStoreError(f"the run list {self.db_path} cannot be opened right now ({exc}). If another "
-                                f"ConvScope is busy with it, try again in a moment; check the folder's "
-                                f"permissions, or choose another folder with --runs-dir.") from None
+            raise RunStoreError("run_list_busy", path=str(self.db_path), detail=str(exc)) from None
         except (sqlite3.DatabaseError, RunStoreError) as exc:
             if conn is not None:
                 conn.close()
@@ -203,13 +202,12 @@ class RunStore:
             row = conn.execute("SELECT value FROM meta WHERE key='app'").fetchone()
             app = row[0] if row else None
         if app != APP_ID or not _TABLES <= tables:
-            raise RunStoreError("it is an SQLite database of another program")
+            raise RunStoreError("run_list_foreign")
         version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if version is None or not str(version[0]).isdigit():
-            raise RunStoreError("it has no format version")
+            raise RunStoreError("run_list_no_version")
         if int(version[0]) > SCHEMA_VERSION:
-            raise RunStoreError(f"it was written by a newer ConvScope (format {version[0]}, this one reads "
-                                f"{SCHEMA_VERSION})")
+            raise RunStoreError("run_list_newer", version=version[0], supported=SCHEMA_VERSION)
 
     def _start_over(self, cause: Exception) -> sqlite3.Connection:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -227,11 +225,9 @@ class RunStore:
         conn = self._connect()
         self._conn = conn
         adopted = self._adopt_folders(conn)
-        self.problem = RunStoreError(
-            f"the run list {self.db_path} could not be read ({cause}), so it was set aside as {aside.name} "
-            f"and a new list was started. The runs' files were kept; {adopted} runs were found again "
-            f"(their per-batch curves are lost). Delete {aside.name} once you no longer need it."
-        )
+        self.problem = RunStoreError("run_list_set_aside", path=str(self.db_path),
+                                     cause=cause if isinstance(cause, ConvScopeError) else str(cause),
+                                     aside=aside.name, adopted=adopted)
         return conn
 
     def _adopt_folders(self, conn: sqlite3.Connection) -> int:
@@ -321,7 +317,7 @@ class RunStore:
     def run(self, run_id: int) -> RunInfo:
         row = self._conn.execute("SELECT * FROM runs WHERE id=?", (int(run_id),)).fetchone()
         if row is None:
-            raise RunStoreError(f"there is no run {run_id} in {self.root}; it may have been deleted.")
+            raise RunStoreError("run_missing", run_id=run_id, folder=str(self.root))
         return self._info(row)
 
     def runs(self) -> list[RunInfo]:
@@ -335,7 +331,7 @@ class RunStore:
 
     def set_status(self, run_id: int, status: str) -> None:
         if status not in STATUSES:
-            raise RunStoreError(f"unknown run status {status!r}; use one of {', '.join(STATUSES)}.")
+            raise RunStoreError("run_status_unknown", status=status, choices=", ".join(STATUSES))
         self._conn.execute("UPDATE runs SET status=?, updated=? WHERE id=?", (status, time.time(), int(run_id)))
         self._conn.commit()
 
@@ -368,8 +364,7 @@ class RunStore:
         info = self.run(run_id)
         row = self._conn.execute("SELECT * FROM runs WHERE id=?", (info.id,)).fetchone()
         if info.status == "running" and self._writer_alive(row):
-            raise RunStoreError(f"run {run_id} ('{info.name}') is being written by another window; "
-                                f"stop it there first.")
+            raise RunStoreError("run_written_elsewhere", run_id=run_id, name=info.name)
         base = self._conn.execute(
             "SELECT MAX(m) FROM (SELECT MAX(elapsed) m FROM epochs WHERE run_id=? "
             "UNION ALL SELECT MAX(elapsed) FROM checkpoints WHERE run_id=?)", (info.id, info.id)).fetchone()[0]
@@ -404,10 +399,10 @@ class RunStore:
                                                  (int(run_id),))]
 
     def load_moment(self, run_id: int, step: int):
-        row = self._conn.execute("SELECT file FROM moments WHERE run_id=? AND step=?", (int(run_id), int(step))).fetchone()
+        row = self._conn.execute("SELECT file FROM moments WHERE run_id=? AND step=?",
+                                 (int(run_id), int(step))).fetchone()
         if row is None:
-            raise RunStoreError(f"run {run_id} has no timeline moment at step {step}; "
-                                f"kept steps: {self.moment_steps(run_id)}.")
+            raise RunStoreError("run_no_moment", run_id=run_id, step=step, kept=self.moment_steps(run_id))
         return read_moment(self.run(run_id).folder / row[0])
 
     def load_history(self, run_id: int, max_moments: int = 100_000) -> RunHistory:
@@ -429,9 +424,8 @@ class RunStore:
         epochs = self.checkpoint_epochs(run_id)
         if not epochs or (epoch is not None and int(epoch) not in epochs):
             info = self.run(run_id)
-            kept = ", ".join(map(str, epochs)) or "none"
-            raise RunStoreError(f"run {run_id} ('{info.name}') has no weights saved for epoch {epoch}; "
-                                f"epochs with saved weights: {kept}.")
+            kept = ", ".join(map(str, epochs)) or Term("none")
+            raise RunStoreError("run_no_weights", run_id=run_id, name=info.name, epoch=epoch, kept=kept)
         epoch = epochs[-1] if epoch is None else int(epoch)
         row = self._conn.execute("SELECT file FROM checkpoints WHERE run_id=? AND epoch=?",
                                  (int(run_id), epoch)).fetchone()
@@ -465,7 +459,7 @@ class RunStore:
         info = self.run(run_id)
         row = self._conn.execute("SELECT * FROM runs WHERE id=?", (info.id,)).fetchone()
         if live_writer(self.db_path, info.id) or (info.status == "running" and self._writer_alive(row)):
-            raise RunStoreError(f"run {run_id} ('{info.name}') is still training; stop it before continuing it.")
+            raise RunStoreError("run_still_training_continue", run_id=run_id, name=info.name)
         ck = self.checkpoint(run_id)
         for table, col, limit in (("batches", "step", ck.step), ("moments", "step", ck.step),
                                   ("epochs", "epoch", ck.epoch), ("checkpoints", "epoch", ck.epoch)):
@@ -490,7 +484,8 @@ class RunStore:
         new_id = self.create_run(name or f"{parent.name} @ epoch {epoch}" + (f" ({changed})" if changed else ""),
                                  parent.dataset, parent.architecture, settings, parent_id=parent.id,
                                  parent_epoch=int(epoch))
-        src = self._conn.execute("SELECT * FROM checkpoints WHERE run_id=? AND epoch=?", (parent.id, int(epoch))).fetchone()
+        src = self._conn.execute("SELECT * FROM checkpoints WHERE run_id=? AND epoch=?",
+                                 (parent.id, int(epoch))).fetchone()
         folder = self.run(new_id).folder
         names = [src["file"]]
         optimizer = read_optimizer(parent.folder / OPTIMIZER_NAME)
@@ -500,7 +495,8 @@ class RunStore:
             tmp = folder / (file + ".tmp")
             shutil.copyfile(parent.folder / file, tmp)
             os.replace(tmp, folder / file)
-        self._conn.execute("INSERT INTO checkpoints(run_id, epoch, step, file, nbytes, elapsed) VALUES (?, ?, ?, ?, ?, ?)",
+        self._conn.execute("INSERT INTO checkpoints(run_id, epoch, step, file, nbytes, elapsed) "
+                           "VALUES (?, ?, ?, ?, ?, ?)",
                            (new_id, src["epoch"], src["step"], src["file"], src["nbytes"], src["elapsed"]))
         self._conn.commit()
         return new_id
@@ -511,7 +507,7 @@ class RunStore:
         info = self.run(run_id)
         row = self._conn.execute("SELECT * FROM runs WHERE id=?", (info.id,)).fetchone()
         if live_writer(self.db_path, info.id) or (info.status == "running" and self._writer_alive(row)):
-            raise RunStoreError(f"run {run_id} ('{info.name}') is still training; stop it before deleting it.")
+            raise RunStoreError("run_still_training_delete", run_id=run_id, name=info.name)
         freed = self.disk_usage(run_id)
         for table in ("batches", "epochs", "moments", "checkpoints"):
             self._conn.execute(f"DELETE FROM {table} WHERE run_id=?", (info.id,))

@@ -62,7 +62,7 @@ class RunWriter:
         self._key = (str(store.db_path), self.run_id)
         with _LIVE_LOCK:
             if self._key in _LIVE:
-                raise RunStoreError(f"run {run_id} is already being written; close its writer first.")
+                raise RunStoreError("run_writer_busy", run_id=run_id)
             _LIVE.add(self._key)
         self._base = float(base_elapsed)
         self._t0 = time.monotonic()
@@ -111,7 +111,7 @@ class RunWriter:
 
     def _put(self, item) -> None:
         if self._closed:
-            raise RunStoreError(f"the writer of run {self.run_id} is closed; open a new one to write more.")
+            raise RunStoreError("run_writer_closed", run_id=self.run_id)
         self._queue.put(item)
 
     def close(self, status: str = "finished", timeout: float = 30.0) -> bool:
@@ -213,7 +213,7 @@ class RunWriter:
             conn.execute("INSERT OR REPLACE INTO moments(run_id, step, epoch, file, nbytes) VALUES (?, ?, ?, ?, ?)",
                          (self.run_id, moment.step, moment.epoch, name, size))
             return True
-        raise RunStoreError(f"unknown item {kind!r} for the run writer.")
+        raise RunStoreError("run_writer_unknown_item", kind=kind)
 
 
 def write_description(conn, root: Path, run_id: int) -> None:
@@ -225,7 +225,7 @@ def write_description(conn, root: Path, run_id: int) -> None:
         return
     uid, folder, name, created, dataset, arch, settings, status, parent_uid, parent_epoch = tuple(row)
     cols = ("epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "elapsed")
-    epochs = [dict(zip(cols, tuple(r))) for r in conn.execute(
+    epochs = [dict(zip(cols, tuple(r), strict=True)) for r in conn.execute(
         f"SELECT {', '.join(cols)} FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,))]
     desc = {"uid": uid, "name": name, "created": created, "dataset": dataset, "architecture": json.loads(arch or "{}"),
             "settings": json.loads(settings or "{}"), "status": status, "parent_uid": parent_uid,

@@ -32,7 +32,7 @@ from gui.controller.runs import RunRecording
 from gui.controller.sample import SampleInspection
 from gui.controller.values import History, Inspection, Sample
 from gui.controller.worker import TrainingJob, TrainingWorker
-from gui.i18n import tr, tr_error, tr_message
+from gui.i18n import tr, tr_error
 
 MAX_EPOCH_WEIGHTS = 20       # epoch-end weights kept for the confusion-matrix drill-down
 SWITCH_TIMEOUT = 5.0         # seconds a model/dataset switch waits for the current batch to end
@@ -182,7 +182,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
             return
         if error:
             self._set_state("idle")
-            self._error(tr("The compute kernels could not be prepared: {}").format(tr_message(error)))
+            self._error(tr("The compute kernels could not be prepared: {}").format(error))
             self._pending_after_warmup = None
             return
         self.kernels_warm = True

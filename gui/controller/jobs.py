@@ -20,6 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from engine import datasets, kernels
+from gui.i18n import tr_error
 
 
 def _emit(signal, *values) -> None:
@@ -59,7 +60,7 @@ def _leave_without_waiting_for_a_compilation() -> None:
 
 class KernelWarmup(QObject):
     """Compiles (or loads from numba's cache) every kernel on a daemon thread; ``finished(seconds,
-    error message or "")`` follows. The first launch compiles for tens of seconds."""
+    error message in the interface language or "")`` follows. The first launch compiles for tens of seconds."""
 
     finished = Signal(float, str)
 
@@ -89,7 +90,7 @@ class KernelWarmup(QObject):
                     model.forward(x[None], training=False)
             except Exception as exc:  # noqa: BLE001 - reported to the user as a message
                 traceback.print_exc()
-                error = str(exc)
+                error = tr_error(exc) or type(exc).__name__     # in the interface language, never empty
             _emit(done, time.perf_counter() - t0, error)
 
         self._thread = threading.Thread(target=work, name="convscope-warmup", daemon=True)

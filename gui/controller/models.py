@@ -15,7 +15,7 @@ from engine.presets import PRESETS, build_preset
 from engine.shapes import format_shape
 from gui.controller.jobs import load_dataset
 from gui.controller.options import default_preset_for
-from gui.i18n import tr, tr_error, tr_message
+from gui.i18n import tr, tr_error
 
 
 class ModelSetup:
@@ -76,7 +76,7 @@ class ModelSetup:
         self._forget_evaluations()
         self._clear_history()
         self.status_message.emit(tr("Dataset {}: {} training and {} validation images, {} classes.").format(
-            ds.name, len(ds.y_train), len(ds.y_test), ds.num_classes))
+            tr(ds.name), len(ds.y_train), len(ds.y_test), ds.num_classes))
         self._report_skipped_files(ds)
         self.sample = None                    # the old dataset's image may not fit the new model
         self.latest_inspection = None
@@ -95,7 +95,7 @@ class ModelSetup:
         skipped = list(getattr(ds, "skipped", None) or [])     # datasets made in tests have no such list
         if not skipped:
             return
-        shown = "; ".join(f"{Path(str(path)).name} ({tr_message(str(reason))})" for path, reason in skipped[:5])
+        shown = "; ".join(f"{Path(str(path)).name} ({tr_error(reason)})" for path, reason in skipped[:5])
         more = tr(" and {} more").format(len(skipped) - 5) if len(skipped) > 5 else ""
         self.error_occurred.emit(tr("{} files of the folder were left out: {}{}.").format(len(skipped), shown, more))
 
@@ -130,7 +130,7 @@ class ModelSetup:
             ds = self.dataset
             self._error(tr("This model expects images of {} and {} classes, but the dataset {} has {} "
                            "and {} classes. The current model is kept.").format(
-                format_shape(model.input_shape), model.num_classes, ds.name,
+                format_shape(model.input_shape), model.num_classes, tr(ds.name),
                 format_shape(ds.input_shape), ds.num_classes))
             return False
         self._end_training()

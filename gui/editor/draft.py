@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 
 from engine.catalog import CATALOG, EDITABLE_LAYERS, layer_kind, unique_name
 from engine.layers import layer_from_config
+from engine.limits import MAX_PARAMS
 from engine.network import validate_architecture
-from gui.i18n import tr, tr_message
+from gui.i18n import tr, tr_error
 
-# Weights, gradients and two Adam moments in float32: 20 M parameters take about 320 MB.
-MAX_TRAINABLE_PARAMS = 20_000_000
 _AFTER_OUTPUT = {name for name, kind in CATALOG.items() if kind.group == "activation"} | {"Dropout"}
 
 
@@ -317,7 +316,7 @@ class DraftModel:
         # num_classes: the engine also checks that the network ends in one score per class.
         self.rows = list(validate_architecture(copy.deepcopy(self._layers), self.input_shape,
                                                num_classes=self.num_classes))
-        self.problems = {r.index if r.index is not None else i: tr_message(str(r.error))
+        self.problems = {r.index if r.index is not None else i: tr_error(r.exception or r.error)
                          for i, r in enumerate(self.rows) if r.error}
         if not self.problems:
             self._check_size()
@@ -328,14 +327,14 @@ class DraftModel:
     def _check_size(self) -> None:
         """Refuse models too big to train here, on the layer that makes them big (a lesson in itself)."""
         total = self.total_params
-        if total <= MAX_TRAINABLE_PARAMS or not self.rows:
+        if total <= MAX_PARAMS or not self.rows:
             return
         biggest = max(range(len(self.rows)), key=lambda i: int(self.rows[i].params or 0))
         self.problems[biggest] = tr(
             "The model would have {total} parameters, more than this computer can train ({limit} at most); "
             "this layer alone has {params}. Use fewer filters or units, or shrink the maps with pooling or "
             "a stride before Flatten."
-        ).format(total=f"{total:,}", limit=f"{MAX_TRAINABLE_PARAMS:,}", params=f"{int(self.rows[biggest].params):,}")
+        ).format(total=f"{total:,}", limit=f"{MAX_PARAMS:,}", params=f"{int(self.rows[biggest].params):,}")
 
 
-__all__ = ["EDITABLE_LAYERS", "MAX_TRAINABLE_PARAMS", "DraftModel", "DraftStep", "clean_config", "configs_of"]
+__all__ = ["EDITABLE_LAYERS", "DraftModel", "DraftStep", "clean_config", "configs_of"]

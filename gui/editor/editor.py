@@ -123,7 +123,7 @@ class ArchitectureEditor(QWidget):
             self.start_combo.addItem(tr("The model in the window"), ("current", None))
             self.start_combo.setCurrentIndex(1)
         for key, preset in PRESETS.items():
-            self.start_combo.addItem(tr("Preset: {name}").format(name=preset.display_name), ("preset", key))
+            self.start_combo.addItem(tr("Preset: {name}").format(name=tr(preset.display_name)), ("preset", key))
         top.addWidget(self.start_combo)
         self.start_button = QPushButton(tr("Load"))
         self.start_button.setToolTip(tr("Replace the draft with the chosen starting point (undoable)."))
@@ -316,7 +316,7 @@ class ArchitectureEditor(QWidget):
         model = Sequential(preset.layers(int(self.num_classes or preset.num_classes)), name=key)
         self.model_name = key
         self.kept_weights.clear()
-        self.draft.replace(configs_of(model), tr("Start from preset {name}").format(name=preset.display_name),
+        self.draft.replace(configs_of(model), tr("Start from preset {name}").format(name=tr(preset.display_name)),
                            select=0)
 
     def load_model_object(self, model, text: str | None = None, keep_weights: bool = True) -> None:
@@ -439,7 +439,7 @@ class ArchitectureEditor(QWidget):
         self.draft_changed.emit()
 
     def _update_input_label(self) -> None:
-        source = f" ({self.dataset_name})" if self.dataset_name else ""
+        source = f" ({tr(self.dataset_name)})" if self.dataset_name else ""
         classes = tr("{n} classes").format(n=self.num_classes) if self.num_classes else tr("classes unknown")
         self.input_label.setText(tr("Input: {shape}{source} · {classes}").format(
             shape=format_shape(self.input_shape), source=source, classes=classes))

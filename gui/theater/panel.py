@@ -2,7 +2,8 @@
 
 ``TheaterPanel(controller)`` composes the widget-free :class:`StageModel` (what is on stage) and
 :class:`TheaterSources` (where input and kernel come from) with their views: the settings column
-(:class:`InputBox`, :class:`FilterBox`, :class:`SettingsBox`, :class:`ModelBox`), the player bar, the grids and the sentences. The
+(:class:`InputBox`, :class:`FilterBox`, :class:`SettingsBox`, :class:`ModelBox`), the player bar, the grids and
+the sentences. The
 controller's signals only feed the sources: a new dataset, a private copy of a new model, the latest
 inspection (weights and activations of the selected sample, applied at most twice a second), a
 dropped image. The theater itself never runs the model while it trains.
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
     QSplitter,
+    QStackedWidget,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -29,6 +31,9 @@ from engine.errors import ConvScopeError
 from engine.theater import kernel_for_input
 from gui.i18n import tr, tr_error
 from gui.theater import sources as src
+from gui.theater.backward import BackwardStageModel
+from gui.theater.backward_source import backward_source
+from gui.theater.backward_view import BackwardView
 from gui.theater.controls import FilterBox, InputBox, SettingsBox
 from gui.theater.playback import PlaybackBar
 from gui.theater.sources import SourceUnavailable, TheaterSources
@@ -63,6 +68,8 @@ class TheaterPanel(QWidget):
         self.controller = controller
         self.stage = StageModel()
         self.sources = TheaterSources()
+        self.backward = BackwardStageModel()
+        self.direction = "forward"
         self.error_text = ""
         self._stale = False                    # the stage missed updates while hidden
         self._pending_inspection = None
@@ -78,6 +85,7 @@ class TheaterPanel(QWidget):
         self.playback = PlaybackBar(self.stage)
         self.stage_view = StageView(self.stage)
         self.whole_image = WholeImageView()
+        self.backward_view = BackwardView(self.backward)
         self._layout()
         self._add_shortcuts()
 
@@ -86,6 +94,8 @@ class TheaterPanel(QWidget):
         self.stage.events.position.connect(self._on_position)
         self.filter_box.kernel_table.invalid_text.connect(self.show_message)
         self.playback.controls_button.toggled.connect(self.set_controls_visible)
+        self.backward_view.playback.controls_button.toggled.connect(self.set_controls_visible)
+        self.direction_combo.activated.connect(lambda _i: self.set_direction(self.direction_combo.currentData()))
         self.stage_view.cell_chosen.connect(self.playback.pause)
         self.model_box.apply_button.clicked.connect(self.apply_to_whole_image)
         self.model_box.use_button.clicked.connect(self.use_kernel_in_model)
@@ -110,8 +120,13 @@ class TheaterPanel(QWidget):
         bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.controls_scroll.setMinimumWidth(column.minimumSizeHint().width() + bar + 6)
 
-        stage_box = QWidget()
-        v = QVBoxLayout(stage_box)
+        self.direction_combo = QComboBox()
+        self.direction_combo.addItem(tr("Forward: how a filter makes a feature map"), "forward")
+        self.direction_combo.addItem(tr("Backward: how the filter learns (gradients and update)"), "backward")
+        self.direction_combo.setToolTip(tr("Forward shows the convolution; backward follows the gradient of the loss "
+                                           "back through a layer of the model for a real image."))
+        forward_box = QWidget()
+        v = QVBoxLayout(forward_box)
         v.setContentsMargins(0, 0, 0, 0)
         self.headline = _label(18)
         v.addWidget(self.headline)
@@ -129,6 +144,14 @@ class TheaterPanel(QWidget):
         self.message.hide()
         v.addWidget(self.message)
         v.addWidget(self.whole_image)
+        self.direction_stack = QStackedWidget()
+        self.direction_stack.addWidget(forward_box)
+        self.direction_stack.addWidget(self.backward_view)
+        stage_box = QWidget()
+        v = QVBoxLayout(stage_box)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.addWidget(self.direction_combo, 0, Qt.AlignmentFlag.AlignLeft)
+        v.addWidget(self.direction_stack, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.controls_scroll)
@@ -143,13 +166,15 @@ class TheaterPanel(QWidget):
 
     def _add_shortcuts(self) -> None:
         """Keys a teacher can reach with a presenter clicker: Space, arrows, Page Up/Down, Home/End."""
-        p = self.playback
+        def bar():
+            return self.active_playback
+
         keys = (
-            (Qt.Key.Key_Space, p.toggle_play),
-            (Qt.Key.Key_Right, p.step_forward), (Qt.Key.Key_PageDown, p.step_forward),
-            (Qt.Key.Key_Left, p.step_back), (Qt.Key.Key_PageUp, p.step_back),
-            (Qt.Key.Key_Home, lambda: self.stage.seek(0)),
-            (Qt.Key.Key_End, p.seek_end),
+            (Qt.Key.Key_Space, lambda: bar().toggle_play()),
+            (Qt.Key.Key_Right, lambda: bar().step_forward()), (Qt.Key.Key_PageDown, lambda: bar().step_forward()),
+            (Qt.Key.Key_Left, lambda: bar().step_back()), (Qt.Key.Key_PageUp, lambda: bar().step_back()),
+            (Qt.Key.Key_Home, lambda: bar().stage.seek(0)),
+            (Qt.Key.Key_End, lambda: bar().seek_end()),
         )
         self.shortcuts = []
         for key, slot in keys:
@@ -160,8 +185,45 @@ class TheaterPanel(QWidget):
 
     def set_controls_visible(self, visible: bool) -> None:
         self.controls_scroll.setVisible(visible)
-        if self.playback.controls_button.isChecked() != visible:
-            self.playback.controls_button.setChecked(visible)
+        for bar in (self.playback, self.backward_view.playback):
+            if bar.controls_button.isChecked() != visible:
+                bar.controls_button.setChecked(visible)
+
+    # -- backward mode -------------------------------------------------------------------------------
+    @property
+    def active_playback(self) -> PlaybackBar:
+        return self.backward_view.playback if self.direction == "backward" else self.playback
+
+    def set_direction(self, direction: str) -> None:
+        """``"forward"`` (the convolution) or ``"backward"`` (the gradients through a layer of the model)."""
+        if direction not in ("forward", "backward"):
+            raise ValueError(f"direction must be 'forward' or 'backward', got {direction!r}")
+        self.playback.pause()
+        self.backward_view.playback.pause()
+        self.direction = direction
+        self.direction_combo.setCurrentIndex(self.direction_combo.findData(direction))
+        self.direction_stack.setCurrentIndex(1 if direction == "backward" else 0)
+        if direction == "backward":
+            self.refresh_backward(follow_filter=True)
+
+    def refresh_backward(self, follow_filter: bool = False, keep_position: bool = False) -> None:
+        """Recompute backward mode on a model copy for the theater's picture (about 3 ms for a small CNN)."""
+        c, b = self.controller, self.backward
+        if c is not None and not c.kernels_warm:
+            b.set_source(None, None, 0)
+            b.error = tr("The engine is still preparing its kernels; backward mode appears in a moment.")
+            b.events.changed()
+            return
+        source = backward_source(self.sources, c)
+        if source is None:
+            b.set_source(None, None, 0)
+            return
+        if self.backward_view.choices.class_combo.count() == 0 and self.sources.dataset is not None:
+            self.backward_view.choices.set_classes(self.sources.dataset.class_names)
+        if follow_filter and self.sources.kernel_kind == src.KERNEL_LEARNED and self.sources.layer_index is not None:
+            b.layer_index, b.filter_index = self.sources.layer_index, self.sources.filter_index
+        b.set_source(source.model, source.x, source.label, source.optimizer, source.optimizer_note,
+                     keep_position=keep_position)
 
     # -- putting the sources on stage ---------------------------------------------------------------
     def push(self, with_settings: bool = False, keep_position: bool | None = None, **stage_changes) -> None:
@@ -184,6 +246,11 @@ class TheaterPanel(QWidget):
 
     def _on_sources_changed(self, names=frozenset()) -> None:
         self._follow_selected_sample(names)
+        if self.direction == "backward" and self.isVisible():
+            if "dataset" in names and self.sources.dataset is not None:
+                self.backward_view.choices.set_classes(self.sources.dataset.class_names)
+            self.refresh_backward(follow_filter=bool(names & _LEARNED_CHOICE),
+                                  keep_position=names <= {"inspection"})
         self.model_box.update_from(self.sources, self.stage)
         if names <= _NEW_DATA:
             if not self._shows_any(names):
@@ -270,6 +337,8 @@ class TheaterPanel(QWidget):
             self.push(keep_position=True)
 
     def on_state_changed(self, _state: str) -> None:
+        if self.direction == "backward" and self.isVisible() and _state in ("paused", "idle", "finished"):
+            self.refresh_backward(keep_position=True)      # the optimizer's real memory can be shown now
         # a deeper layer waiting for the end of training (or for the kernels) can be shown now
         if self.stage.theater is None and self.sources.uses_model():
             self.push(keep_position=True)
@@ -334,9 +403,10 @@ class TheaterPanel(QWidget):
     # -- visibility -----------------------------------------------------------------------------------
     def pause(self) -> None:
         self.playback.pause()
+        self.backward_view.playback.pause()
 
     def hideEvent(self, event) -> None:
-        self.playback.pause()  # an animation nobody sees wastes the GUI thread's time
+        self.pause()  # an animation nobody sees wastes the GUI thread's time
         super().hideEvent(event)
 
     def showEvent(self, event) -> None:
@@ -344,6 +414,8 @@ class TheaterPanel(QWidget):
         if self._stale:
             self._stale = False
             self.push(keep_position=True)
+        if self.direction == "backward":
+            self.refresh_backward(keep_position=True)
 
 
 if __name__ == "__main__":  # preview on the lecture's grids: python -m gui.theater.panel [--ko] [shot.png]

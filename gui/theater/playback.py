@@ -28,11 +28,16 @@ SPEEDS = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 45, 60)
 
 
 class PlaybackBar(QWidget):
-    """Step, play and scrub over ``stage``'s output positions."""
+    """Step, play and scrub over ``stage``'s output positions.
 
-    def __init__(self, stage: StageModel, parent: QWidget | None = None):
+    ``stage`` is a :class:`StageModel` or any model with the same playback interface (backward mode's
+    :class:`~gui.theater.backward.BackwardStageModel`); ``describe(stage)`` writes the position line.
+    """
+
+    def __init__(self, stage: StageModel, parent: QWidget | None = None, describe=position_text):
         super().__init__(parent)
         self.stage = stage
+        self.describe = describe
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         bar = QVBoxLayout(self)
@@ -101,7 +106,7 @@ class PlaybackBar(QWidget):
     def _on_position(self, **_) -> None:
         with QSignalBlocker(self.position_slider):
             self.position_slider.setValue(self.stage.position)
-        self.position_label.setText(position_text(self.stage))
+        self.position_label.setText(self.describe(self.stage))
 
     # -- actions --------------------------------------------------------------------------------------
     def step_forward(self) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.errors import ShapeError
 from engine.theater import INPUT_GRIDS, KERNEL_PRESETS, apply_kernel, kernel_for_input
-from gui.i18n import language, tr, tr_error
+from gui.i18n import language, tr, tr_class, tr_error
 from gui.theater.events import Events
 from gui.theater.stage import MAX_CHANNEL_ROWS
 
@@ -223,7 +223,7 @@ class TheaterSources:
                 raise SourceUnavailable(tr("No dataset is open yet: open one, or pick a hand-made grid."))
             image, k, label = self._dataset_image(kind == INPUT_VAL)
             names = self.dataset.class_names
-            name = names[label] if label < len(names) else str(label)
+            name = tr_class(names[label]) if label < len(names) else str(label)
             what = tr("training sample") if kind == INPUT_TRAIN else tr("validation sample")
             return image, f"{what} #{k} ({name})"
         if kind == INPUT_FMAP:

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from engine.shapes import format_shape
-from gui.i18n import tr, tr_message
+from gui.i18n import tr, tr_error
 
 BLOCK_COLORS = {
     "Input": QColor(224, 224, 224),
@@ -91,7 +91,8 @@ def layer_detail(class_name: str, cfg: dict) -> str:
 
 CLASS_EXPLANATIONS = {
     "Conv2D": "A convolution layer slides each filter over the image and writes one feature map per filter.",
-    "MaxPooling2D": "Max pooling keeps the largest value of each window, halving the size and keeping the strongest response.",
+    "MaxPooling2D": ("Max pooling keeps the largest value of each window, halving the size and keeping the "
+                     "strongest response."),
     "AveragePooling2D": "Average pooling keeps the mean of each window, shrinking the feature maps.",
     "Flatten": "Flatten lays the feature maps out as one long vector so a dense layer can read them.",
     "Dense": "A dense (fully connected) layer connects every input to every unit.",
@@ -108,7 +109,7 @@ def build_blocks(model) -> list[Block]:
     blocks = [Block(None, tr("Input"), "", format_shape(model.input_shape), None,
                     tr("The image as the network sees it: height x width x channels."), "Input")]
     rows = model.summary_rows()
-    for row, layer in zip(rows, model.layers):
+    for row, layer in zip(rows, model.layers, strict=False):
         cfg = _config(layer)
         explain = tr(CLASS_EXPLANATIONS[row.class_name]) if row.class_name in CLASS_EXPLANATIONS else ""
         tip = [f"<b>{row.name}</b> ({row.class_name})"]
@@ -125,7 +126,7 @@ def build_blocks(model) -> list[Block]:
         elif row.class_name in ("MaxPooling2D", "AveragePooling2D", "Flatten", "ReLU", "Dropout"):
             tip.append(tr("No parameters: this layer has nothing to learn."))
         if getattr(row, "error", ""):
-            tip.append(f"<span style='color:#b00'>{tr_message(row.error)}</span>")
+            tip.append(f"<span style='color:#b00'>{tr_error(getattr(row, 'exception', None) or row.error)}</span>")
         tip.append("<i>" + tr("Click to show this layer in the feature map and filter panels.") + "</i>")
         blocks.append(Block(row.index, row.class_name, layer_detail(row.class_name, cfg),
                             format_shape(row.output_shape), int(row.params), "<br>".join(tip), row.class_name,

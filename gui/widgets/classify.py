@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from engine.imaging import is_image_path
 from engine.shapes import format_shape
-from gui.i18n import tr, tr_message
+from gui.i18n import tr, tr_class, tr_error
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage, chw_to_display, qimage_to_array
 
 
@@ -274,7 +274,7 @@ class ClassifyPanel(QWidget):
 
     def class_names(self, k: int) -> list[str]:
         ds = self.controller.dataset
-        names = list(getattr(ds, "class_names", []) or []) if ds is not None else []
+        names = [tr_class(n) for n in getattr(ds, "class_names", []) or []] if ds is not None else []
         return names if len(names) == k else [str(i) for i in range(k)]
 
     # -- inputs ----------------------------------------------------------------------------------
@@ -459,5 +459,5 @@ class ClassifyPanel(QWidget):
 
 
 def _short(exc: BaseException) -> str:
-    text = tr_message(str(exc)) or type(exc).__name__
+    text = tr_error(exc) or type(exc).__name__
     return text if len(text) < 300 else text[:297] + "..."

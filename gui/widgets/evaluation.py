@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.i18n import tr
+from gui.i18n import tr, tr_class
 from gui.widgets.class_labels import ClassLabelStrip, LabelLayout, choose_layout
 from gui.widgets.common import BACKGROUND, TextLabelsItem, array_to_qimage
 
@@ -66,6 +66,8 @@ def count_point_size(cell_px: float, widest_count: str) -> int:
 
 class EvaluationPanel(QWidget):
     """Confusion matrix per epoch; click a cell to see its images."""
+
+    explain_requested = Signal(int)     # "Why?": validation image index to open in "Which pixels mattered"
 
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__(parent)
@@ -152,6 +154,11 @@ class EvaluationPanel(QWidget):
         rv.setContentsMargins(0, 0, 0, 0)
         rv.addWidget(self.cell_title)
         rv.addWidget(self.images, 1)
+        self.why_button = QPushButton(tr("Why?"))
+        self.why_button.setToolTip(tr("Open the selected image in \"Which pixels mattered\": which pixels made the "
+                                      "network read it this way."))
+        self.why_button.clicked.connect(self.explain_selected)
+        rv.addWidget(self.why_button, 0, Qt.AlignmentFlag.AlignRight)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.glw)
         splitter.addWidget(right)
@@ -182,7 +189,7 @@ class EvaluationPanel(QWidget):
     def class_names(self) -> list[str]:
         ds = self.controller.dataset
         k = 0 if self.confusion is None else self.confusion.shape[0]
-        names = list(getattr(ds, "class_names", []) or []) if ds is not None else []
+        names = [tr_class(n) for n in getattr(ds, "class_names", []) or []] if ds is not None else []
         return names if len(names) == k else [str(i) for i in range(k)]
 
     def on_history_reset(self, *_args) -> None:
@@ -368,6 +375,13 @@ class EvaluationPanel(QWidget):
         self.cell_title.setText(tr("True {} predicted as {} ({}): {} images{}.").format(
             names[t], names[p], what, total,
             tr(", showing the first {}").format(MAX_IMAGES) if total > MAX_IMAGES else ""))
+
+    def explain_selected(self) -> None:
+        item = self.images.currentItem()
+        if item is not None:
+            index = int(item.data(Qt.ItemDataRole.UserRole))
+            self.controller.select_validation_sample(index)
+            self.explain_requested.emit(index)
 
     def on_image_double_clicked(self, item: QListWidgetItem) -> None:
         self.controller.select_validation_sample(int(item.data(Qt.ItemDataRole.UserRole)))

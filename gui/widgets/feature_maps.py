@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.shapes import format_shape
-from gui.i18n import tr
+from gui.i18n import tr, tr_class
 from gui.widgets.common import (
     ACTIVATION_CMAP,
     BACKGROUND,
@@ -348,7 +348,7 @@ class FeatureMapPanel(QWidget):
         ins = self.inspection
         model = self.controller.model
         ds = self.controller.dataset
-        names = list(getattr(ds, "class_names", [])) if ds is not None else []
+        names = [tr_class(n) for n in getattr(ds, "class_names", [])] if ds is not None else []
         name = lambda k: names[k] if 0 <= k < len(names) else str(k)  # noqa: E731
         parts = []
         s = ins.sample
@@ -373,7 +373,8 @@ class FeatureMapPanel(QWidget):
                 what = tr("{} units (one square each)").format(ins.activations[self.layer_index + 1].shape[0])
             text = f"<b>{row_layer.name}</b>: {what}"
             if winners:
-                text += "  ·  " + tr("bright = the pixel that won its pooling window and is passed on; faded = dropped.")
+                text += "  ·  " + tr(
+                    "bright = the pixel that won its pooling window and is passed on; faded = dropped.")
             text += "  ·  " + tr("colour scale {:.2f} … {:.2f}").format(*self.colorbar.levels())
             self.caption.setText(text)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -37,7 +37,7 @@ def preset_names() -> list[str]:
 
 def preset_title(name: str) -> str:
     entry = PRESETS.get(name)
-    return f"{tr(entry.display_name)}  ({name})" if entry is not None else name
+    return tr(entry.display_name) if entry is not None else name
 
 
 def format_duration(seconds: float) -> str:
@@ -73,7 +73,7 @@ class TrainingPanel(QWidget):
         # -- optimizer settings ------------------------------------------------------------------
         self.optimizer_combo = QComboBox()
         for key, title in OPTIMIZERS:
-            self.optimizer_combo.addItem(title, key)
+            self.optimizer_combo.addItem(tr(title), key)
         self.optimizer_combo.setToolTip(tr("The rule that changes the weights after each batch, using the "
                                            "gradient of the loss."))
         self.lr_spin = QDoubleSpinBox()

@@ -28,8 +28,19 @@ def _model(input_shape, layers, seed=0):
 
 
 def _cases():
-    from engine.layers import (AveragePooling2D, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPooling2D, ReLU,
-                               Sigmoid, Softmax, Tanh)
+    from engine.layers import (
+        AveragePooling2D,
+        Conv2D,
+        Dense,
+        Dropout,
+        Flatten,
+        LeakyReLU,
+        MaxPooling2D,
+        ReLU,
+        Sigmoid,
+        Softmax,
+        Tanh,
+    )
 
     return {
         "lenet5_32x32_valid": ((1, 32, 32), [

@@ -167,8 +167,10 @@ def test_unknown_layer_class_or_huge_layer_in_the_file_is_rejected_before_buildi
         load_model(rewrite(path, architecture=np.array(json.dumps(arch))))
     arch = architecture(path)
     arch["model"]["layers"][3]["config"]["units"] = 10**9  # would need gigabytes
-    with pytest.raises(ModelFileError, match="needs"):
+    with pytest.raises(ModelFileError, match="parameters; at most") as info:
         load_model(rewrite(path, architecture=np.array(json.dumps(arch))))
+    assert info.value.code == "architecture_invalid"
+    assert info.value.values["error"].code == "too_many_params"
 
 
 def test_loading_weights_into_an_existing_model(tmp_path):

@@ -349,7 +349,8 @@ def test_hovering_an_input_pixel_finds_the_output_cells_that_read_it():
 
 
 def test_the_seed_four_edge_filters_light_up_their_own_border_of_a_bright_square():
-    img = np.zeros((8, 8)); img[2:6, 2:6] = 1.0
+    img = np.zeros((8, 8))
+    img[2:6, 2:6] = 1.0
     maps = {key: ConvTheater(img, KERNEL_PRESETS[key].kernel, relu=True).output()
             for key in ("upper_horizontal_edge", "left_vertical_edge", "lower_horizontal_edge", "right_vertical_edge")}
     # the strongest response sits on the side the filter is named after

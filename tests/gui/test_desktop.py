@@ -230,12 +230,13 @@ def test_a_second_server_does_not_take_over_a_live_one(qtbot):
 # -- welcome ------------------------------------------------------------------------------------
 def test_the_welcome_appears_once_and_its_choice_becomes_start_up_options(qtbot, settings):
     from gui import i18n
-    from gui.desktop.welcome import WelcomeDialog, apply_choice, should_show
+    from gui.desktop.welcome import WelcomeDialog, apply_choice, first_lesson, should_show
 
     assert should_show(settings)
     dialog = WelcomeDialog(settings=settings)
     qtbot.addWidget(dialog)
-    assert dialog.buttons["lesson"].isHidden()            # no lessons ship yet
+    # "Start the first lesson" is offered exactly when lesson files ship
+    assert dialog.buttons["lesson"].isHidden() == (first_lesson() is None)
     dialog.buttons["shapes"].click()
     assert dialog.choice == "shapes" and not should_show(settings)
     opts = argparse.Namespace(dataset=None, train=False)

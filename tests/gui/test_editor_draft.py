@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.limits import MAX_PARAMS
 from engine.presets import build_preset
-from gui.editor.draft import MAX_TRAINABLE_PARAMS, DraftModel
+from gui.editor.draft import DraftModel
 from gui.editor.kept_weights import KeptWeights
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,7 +170,7 @@ def test_a_model_too_big_to_train_is_refused_on_the_layer_responsible():
     draft.add_layer("Flatten")
     draft.add_layer("Dense", units=5000)
     draft.add_layer("Dense", units=10, activation=None)
-    assert draft.total_params > MAX_TRAINABLE_PARAMS
+    assert draft.total_params > MAX_PARAMS
     assert not draft.valid and set(draft.problems) == {1} and "61,445,000" in draft.row_message(1)
 
 
