@@ -389,8 +389,10 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
             return
         self._job = None
         self._sync_timeline()
-        if outcome in ("finished", "diverged") or (self._stop_requested and outcome != "diverged"):
-            self._finish_recording("stopped" if self._stop_requested and outcome != "diverged" else outcome)
+        if self._stop_requested and outcome != "diverged":
+            self._finish_recording("stopped")
+        elif outcome in ("finished", "diverged"):
+            self._finish_recording(outcome)         # a pause ("stopped" unasked) keeps the run open
         if self._stop_requested and outcome != "diverged":
             self._stop_requested = False
             self.trainer = None

@@ -93,7 +93,6 @@ class TrainingWorker(QObject):
         last_emit = [0.0]
         picked = [None]
         rid = job.run_id
-
         recorder = job.recorder
 
         def on_batch_end(metrics) -> None:

@@ -73,6 +73,7 @@ def test_live_snapshots_do_not_overwrite_a_past_moment_while_training(qtbot, con
     c.timeline.seek(1)
     step = c.timeline.position.step
     assert c.latest_inspection.step == step and not c.latest_inspection.live
+    qtbot.waitUntil(lambda: c.latest_snapshot is not None and c.latest_snapshot.step > step + 8, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: c.timeline.live_step > step + 8, timeout=TIMEOUT)
     assert c.latest_inspection.step == step        # live moved on, the view stayed
     assert c.is_training
