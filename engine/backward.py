@@ -43,7 +43,7 @@ from engine.layers import (
     _act_backward,
 )
 from engine.losses import softmax_cross_entropy
-from engine.shapes import receptive_window
+from engine.shapes import pair, receptive_window
 
 __all__ = [
     "InputGradientStep",
@@ -344,16 +344,17 @@ def window_geometry(layer) -> tuple[int, int, tuple[int, int, int, int]] | None:
     """``(K, stride, (top, bottom, left, right))`` of a built Conv2D or pooling layer; None for layers
     that work pixel by pixel (activations, dropout)."""
     if isinstance(layer, Conv2D):
-        return int(layer.params["W"].shape[-1]), int(_single(layer.strides)), tuple(layer.padding_pixels)
-    if isinstance(layer, (MaxPooling2D, AveragePooling2D)):
-        k = int(_single(layer.pool_size))
-        s = k if layer.strides is None else int(_single(layer.strides))
-        return k, s, tuple(layer.padding_pixels)
-    return None
-
-
-def _single(v):
-    return v[0] if isinstance(v, (tuple, list)) else v
+        size, stride = pair(layer.kernel_size), pair(layer.strides)
+    elif isinstance(layer, (MaxPooling2D, AveragePooling2D)):
+        size = pair(layer.pool_size)
+        stride = size if layer.strides is None else pair(layer.strides)
+    else:
+        return None
+    if size[0] != size[1] or stride[0] != stride[1]:
+        # the step-by-step walks draw square windows; a rectangular layer is refused, never drawn wrong
+        raise ShapeError("backward_square_only", name=layer.name, kh=int(size[0]), kw=int(size[1]),
+                         sh=int(stride[0]), sw=int(stride[1]))
+    return int(size[0]), int(stride[0]), tuple(layer.padding_pixels)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ Every layer follows the same life cycle (Keras's, in ConvNetJS's forward/backwar
     and returns ``dx``.
 
 Shapes of a single sample are ``(C, H, W)`` for images and ``(D,)`` for flat vectors; batches add a
-leading ``N``. Conv weights are ``(F, C, K, K)``, Dense weights ``(D_in, D_out)``.
+leading ``N``. Conv weights are ``(F, C, KH, KW)``, Dense weights ``(D_in, D_out)``. Kernel sizes,
+strides and pool sizes are an int or a ``(height, width)`` pair (Keras); equal pairs are kept as one int.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 from engine import kernels
 from engine.errors import ArchitectureError, Shape, ShapeError, Term
-from engine.shapes import resolve_padding
+from engine.shapes import pair, resolve_padding_2d
 
 __all__ = [
     "Layer",
@@ -220,26 +221,47 @@ def _whole(value, what: str, layer: str, minimum: int = 1) -> int:
 
 
 def _square(value):
-    """``3`` or ``(3, 3)`` -> ``3``; a non-square pair is kept for the error message."""
+    """``3`` or ``(3, 3)`` -> ``3``; ``(1, 3)`` / ``[1, 3]`` -> ``(1, 3)`` (height, width)."""
     if isinstance(value, (tuple, list)):
-        if len(value) == 2 and value[0] == value[1]:
+        if len(value) == 2 and value[0] == value[1] and not isinstance(value[0], (tuple, list)):
             return value[0]
         return tuple(value)
     return value
 
 
-def _check_square(value, what: str, layer: str) -> int:
+def _check_pair(value, what: str, layer: str) -> tuple[int, int]:
+    """An int or a ``(height, width)`` pair of whole numbers >= 1, as ``(h, w)``."""
     if isinstance(value, tuple):
-        raise ShapeError("not_square", owner=layer, what=Term(what), value=value)
-    return _whole(value, what, layer)
+        if len(value) != 2:
+            raise ShapeError("not_pair", owner=layer, what=Term(what), value=value)
+        return _whole(value[0], what, layer), _whole(value[1], what, layer)
+    v = _whole(value, what, layer)
+    return v, v
 
 
 def _norm_padding(padding):
     if isinstance(padding, str):
         return padding.strip().lower()
     if isinstance(padding, (list, tuple)):
-        return tuple(int(p) for p in padding)
+        return tuple(_norm_padding(p) if isinstance(p, (list, tuple)) else int(p) for p in padding)
     return padding
+
+
+def _padding_config(padding):
+    """Padding as JSON: tuples become lists (nested for ``((top, bottom), (left, right))``)."""
+    if isinstance(padding, tuple):
+        return [_padding_config(p) for p in padding]
+    return padding
+
+
+def _pair_config(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _hw(value) -> str:
+    """``3`` -> ``"3x3"``, ``(1, 3)`` -> ``"1x3"``."""
+    h, w = pair(value)
+    return f"{h}x{w}"
 
 
 def _check_image_input(layer: Layer, input_shape) -> tuple[int, int, int]:
@@ -254,6 +276,15 @@ def _as_float(x: np.ndarray) -> np.ndarray:
     if x.dtype != np.float32 or not x.flags.c_contiguous:
         x = np.ascontiguousarray(x, dtype=np.float32)
     return x
+
+
+def _axes_formula(h, w, kh, kw, sh, sw, ph, pw) -> str:
+    """One formula when both axes compute the same numbers, else ``H: ...; W: ...``."""
+    fh = _size_formula(h, kh, sh, ph)
+    fw = _size_formula(w, kw, sw, pw)
+    if fh == fw:
+        return fh
+    return f"H: {fh}; W: {fw}"
 
 
 def _size_formula(n: int, f: int, s: int, pad) -> str:
@@ -329,6 +360,14 @@ class Layer:
         """How the output size follows from the input size (conv/pool only), e.g. ``(28 + 2*0 - 3)/1 + 1 = 26``."""
         return ""
 
+    def multiply_adds(self, input_shape: tuple) -> tuple[int, str]:
+        """Multiply-adds for one image and how they are counted (conv, dense); ``(0, "")`` for the others."""
+        return 0, ""
+
+    def window(self, input_shape: tuple) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """``((kh, kw), (sh, sw))`` of a sliding-window layer (conv, pooling), else ``None``."""
+        return None
+
     def build(self, input_shape: tuple, rng: np.random.Generator | None = None) -> None:
         self.out_shape = self.output_shape(input_shape)
         self.in_shape = tuple(int(v) for v in input_shape)
@@ -402,9 +441,10 @@ class Conv2D(_FusedActivation):
     Parameters
     ----------
     filters : number of output channels ``F``
-    kernel_size : ``K`` (square kernels)
-    strides : ``s``
-    padding : ``"valid"``, ``"same"`` or a number of zero pixels on every side
+    kernel_size : ``K`` or ``(KH, KW)``
+    strides : ``s`` or ``(sh, sw)``
+    padding : ``"valid"``, ``"same"`` (per axis), a number of zero pixels on every side, ``(ph, pw)``
+        (rows above and below, columns left and right) or ``((top, bottom), (left, right))
     activation : None, "relu", "sigmoid", "tanh", "leaky_relu"
     mode : "cross_correlation" (default) or "convolution"
     frozen_filters : output channels whose weights and bias stay fixed during training
@@ -446,8 +486,8 @@ class Conv2D(_FusedActivation):
     def _checked(self):
         where = f"Conv2D '{self.name}'"
         f = _whole(self.filters, "filters", where)
-        k = _check_square(self.kernel_size, "kernel size", where)
-        s = _check_square(self.strides, "stride", where)
+        k = _check_pair(self.kernel_size, "kernel size", where)
+        s = _check_pair(self.strides, "stride", where)
         if self.mode not in ("cross_correlation", "convolution"):
             raise ShapeError("unknown_conv_mode", owner=where, mode=self.mode)
         _check_activation(self, ("relu", "sigmoid", "tanh", "leaky_relu"))
@@ -461,8 +501,7 @@ class Conv2D(_FusedActivation):
         if isinstance(self.padding, (int, np.integer)) and not isinstance(self.padding, bool) and self.padding < 0:
             raise ShapeError("negative_padding", owner=f"Conv2D '{self.name}'", padding=self.padding)
         try:
-            ph = resolve_padding(self.padding, h, k, s, "kernel")
-            pw = resolve_padding(self.padding, w, k, s, "kernel")
+            ph, pw = resolve_padding_2d(self.padding, h, w, k[0], k[1], s[0], s[1], "kernel")
         except ShapeError as exc:
             raise ShapeError("layer_with_input", layer=f"Conv2D '{self.name}'", shape=Shape((c, h, w)),
                              error=exc) from exc
@@ -476,33 +515,40 @@ class Conv2D(_FusedActivation):
         return (f, ph.out, pw.out)
 
     def param_shapes(self, input_shape):
-        c, h, w, f, k, s, ph, pw = self._paddings(input_shape)
-        shapes = {"W": (f, c, k, k)}
+        c, h, w, f, (kh, kw), s, ph, pw = self._paddings(input_shape)
+        shapes = {"W": (f, c, kh, kw)}
         if self.use_bias:
             shapes["b"] = (f,)
         return shapes
 
     def param_formula(self, input_shape):
-        c, h, w, f, k, s, ph, pw = self._paddings(input_shape)
-        n = k * k * c * f
+        c, h, w, f, (kh, kw), s, ph, pw = self._paddings(input_shape)
+        n = kh * kw * c * f
         if self.use_bias:
-            return f"{k}*{k}*{c}*{f} + {f} = {n + f}"
-        return f"{k}*{k}*{c}*{f} = {n}"
+            return f"{kh}*{kw}*{c}*{f} + {f} = {n + f}"
+        return f"{kh}*{kw}*{c}*{f} = {n}"
 
     def size_formula(self, input_shape):
+        c, h, w, f, (kh, kw), (sh, sw), ph, pw = self._paddings(input_shape)
+        return _axes_formula(h, w, kh, kw, sh, sw, ph, pw)
+
+    def multiply_adds(self, input_shape):
+        """``OH*OW*F*(KH*KW*C)``: every output value is one window's dot product with a filter."""
+        c, h, w, f, (kh, kw), s, ph, pw = self._paddings(input_shape)
+        n = ph.out * pw.out * f * kh * kw * c
+        return n, f"{ph.out}*{pw.out}*{f}*({kh}*{kw}*{c}) = {n}"
+
+    def window(self, input_shape):
         c, h, w, f, k, s, ph, pw = self._paddings(input_shape)
-        fh = _size_formula(h, k, s, ph)
-        if h == w and ph == pw:
-            return fh
-        return f"H: {fh}; W: {_size_formula(w, k, s, pw)}"
+        return k, s
 
     def build(self, input_shape, rng=None):
         rng = rng if rng is not None else np.random.default_rng(0)
-        c, h, w, f, k, s, ph, pw = self._paddings(input_shape)
+        c, h, w, f, (kh, kw), s, ph, pw = self._paddings(input_shape)
         self._pad = (ph.before, ph.after, pw.before, pw.after)
-        self._stride = s
-        fan_in, fan_out = c * k * k, f * k * k
-        self.params = {"W": initialize(self.kernel_initializer, (f, c, k, k), fan_in, fan_out, rng)}
+        self._stride = _square(s)  # an int when square (what readers of the square engine expect)
+        fan_in, fan_out = c * kh * kw, f * kh * kw
+        self.params = {"W": initialize(self.kernel_initializer, (f, c, kh, kw), fan_in, fan_out, rng)}
         if self.use_bias:
             self.params["b"] = initialize(self.bias_initializer, (f,), fan_in, fan_out, rng)
         self.grads = {key: np.zeros_like(v) for key, v in self.params.items()}
@@ -551,20 +597,23 @@ class Conv2D(_FusedActivation):
     def set_filter(self, index: int, kernel, bias: float | None = None, freeze: bool = True) -> None:
         """Write a hand-made kernel into output channel ``index`` (the theater's "use this kernel").
 
-        ``kernel`` is ``(K, K)`` (copied to every input channel) or ``(C, K, K)``; with ``freeze`` the
+        ``kernel`` is ``(KH, KW)`` (copied to every input channel) or ``(C, KH, KW)``; with ``freeze`` the
         channel stays fixed while the rest of the network trains.
         """
         if not self.built:
             raise ShapeError("filter_needs_build", name=self.name)
         W = self.params["W"]
-        f, c, k, _ = W.shape
+        f, c, kh, kw = W.shape
         if not 0 <= int(index) < f:
             raise ShapeError("filter_index_out_of_range", name=self.name, last=f - 1, index=index)
         kernel = np.asarray(kernel, dtype=np.float32)
-        if kernel.shape == (k, k):
-            kernel = np.broadcast_to(kernel, (c, k, k))
-        if kernel.shape != (c, k, k):
-            raise ShapeError("filter_kernel_shape", name=self.name, k=k, channels=c, got=kernel.shape)
+        if kernel.shape == (kh, kw):
+            kernel = np.broadcast_to(kernel, (c, kh, kw))
+        if kernel.shape != (c, kh, kw):
+            if kh == kw:
+                raise ShapeError("filter_kernel_shape", name=self.name, k=kh, channels=c, got=kernel.shape)
+            raise ShapeError("filter_kernel_shape_rect", name=self.name, kh=kh, kw=kw, channels=c,
+                             got=kernel.shape)
         W[int(index)] = kernel
         if bias is not None and self.use_bias:
             self.params["b"][int(index)] = bias
@@ -576,9 +625,9 @@ class Conv2D(_FusedActivation):
     def _hyper(self):
         return {
             "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": list(self.padding) if isinstance(self.padding, tuple) else self.padding,
+            "kernel_size": _pair_config(self.kernel_size),
+            "strides": _pair_config(self.strides),
+            "padding": _padding_config(self.padding),
             "use_bias": self.use_bias,
             "activation": self.activation,
             "mode": self.mode,
@@ -589,7 +638,7 @@ class Conv2D(_FusedActivation):
 
     def describe(self):
         act = f" {self.activation}" if self.activation else ""
-        return f"Conv2D {self.filters} {self.kernel_size}x{self.kernel_size}{act}"
+        return f"Conv2D {self.filters} {_hw(self.kernel_size)}{act}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -609,12 +658,11 @@ class _Pooling2D(Layer):
 
     def _paddings(self, input_shape):
         where = f"{type(self).__name__} '{self.name}'"
-        k = _check_square(self.pool_size, "pool size", where)
-        s = k if self.strides is None else _check_square(self.strides, "stride", where)
+        k = _check_pair(self.pool_size, "pool size", where)
+        s = k if self.strides is None else _check_pair(self.strides, "stride", where)
         c, h, w = _check_image_input(self, input_shape)
         try:
-            ph = resolve_padding(self.padding, h, k, s, self._what)
-            pw = resolve_padding(self.padding, w, k, s, self._what)
+            ph, pw = resolve_padding_2d(self.padding, h, w, k[0], k[1], s[0], s[1], self._what)
         except ShapeError as exc:
             raise ShapeError("layer_with_input", layer=where, shape=Shape((c, h, w)), error=exc) from exc
         return c, h, w, k, s, ph, pw
@@ -624,15 +672,16 @@ class _Pooling2D(Layer):
         return (c, ph.out, pw.out)
 
     def size_formula(self, input_shape):
+        c, h, w, (kh, kw), (sh, sw), ph, pw = self._paddings(input_shape)
+        return _axes_formula(h, w, kh, kw, sh, sw, ph, pw)
+
+    def window(self, input_shape):
         c, h, w, k, s, ph, pw = self._paddings(input_shape)
-        fh = _size_formula(h, k, s, ph)
-        if h == w and ph == pw:
-            return fh
-        return f"H: {fh}; W: {_size_formula(w, k, s, pw)}"
+        return k, s
 
     def build(self, input_shape, rng=None):
         c, h, w, k, s, ph, pw = self._paddings(input_shape)
-        self._pool, self._stride = k, s
+        self._pool, self._stride = _square(k), _square(s)  # ints when square, (h, w) pairs otherwise
         self._pad = (ph.before, ph.after, pw.before, pw.after)
         super().build(input_shape, rng)
 
@@ -642,17 +691,17 @@ class _Pooling2D(Layer):
 
     def _hyper(self):
         return {
-            "pool_size": self.pool_size,
-            "strides": self.strides,
-            "padding": list(self.padding) if isinstance(self.padding, tuple) else self.padding,
+            "pool_size": _pair_config(self.pool_size),
+            "strides": _pair_config(self.strides),
+            "padding": _padding_config(self.padding),
         }
 
     def describe(self):
-        return f"{type(self).__name__} {self.pool_size}x{self.pool_size}"
+        return f"{type(self).__name__} {_hw(self.pool_size)}"
 
 
 class MaxPooling2D(_Pooling2D):
-    """Max pooling: each output is the largest value of its ``pool x pool`` window.
+    """Max pooling: each output is the largest value of its ``pool_h x pool_w`` window.
 
     ``argmax`` (int32, same shape as the output) keeps the switch of the last forward: the flat
     index ``r * W + c`` of the winning pixel in the unpadded input plane (-1 for an all-padding window).
@@ -810,6 +859,10 @@ class Dense(_FusedActivation):
             return f"{d}*{u} + {u} = {d * u + u}"
         return f"{d}*{u} = {d * u}"
 
+    def multiply_adds(self, input_shape):
+        d, u = self._dims(input_shape)
+        return d * u, f"{d}*{u} = {d * u}"
+
     def build(self, input_shape, rng=None):
         rng = rng if rng is not None else np.random.default_rng(0)
         d, u = self._dims(input_shape)
@@ -911,7 +964,8 @@ class Dropout(Layer):
 
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
-    for cls in (Conv2D, MaxPooling2D, AveragePooling2D, ReLU, Sigmoid, Tanh, LeakyReLU, Softmax, Flatten, Dense, Dropout)
+    for cls in (Conv2D, MaxPooling2D, AveragePooling2D, ReLU, Sigmoid, Tanh, LeakyReLU, Softmax, Flatten, Dense,
+                Dropout)
 }
 # Keras spellings that mean the same layer
 _ALIASES = {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D", "AveragePool2D": "AveragePooling2D"}

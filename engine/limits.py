@@ -25,7 +25,8 @@ MAX_INPUT_VALUES = 1_048_576
 MAX_PARAMS = 20_000_000
 
 __all__ = ["MAX_LAYERS", "MAX_FILTERS", "MAX_UNITS", "MAX_INPUT_VALUES", "MAX_PARAMS", "check_layer_count",
-           "check_input_shape", "check_width", "check_params"]
+           "check_input_shape", "check_width", "check_params", "MAX_SHAPES_ONLY_INPUT_VALUES",
+           "check_input_shape_for_shapes"]
 
 
 def check_layer_count(count: int) -> None:
@@ -53,3 +54,17 @@ def check_width(layer) -> None:
 def check_params(total: int) -> None:
     if total > MAX_PARAMS:
         raise LimitError("too_many_params", params=int(total), limit=MAX_PARAMS)
+
+
+#: values of one input image when only shapes and parameters are counted (the architecture editor, the
+#: notes' 1000 x 1000 x 3 example): no weights or activations are allocated for it
+MAX_SHAPES_ONLY_INPUT_VALUES = 100_000_000
+
+
+def check_input_shape_for_shapes(shape: tuple) -> None:
+    """Like :func:`check_input_shape` for shape and parameter arithmetic only (nothing is allocated)."""
+    values = 1
+    for v in shape:
+        values *= int(v)
+    if values > MAX_SHAPES_ONLY_INPUT_VALUES:
+        raise LimitError("input_too_large", shape=Shape(shape), pixels=values, limit=MAX_SHAPES_ONLY_INPUT_VALUES)

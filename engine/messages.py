@@ -327,6 +327,9 @@ MESSAGES: dict[str, str] = {
     "dz_shape_mismatch": (
         "dL/dZ has shape {shape}, but a {size}x{size} filter with stride {stride} and padding {pads} over "
         "{h}x{w} gives {out_h}x{out_w} positions."),
+    "backward_square_only": (
+        "layer '{name}' uses a {kh}x{kw} window with stride ({sh}, {sw}); the step-by-step backward pass shows "
+        "square windows and strides only."),
     "backward_needs_conv": "the backward walk needs a built Conv2D layer, got {layer_class}.",
     "kernel_dz_mismatch": "kernel {kernel} does not match dL/dZ {d_z}: one (C, K, K) kernel per filter.",
     "dz_too_large": "dL/dZ {shape} is too large for an input of {h}x{w} with padding {pads}.",
@@ -388,3 +391,30 @@ MESSAGES: dict[str, str] = {
     "codegen_needs_weights": "build or train the model before exporting its weights.",
     "codegen_keras_pool_padding": "{name}: Keras pooling has no numeric padding; use 'valid' or 'same'.",
 }
+MESSAGES.update({
+    "empty_file": "an empty file",
+    "not_npz_archive": "not an .npz archive",
+})
+MESSAGES.update({
+    # --- rectangular kernels, strides and pools (engine/shapes.py, engine/layers.py) ---------------
+    "window_too_large_axis": (
+        "{what} {axis} {size} does not fit input {axis} {n} with padding {padding}: the output {axis} would be "
+        "({n} + 2*{padding} - {size})/{stride} + 1 = {out}. Use a smaller {what} {axis} (at most {most}), "
+        "padding='same', or remove a pooling layer before it."),
+    "window_too_large_padded_axis": (
+        "{what} {axis} {size} does not fit input {axis} {n} with padding {before}+{after}: use a smaller {what} "
+        "{axis} or more padding."),
+    "bad_padding_form": (
+        "padding must be 'valid', 'same', a number of pixels, (rows, columns) or ((top, bottom), (left, right)), "
+        "got {padding}."),
+    "not_pair": "{owner}: {what} must be one number or a (height, width) pair such as (1, 3), got {value!r}.",
+    "filter_kernel_shape_rect": (
+        "Conv2D '{name}': a kernel for this layer is {kh}x{kw} (x {channels} channels), got {got}."),
+})
+MESSAGES.update({
+    # --- image folders in colour at a chosen size (engine/datasets/folder.py) ------------------------
+    "folder_too_big_for_memory": (
+        "'{folder}': {count} images of {shape} need about {needed_mb} MB while loading, but this computer has "
+        "{available_mb} MB available. Choose a smaller image size, grayscale instead of colour, or fewer images "
+        "(at most {most} at this size)."),
+})

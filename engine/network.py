@@ -28,7 +28,14 @@ __all__ = ["Sequential", "SummaryRow", "EvalResult", "validate_architecture", "k
 class SummaryRow:
     """One layer of a summary table. Shapes are engine shapes (``(C, H, W)`` or ``(D,)``); ``None``
     when unknown because an earlier layer has an error. ``error`` is the teaching message or ``None``;
-    ``exception`` the :class:`ConvScopeError` it came from (its ``code`` and ``values`` translate it)."""
+    ``exception`` the :class:`ConvScopeError` it came from (its ``code`` and ``values`` translate it).
+
+    Costs per image, each with the formula that gives it: ``multiply_adds`` (conv ``OH*OW*F*(KH*KW*C)``,
+    dense ``D_in*D_out``), the output's ``activation_values`` and ``activation_bytes`` (float32), and the
+    ``receptive_field`` on the input (height, width) with its ``receptive_jump`` (input pixels between two
+    neighbouring outputs): ``r = r_prev + (k - 1) * j_prev``, ``j = j_prev * s`` through conv and pooling
+    layers; ``None`` once Flatten has mixed every pixel.
+    """
 
     index: int
     name: str
@@ -42,6 +49,14 @@ class SummaryRow:
     description: str = ""
     trainable: bool = True
     exception: ConvScopeError | None = None
+    multiply_adds: int = 0
+    multiply_adds_formula: str = ""
+    activation_values: int = 0
+    activation_bytes: int = 0
+    memory_formula: str = ""
+    receptive_field: tuple[int, int] | None = None
+    receptive_jump: tuple[int, int] | None = None
+    receptive_formula: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,34 @@ class EvalResult:
     confusion: np.ndarray
     predictions: np.ndarray
     probabilities: np.ndarray
+
+
+#: bytes of one activation value (the engine computes in float32)
+ACTIVATION_BYTES = 4
+
+
+def _memory(shape: tuple) -> tuple[int, int, str]:
+    """Values and bytes of one image's activations of ``shape`` and the formula (``H*W*C``, Keras order)."""
+    dims = (shape[1], shape[2], shape[0]) if len(shape) == 3 else tuple(shape)
+    values = int(np.prod(dims))
+    nbytes = values * ACTIVATION_BYTES
+    dims_text = "*".join(str(d) for d in dims)
+    return values, nbytes, f"{dims_text} = {values} values * {ACTIVATION_BYTES} bytes = {nbytes} bytes"
+
+
+def _receptive(state, layer: Layer, shape, out):
+    """The receptive field after ``layer``: ``(state, formula)``; state ``(rh, rw, jh, jw)`` or None."""
+    if state is None or out is None or len(out) != 3:
+        return None, ""
+    geometry = layer.window(shape)
+    if geometry is None:
+        return state, ""
+    (kh, kw), (sh, sw) = geometry
+    rh, rw, jh, jw = state
+    new = (rh + (kh - 1) * jh, rw + (kw - 1) * jw, jh * sh, jw * sw)
+    texts = [f"r = {r} + ({k} - 1)*{j} = {r + (k - 1) * j}, jump = {j}*{s} = {j * s}"
+             for r, k, j, s in ((rh, kh, jh, sh), (rw, kw, jw, sw))]
+    return new, texts[0] if texts[0] == texts[1] else f"H: {texts[0]}; W: {texts[1]}"
 
 
 def keras_shape(shape: tuple | None) -> str:
@@ -95,19 +138,28 @@ def _unique_names(layers: list[Layer]) -> None:
         used.add(name)
 
 
-def _row(index: int, layer: Layer, shape) -> tuple[SummaryRow, tuple | None]:
-    """Summary row of ``layer`` for input ``shape`` (never raises) and its output shape."""
+def _row(index: int, layer: Layer, shape, field=None) -> tuple[SummaryRow, tuple | None]:
+    """Summary row of ``layer`` for input ``shape`` (never raises) and its output shape.
+
+    ``field``: the receptive field ``(rh, rw, jh, jw)`` of the input (None after Flatten); the row's
+    own field is ``row.receptive_field`` / ``row.receptive_jump``.
+    """
+    macs, macs_text, field_text = 0, "", ""
     try:
         out = layer.output_shape(shape)
         params = layer.param_count(shape)
         formula = layer.param_formula(shape)
         size = layer.size_formula(shape)
+        macs, macs_text = layer.multiply_adds(shape)
+        field, field_text = _receptive(field, layer, shape, out)
         error = None
     except ConvScopeError as exc:
         out, params, formula, size, error = None, 0, "", "", exc
     except (TypeError, ValueError) as exc:  # a hyperparameter of the wrong type typed into the editor
         out, params, formula, size = None, 0, "", ""
         error = ShapeError("layer_bad_value", layer_class=type(layer).__name__, name=layer.name, detail=str(exc))
+    values, nbytes, memory = _memory(out) if out is not None else (0, 0, "")
+    field = field if out is not None else None
     row = SummaryRow(
         index=index,
         name=layer.name,
@@ -121,6 +173,14 @@ def _row(index: int, layer: Layer, shape) -> tuple[SummaryRow, tuple | None]:
         description=layer.describe(),
         trainable=layer.trainable,
         exception=error,
+        multiply_adds=int(macs),
+        multiply_adds_formula=macs_text,
+        activation_values=values,
+        activation_bytes=nbytes,
+        memory_formula=memory,
+        receptive_field=(field[0], field[1]) if field is not None else None,
+        receptive_jump=(field[2], field[3]) if field is not None else None,
+        receptive_formula=field_text,
     )
     return row, out
 
@@ -140,7 +200,7 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
         layer_configs = list(layer_configs)
     limits.check_layer_count(len(layer_configs))
     if input_shape is not None:
-        limits.check_input_shape(tuple(int(v) for v in input_shape))
+        limits.check_input_shape_for_shapes(tuple(int(v) for v in input_shape))
     layers: list[Layer | None] = []
     build_errors: list[ConvScopeError | None] = []
     for cfg in layer_configs:
@@ -159,6 +219,7 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
 
     rows: list[SummaryRow] = []
     shape = tuple(int(v) for v in input_shape) if input_shape is not None else None
+    field = (1, 1, 1, 1) if shape is not None and len(shape) == 3 else None
     for index, (layer, err) in enumerate(zip(layers, build_errors, strict=True)):
         if layer is None:
             cfg = layer_configs[index]
@@ -171,8 +232,9 @@ def validate_architecture(layer_configs, input_shape, num_classes: int | None = 
             rows.append(SummaryRow(index, layer.name, type(layer).__name__, None, None, 0, "", "", None,
                                    layer.describe(), layer.trainable))
             continue
-        row, shape = _row(index, layer, shape)
+        row, shape = _row(index, layer, shape, field)
         rows.append(row)
+        field = (*row.receptive_field, *row.receptive_jump) if row.receptive_field is not None else None
     if rows and num_classes is not None and shape is not None and shape != (int(num_classes),):
         exc = ArchitectureError("wrong_class_count", shape=Shape(shape), classes=int(num_classes))
         rows[-1] = replace(rows[-1], error=str(exc), exception=exc)

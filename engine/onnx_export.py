@@ -36,7 +36,7 @@ import numpy as np
 
 from engine.catalog import ACTIVATION_LAYERS
 from engine.errors import ConvScopeError
-from engine.shapes import resolve_padding
+from engine.shapes import resolve_padding_2d
 
 OPSET = 17
 # IR 8 is what opset 17 shipped with; older onnxruntime and Netron builds open it.
@@ -144,8 +144,9 @@ def _weights(layer) -> dict[str, np.ndarray]:
 
 
 def _pads(padding, h: int, w: int, kh: int, kw: int, sh: int, sw: int, what: str) -> list[int]:
-    ph = resolve_padding(padding, h, kh, sh, what)
-    pw = resolve_padding(padding, w, kw, sw, what)
+    if isinstance(padding, list):  # from a JSON config: [ph, pw] or [[top, bottom], [left, right]]
+        padding = tuple(tuple(p) if isinstance(p, list) else p for p in padding)
+    ph, pw = resolve_padding_2d(padding, h, w, kh, kw, sh, sw, what)
     # ONNX order: [top, left, bottom, right]
     return [ph.before, pw.before, ph.after, pw.after]
 

@@ -19,7 +19,12 @@ __all__ = ["Preset", "PRESETS", "build_preset", "preset_optimizer"]
 
 @dataclass(frozen=True)
 class Preset:
-    """A named architecture and its default training settings."""
+    """A named architecture and its default training settings.
+
+    ``input_shape`` is the preset's natural input ``(C, H, W)`` (what :func:`build_preset` builds for when
+    no shape is given) and ``dataset`` the key of the dataset it is meant for (``"image_folder"`` when the
+    model's own data is a folder of pictures, like CNN Explainer's TinyVGG).
+    """
 
     key: str
     display_name: str
@@ -41,6 +46,11 @@ class Preset:
     @property
     def title(self) -> str:
         return self.display_name
+
+    @property
+    def natural_input_shape(self) -> tuple[int, int, int]:
+        """The input the architecture was designed for, ``(C, H, W)`` (the same as ``input_shape``)."""
+        return tuple(self.input_shape)
 
 
 def _lenet5(k):
@@ -119,6 +129,7 @@ _LAYERS = {
     "keras_mnist": _keras_mnist,
     "hongong": _hongong,
     "tinyvgg": _tinyvgg,
+    "tinyvgg_colour": _tinyvgg,
     "shapes_small": _shapes_small,
 }
 
@@ -155,11 +166,18 @@ PRESETS: dict[str, Preset] = {
             "and a max pooling, then one dense layer.",
             (3, 64, 64), 10, "image_folder", "Adam", 0.001, 32, 10, 19_920,
         ),
+        Preset(
+            "tinyvgg_colour", "TinyVGG on colour shapes",
+            "CNN Explainer's TinyVGG on the built-in colour shapes (32x32 RGB, 9 classes): colour and shape together "
+            "decide the class. About 99% in 3 epochs, well under a minute.",
+            (3, 32, 32), 9, "colour_shapes", "Adam", 0.004, 32, 3, None,
+        ),
     )
 }
 
 
-def build_preset(name: str, input_shape: tuple | None = None, num_classes: int | None = None, seed: int = 0) -> Sequential:
+def build_preset(name: str, input_shape: tuple | None = None, num_classes: int | None = None,
+                 seed: int = 0) -> Sequential:
     """Build preset ``name`` for ``input_shape`` ``(C, H, W)`` and ``num_classes`` (defaults: the preset's)."""
     preset = PRESETS.get(name)
     if preset is None:

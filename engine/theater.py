@@ -9,8 +9,9 @@ current numbers, and the inverse lookup "which output cells read this input pixe
 All size arithmetic comes from :mod:`engine.shapes` (``resolve_padding``, ``receptive_window``,
 ``output_cells_reading``); this module adds none of its own. Pure numpy, no Qt.
 
-Conventions follow the engine: an input is ``(C, H, W)``, a kernel ``(C, K, K)`` (a 2-D ``(K, K)``
-kernel is used on every channel), ``padding`` is ``"valid"``, ``"same"`` (Keras: output
+Conventions follow the engine: an input is ``(C, H, W)``, a kernel ``(C, KH, KW)`` (a 2-D ``(KH, KW)``
+kernel is used on every channel; ``KH != KW`` is fine: the 1-D example is a 1x7 input and a 1x3 kernel),
+strides and pool sizes are an int or a ``(height, width)`` pair, ``padding`` is ``"valid"``, ``"same"`` (Keras: output
 ``ceil(n / s)``, extra padding at the bottom/right) or a number of virtual pixels per side.
 ``mode="convolution"`` flips the kernel (rows and columns) before sliding it, which is what the
 mathematical convolution does; ``"cross_correlation"`` (what CNN libraries actually compute) slides
@@ -27,7 +28,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.catalog import CONV_MODES as MODES
 from engine.errors import ShapeError
-from engine.shapes import Padding1D, output_cells_reading, receptive_window, resolve_padding
+from engine.shapes import Padding1D, output_cells_reading, pair, receptive_window, resolve_padding
 
 OPERATIONS = ("conv", "max", "avg")
 
@@ -165,8 +166,10 @@ def _ring_39() -> np.ndarray:
 def _rgb_7x7() -> np.ndarray:
     # Three readable patterns (values 0..2) so each channel's sum tells a different story:
     # red is bright on the left, green on the top, blue along the diagonal.
-    r = np.zeros((7, 7)); r[:, :3] = 2; r[:, 3] = 1
-    g = np.zeros((7, 7)); g[:3, :] = 2; g[3, :] = 1
+    r = np.zeros((7, 7))
+    r[:, :3], r[:, 3] = 2, 1
+    g = np.zeros((7, 7))
+    g[:3, :], g[3, :] = 2, 1
     b = np.eye(7) * 2 + np.eye(7, k=1) + np.eye(7, k=-1)
     return np.stack([r, g, b]).astype(np.float64)
 
@@ -194,7 +197,8 @@ INPUT_GRIDS: dict[str, InputGrid] = {
                   _rgb_7x7(),
                   "Three channels: a 3x3x3 filter multiplies each channel and adds the three sums (7-3+1 = 5).",
                   "채널이 3개: 3x3x3 필터가 채널마다 곱한 뒤 세 합을 더합니다 (7-3+1 = 5)."),
-        InputGrid("ring_39x39", "39x39 ring (size exercise 39 → 37 → 17 → 7)", "39x39 고리 (크기 연습 39 → 37 → 17 → 7)",
+        InputGrid("ring_39x39", "39x39 ring (size exercise 39 → 37 → 17 → 7)",
+                  "39x39 고리 (크기 연습 39 → 37 → 17 → 7)",
                   _ring_39(),
                   "The lecture's exercise: f=3, s=1 gives 37; then f=5, s=2 gives 17; once more 7.",
                   "강의의 연습 문제: f=3, s=1이면 37, 이어서 f=5, s=2이면 17, 한 번 더 하면 7."),
@@ -219,9 +223,9 @@ class TheaterStep:
     i, j : output cell
     window : ``(r0, c0, r1, c1)`` input rows/cols read (end exclusive), in *unpadded* coordinates;
         values outside ``0..H`` / ``0..W`` are virtual (padding) pixels
-    patch : ``(C, K, K)`` the input values under the window (0 for virtual pixels)
-    virtual : ``(K, K)`` bool, True where the window covers padding
-    products : ``(C, K, K)`` patch * kernel (conv only; None for pooling)
+    patch : ``(C, KH, KW)`` the input values under the window (0 for virtual pixels)
+    virtual : ``(KH, KW)`` bool, True where the window covers padding
+    products : ``(C, KH, KW)`` patch * kernel (conv only; None for pooling)
     channel_sums : ``(C,)`` per channel: the sum of the products (conv) or the pooled value (pooling)
     total : sum of ``channel_sums`` (conv); for pooling the value of channel 0
     bias, pre_activation, value : ``total + bias`` and the value after ReLU (conv)
@@ -265,22 +269,25 @@ class ConvTheater:
     Parameters
     ----------
     x : ``(C, H, W)`` or ``(H, W)`` array-like, the input (any real numbers)
-    kernel : ``(C, K, K)`` or ``(K, K)`` array-like, the filter (``op="conv"`` only)
-    stride : the step ``s`` of the window
+    kernel : ``(C, KH, KW)`` or ``(KH, KW)`` array-like, the filter (``op="conv"`` only)
+    stride : the step ``s`` of the window, or ``(sh, sw)``
     padding : ``"valid"``, ``"same"`` (Keras), an int ``p`` or a ``(before, after)`` pair
     mode : ``"cross_correlation"`` (slide the kernel as is) or ``"convolution"`` (flip it first)
     bias : added to the sum of every window (conv only)
     relu : apply ``max(0, .)`` after the bias (conv only)
     op : ``"conv"``, ``"max"`` (max pooling) or ``"avg"`` (average pooling)
-    pool_size : window size for pooling
+    pool_size : window size for pooling, an int or ``(height, width)``
+
+    ``kernel_hw`` and ``stride_hw`` are always ``(height, width)`` pairs; ``size`` and ``stride`` are the
+    plain ints of a square window and stride (the pairs otherwise).
 
     Pooling follows Keras: virtual pixels of ``padding="same"`` never win a max and are not counted
     in an average. Raises :class:`engine.errors.ShapeError` (teaching message) when the window does
     not fit or the kernel's channels do not match the input.
     """
 
-    def __init__(self, x, kernel=None, *, stride: int = 1, padding="valid", mode: str = "cross_correlation",
-                 bias: float = 0.0, relu: bool = False, op: str = "conv", pool_size: int = 2):
+    def __init__(self, x, kernel=None, *, stride=1, padding="valid", mode: str = "cross_correlation",
+                 bias: float = 0.0, relu: bool = False, op: str = "conv", pool_size=2):
         x = np.asarray(x, dtype=np.float64)
         if x.ndim == 2:
             x = x[None]
@@ -293,7 +300,9 @@ class ConvTheater:
         self.x = x
         self.op = op
         self.mode = mode
-        self.stride = int(stride)
+        sh, sw = (int(v) for v in pair(stride))
+        self.stride_hw = (sh, sw)
+        self.stride = sh if sh == sw else (sh, sw)
         self.padding = padding
         self.bias = float(bias) if op == "conv" else 0.0
         self.relu = bool(relu) if op == "conv" else False
@@ -305,21 +314,24 @@ class ConvTheater:
             k = np.asarray(kernel, dtype=np.float64)
             if k.ndim == 2:
                 k = np.broadcast_to(k, (c,) + k.shape).copy()
-            if k.ndim != 3 or k.shape[1] != k.shape[2]:
+            if k.ndim != 3:
                 raise ShapeError("theater_kernel_not_square", shape=k.shape)
             if k.shape[0] != c:
                 raise ShapeError("theater_kernel_depth", kernel_channels=k.shape[0], channels=c, h=h, w=w)
             self.kernel = k
-            self.size = k.shape[1]
+            kh, kw = k.shape[1], k.shape[2]
             what = "kernel"
         else:
             self.kernel = None
-            self.size = int(pool_size)
+            kh, kw = (int(v) for v in pair(pool_size))
             what = "pool window"
-        if op != "conv" and not isinstance(padding, str) and np.max(padding) >= self.size:
-            raise ShapeError("theater_pool_padding", padding=padding, size=self.size, most=self.size - 1)
-        self.pad_rows: Padding1D = resolve_padding(padding, h, self.size, self.stride, what)
-        self.pad_cols: Padding1D = resolve_padding(padding, w, self.size, self.stride, what)
+        self.kernel_hw = (kh, kw)
+        self.size = kh if kh == kw else (kh, kw)
+        if op != "conv" and not isinstance(padding, str) and np.max(padding) >= min(kh, kw):
+            raise ShapeError("theater_pool_padding", padding=padding, size=min(kh, kw), most=min(kh, kw) - 1)
+        axes = (kh, sh, h) != (kw, sw, w)
+        self.pad_rows: Padding1D = resolve_padding(padding, h, kh, sh, what, "height" if axes else None)
+        self.pad_cols: Padding1D = resolve_padding(padding, w, kw, sw, what, "width" if axes else None)
         self.out_h = self.pad_rows.out
         self.out_w = self.pad_cols.out
 
@@ -372,7 +384,7 @@ class ConvTheater:
     # -- geometry --------------------------------------------------------------------------------
     def window(self, i: int, j: int) -> tuple[int, int, int, int]:
         """``(r0, c0, r1, c1)`` in unpadded input coordinates (may reach into the padding)."""
-        return receptive_window(i, j, self.size, self.stride, self.pad_rows.before, self.pad_cols.before)
+        return receptive_window(i, j, self.kernel_hw, self.stride_hw, self.pad_rows.before, self.pad_cols.before)
 
     def padded_window(self, i: int, j: int) -> tuple[int, int, int, int]:
         """The same window in coordinates of :attr:`padded` (always inside it)."""
@@ -382,8 +394,8 @@ class ConvTheater:
 
     def cells_reading(self, r: int, c: int) -> list[tuple[int, int]]:
         """Output cells whose window covers input pixel ``(r, c)`` (unpadded coordinates)."""
-        return output_cells_reading(r, c, self.size, self.stride, self.pad_rows.before, self.pad_cols.before,
-                                    self.out_h, self.out_w)
+        return output_cells_reading(r, c, self.kernel_hw, self.stride_hw, self.pad_rows.before,
+                                    self.pad_cols.before, self.out_h, self.out_w)
 
     def cells_reading_padded(self, pr: int, pc: int) -> list[tuple[int, int]]:
         """Like :meth:`cells_reading` for a pixel given in padded coordinates (virtual pixels too)."""
@@ -418,7 +430,7 @@ class ConvTheater:
             vals = np.where(real, patch[ch], -np.inf)
             if self.op == "max":
                 flat = int(np.argmax(vals))  # first maximum in reading order, like the engine's argmax
-                a, b = divmod(flat, self.size)
+                a, b = divmod(flat, self.kernel_hw[1])
                 sums[ch] = vals[a, b]
                 winners.append((window[0] + a, window[1] + b))
             else:
@@ -432,14 +444,14 @@ class ConvTheater:
             yield self.step(index)
 
     def _compute(self) -> None:
-        k, s = self.size, self.stride
-        win = sliding_window_view(self.padded, (k, k), axis=(1, 2))[:, ::s, ::s][:, :self.out_h, :self.out_w]
+        (kh, kw), (sh, sw) = self.kernel_hw, self.stride_hw
+        win = sliding_window_view(self.padded, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :self.out_h, :self.out_w]
         if self.op == "conv":
             pre = np.einsum("chwab,cab->hw", win, self.effective_kernel) + self.bias
             self._pre = pre
             self._output = np.maximum(pre, 0.0) if self.relu else pre
             return
-        vmask = sliding_window_view(self.virtual_mask, (k, k))[::s, ::s][:self.out_h, :self.out_w]
+        vmask = sliding_window_view(self.virtual_mask, (kh, kw))[::sh, ::sw][:self.out_h, :self.out_w]
         if self.op == "max":
             out = np.where(vmask[None], -np.inf, win).max(axis=(3, 4))
         else:
@@ -467,9 +479,11 @@ class ConvTheater:
         ``"(6 + 2×0 − 3) / 1 + 1 = 4"``; with asymmetric ("same") padding
         ``"(6 + 0 + 1 − 2) / 1 + 1 = 6"``; a non-exact division shows the floor ``⌊ ⌋``.
         """
-        n = self.height if axis == "rows" else self.width
-        pad = self.pad_rows if axis == "rows" else self.pad_cols
-        f, s = self.size, self.stride
+        rows = axis == "rows"
+        n = self.height if rows else self.width
+        pad = self.pad_rows if rows else self.pad_cols
+        f = self.kernel_hw[0 if rows else 1]
+        s = self.stride_hw[0 if rows else 1]
         pad_text = f"2×{pad.before}" if pad.before == pad.after else f"{pad.before} + {pad.after}"
         inner = f"{n} + {pad_text} − {f}"
         num = n + pad.total - f
@@ -480,7 +494,7 @@ class ConvTheater:
     def formula_lines(self) -> list[str]:
         """One line if the input is square (rows and columns agree), else one per axis."""
         rows = self.formula("rows")
-        if self.height == self.width and self.pad_rows == self.pad_cols:
+        if rows == self.formula("cols"):
             return [rows]
         return [rows, self.formula("cols")]
 
@@ -492,14 +506,14 @@ class ConvTheater:
         return f"{pr.before}/{pr.after}, {pc.before}/{pc.after}"
 
 
-def apply_kernel(x, kernel, *, stride: int = 1, padding="valid", mode: str = "cross_correlation",
+def apply_kernel(x, kernel, *, stride=1, padding="valid", mode: str = "cross_correlation",
                  bias: float = 0.0, relu: bool = False) -> np.ndarray:
     """The full output map of one filter over one image (the "apply to whole image" view)."""
     return ConvTheater(x, kernel, stride=stride, padding=padding, mode=mode, bias=bias, relu=relu).output()
 
 
 def kernel_for_input(kernel, channels: int) -> np.ndarray:
-    """A ``(K, K)`` preset made as deep as the input: the same 2-D kernel on every channel."""
+    """A ``(KH, KW)`` preset made as deep as the input: the same 2-D kernel on every channel."""
     k = np.asarray(kernel, dtype=np.float64)
     if k.ndim == 2:
         return np.broadcast_to(k, (channels,) + k.shape).copy()

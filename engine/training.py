@@ -25,6 +25,7 @@ from engine.layers import Dropout
 from engine.losses import softmax_cross_entropy
 from engine.optimizers import Adam
 from engine.pixels import to_float32
+from engine.updates import LayerGradientStats, layer_gradient_stats
 
 if TYPE_CHECKING:                      # network.py imports this module (Sequential.fit); no circle at run time
     from engine.network import Sequential
@@ -72,7 +73,10 @@ class TrainingSnapshot:
     ``inspection`` is the sample seen through the model at step ``step`` (read-only copies: input,
     every layer's output, pre-activations, max-pool switches, logits, probabilities, weights).
     ``gradients[i]`` are copies of layer ``i``'s gradients of the last training batch (``{}`` for
-    parameter-free layers). The properties below read the inspection (the older flat names).
+    parameter-free layers). ``grad_stats`` has one :class:`~engine.updates.LayerGradientStats` per
+    trainable layer with parameters, input to output: the last batch's gradient norm, the weight norm,
+    and the norm of that step's update and its ratio to the weights (NaN before the first step).
+    The properties below read the inspection (the older flat names).
     """
 
     step: int
@@ -83,6 +87,7 @@ class TrainingSnapshot:
     gradients: tuple[dict, ...]
     sample_label: int | None = None
     history: tuple[EpochMetrics, ...] = ()
+    grad_stats: tuple[LayerGradientStats, ...] = ()
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -180,6 +185,7 @@ class Trainer:
         self._xbuf = np.empty((self.batch_size, *x_train.shape[1:]), np.float32)
         self._ybuf = np.empty(self.batch_size, np.int64)
         self._good = model.get_flat_weights()
+        self._good_is_before_step = False   # True once _good holds the weights from before the last update
         if self.x_val is not None and len(self.x_val):
             self.default_sample, self.default_label = self.x_val[0], int(self.y_val[0])
         else:
@@ -230,6 +236,7 @@ class Trainer:
             loss, dlogits = softmax_cross_entropy(logits, yb)
         if not np.isfinite(loss):
             model.set_flat_weights(self._good)
+            self._good_is_before_step = False
             self.optimizer.reset()
             self.diverged = True
             metrics = BatchMetrics(self.epoch, self.batch, self.batches_per_epoch, float(loss), float("nan"),
@@ -239,6 +246,7 @@ class Trainer:
         np.copyto(self._good, model.flat_params)
         model.backward_from_logits(dlogits)
         model.apply_gradients(self.optimizer)
+        self._good_is_before_step = True
         correct = int(np.count_nonzero(logits.argmax(axis=1) == yb))
 
         n = len(idx)
@@ -335,7 +343,8 @@ class Trainer:
         return status
 
     def snapshot(self, sample=None, label: int | None = None) -> TrainingSnapshot:
-        """Metrics, the last gradients and :meth:`Sequential.inspect` of one sample (all copies).
+        """Metrics, the last gradients and their per-layer sizes, and :meth:`Sequential.inspect` of one
+        sample (all copies).
 
         Call it between steps (``run`` does): the inspection's forward pass reuses the layers' caches.
         """
@@ -351,7 +360,21 @@ class Trainer:
             gradients=tuple({k: g.copy() for k, g in layer.grads.items()} for layer in model.layers),
             sample_label=label,
             history=tuple(self.history),
+            grad_stats=self.gradient_stats(),
         )
+
+    def gradient_stats(self) -> tuple[LayerGradientStats, ...]:
+        """Per trainable layer: the last batch's gradient norm, weight norm, update norm and ratio.
+
+        The weights before the last step are already here: ``step`` copies them into ``_good`` (to
+        roll a diverging step back) before the optimizer writes. So the update costs no second copy
+        per batch (``UpdateMonitor.before_step`` would make one); only this pass over the buffers,
+        paid per snapshot.
+        """
+        stepped = self._good_is_before_step and self._good.shape == self.model.flat_params.shape
+        rows = layer_gradient_stats(self.model, self._good if stepped else None)
+        layers = self.model.layers
+        return tuple(row for row in rows if layers[row.index].trainable)
 
 
 def fit(model: Sequential, x, y, optimizer=None, epochs: int = 1, batch_size: int = 32, validation_data=None,

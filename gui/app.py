@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default=None, metavar="WxH", help="initial window size, e.g. 1400x900")
     p.add_argument("--reset-layout", action="store_true", help="forget the remembered window layout")
     p.add_argument("--tab", default=None, metavar="NAME",
-                   help="panel to show in front: feature_maps, filters, evaluation, classify, theater, attribution, "
-                        "editor")
+                   help="panel to show in front: feature_maps, filters, gradients, evaluation, classify, theater, "
+                        "attribution, editor")
     p.add_argument("--classify", nargs="+", default=None, metavar="IMAGE",
                    help="classify these image files once the model is ready (as if dropped on the window)")
     p.add_argument("--new-instance", action="store_true",

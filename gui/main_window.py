@@ -213,6 +213,7 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         """Docks around the workspace (setup, architecture, curves) and the large views as tabs."""
         from gui.attribution.panel import AttributionPanel
         from gui.editor.editor import ArchitectureEditor
+        from gui.gradients.panel import GradientPanel
         from gui.runs.window_runs import install_runs
         from gui.theater.panel import TheaterPanel
         from gui.widgets.architecture import ArchitecturePanel
@@ -236,6 +237,8 @@ class MainWindow(OpenFilesMixin, QMainWindow):
         self.add_tab("feature_maps", tr("Feature maps"), self.feature_map_panel)
         self.filter_panel = FilterPanel(c)
         self.add_tab("filters", tr("Filters"), self.filter_panel)
+        self.gradient_panel = GradientPanel(c)
+        self.add_tab("gradients", tr("Gradients"), self.gradient_panel)
         self.theater_panel = TheaterPanel(c)
         self.add_tab("theater", tr("Convolution theater"), self.theater_panel)
         self.attribution_panel = AttributionPanel(c)

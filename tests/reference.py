@@ -2,7 +2,8 @@
 
 Nothing here is clever: every output value is computed straight from its textbook definition so a
 reader can check it by eye. Layouts are the engine's: images ``(N, C, H, W)``, conv weights
-``(F, C, K, K)``, dense weights ``(D_in, D_out)``; ``pad = (top, bottom, left, right)``.
+``(F, C, KH, KW)``, dense weights ``(D_in, D_out)``; ``pad = (top, bottom, left, right)``. Strides and
+pool sizes are an int or a ``(height, width)`` pair.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ def pad_image(x: np.ndarray, pad, value: float = 0.0) -> np.ndarray:
     return out
 
 
+def _hw(value) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
 def same_pad(n: int, k: int, s: int) -> tuple[int, int]:
     """TensorFlow's 'same': output ceil(n/s); the odd pixel of padding goes after (bottom/right)."""
     out = math.ceil(n / s)
@@ -28,18 +35,19 @@ def same_pad(n: int, k: int, s: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def conv2d(x, w, b=None, stride: int = 1, pad=(0, 0, 0, 0), mode: str = "cross_correlation") -> np.ndarray:
-    """``y[n,f,i,j] = b[f] + sum_{c,u,v} k[f,c,u,v] * xpad[n,c,i*s+u,j*s+v]`` with ``k = w`` for
+def conv2d(x, w, b=None, stride=1, pad=(0, 0, 0, 0), mode: str = "cross_correlation") -> np.ndarray:
+    """``y[n,f,i,j] = b[f] + sum_{c,u,v} k[f,c,u,v] * xpad[n,c,i*sh+u,j*sw+v]`` with ``k = w`` for
     cross-correlation and ``k = w`` rotated by 180 degrees for convolution."""
     x = np.asarray(x, np.float64)
     w = np.asarray(w, np.float64)
     if mode == "convolution":
         w = w[:, :, ::-1, ::-1]
+    sh, sw = _hw(stride)
     xp = pad_image(x, pad)
     n_img, c_in, hp, wp = xp.shape
-    f_out, _, k, _ = w.shape
-    oh = (hp - k) // stride + 1
-    ow = (wp - k) // stride + 1
+    f_out, _, kh, kw = w.shape
+    oh = (hp - kh) // sh + 1
+    ow = (wp - kw) // sw + 1
     y = np.zeros((n_img, f_out, oh, ow))
     for n in range(n_img):
         for f in range(f_out):
@@ -47,21 +55,23 @@ def conv2d(x, w, b=None, stride: int = 1, pad=(0, 0, 0, 0), mode: str = "cross_c
                 for j in range(ow):
                     total = 0.0
                     for c in range(c_in):
-                        for u in range(k):
-                            for v in range(k):
-                                total += w[f, c, u, v] * xp[n, c, i * stride + u, j * stride + v]
+                        for u in range(kh):
+                            for v in range(kw):
+                                total += w[f, c, u, v] * xp[n, c, i * sh + u, j * sw + v]
                     y[n, f, i, j] = total + (0.0 if b is None else float(b[f]))
     return y
 
 
-def maxpool2d(x, k: int, stride: int, pad=(0, 0, 0, 0)) -> tuple[np.ndarray, np.ndarray]:
+def maxpool2d(x, k, stride, pad=(0, 0, 0, 0)) -> tuple[np.ndarray, np.ndarray]:
     """Max over each window (padding never wins); argmax is ``r * W + c`` in the unpadded plane,
     the first maximum in row-major window order."""
     x = np.asarray(x, np.float64)
     n_img, ch, h, w = x.shape
     top, bottom, left, right = pad
-    oh = (h + top + bottom - k) // stride + 1
-    ow = (w + left + right - k) // stride + 1
+    kh, kw = _hw(k)
+    sh, sw = _hw(stride)
+    oh = (h + top + bottom - kh) // sh + 1
+    ow = (w + left + right - kw) // sw + 1
     y = np.zeros((n_img, ch, oh, ow))
     arg = np.full((n_img, ch, oh, ow), -1, np.int64)
     for n in range(n_img):
@@ -69,9 +79,9 @@ def maxpool2d(x, k: int, stride: int, pad=(0, 0, 0, 0)) -> tuple[np.ndarray, np.
             for i in range(oh):
                 for j in range(ow):
                     best, where = -np.inf, -1
-                    for u in range(k):
-                        for v in range(k):
-                            r, q = i * stride + u - top, j * stride + v - left
+                    for u in range(kh):
+                        for v in range(kw):
+                            r, q = i * sh + u - top, j * sw + v - left
                             if 0 <= r < h and 0 <= q < w and x[n, c, r, q] > best:
                                 best, where = x[n, c, r, q], r * w + q
                     y[n, c, i, j] = best if where >= 0 else 0.0
@@ -79,22 +89,24 @@ def maxpool2d(x, k: int, stride: int, pad=(0, 0, 0, 0)) -> tuple[np.ndarray, np.
     return y, arg
 
 
-def avgpool2d(x, k: int, stride: int, pad=(0, 0, 0, 0)) -> np.ndarray:
+def avgpool2d(x, k, stride, pad=(0, 0, 0, 0)) -> np.ndarray:
     """Mean of each window's non-padding pixels."""
     x = np.asarray(x, np.float64)
     n_img, ch, h, w = x.shape
     top, bottom, left, right = pad
-    oh = (h + top + bottom - k) // stride + 1
-    ow = (w + left + right - k) // stride + 1
+    kh, kw = _hw(k)
+    sh, sw = _hw(stride)
+    oh = (h + top + bottom - kh) // sh + 1
+    ow = (w + left + right - kw) // sw + 1
     y = np.zeros((n_img, ch, oh, ow))
     for n in range(n_img):
         for c in range(ch):
             for i in range(oh):
                 for j in range(ow):
                     values = []
-                    for u in range(k):
-                        for v in range(k):
-                            r, q = i * stride + u - top, j * stride + v - left
+                    for u in range(kh):
+                        for v in range(kw):
+                            r, q = i * sh + u - top, j * sw + v - left
                             if 0 <= r < h and 0 <= q < w:
                                 values.append(x[n, c, r, q])
                     y[n, c, i, j] = sum(values) / len(values) if values else 0.0

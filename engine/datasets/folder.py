@@ -9,23 +9,82 @@ Class names are the subfolder names in alphabetical order. Every image is decode
 :func:`engine.imaging.load_image` and fitted to ``image_size`` keeping its aspect ratio (padded,
 not stretched). Files that cannot be used are skipped and listed in ``ds.skipped`` with the reason;
 the load fails only when too little is left to train on.
+
+A folder may mix sizes and modes; every picture is converted the same documented way:
+
+- EXIF orientation is applied (a phone photo stands the way it was taken);
+- transparency (RGBA, LA, a palette with a transparent colour) is composited on WHITE, the
+  background of a drawing or a product photo (a transparent logo stays visible);
+- 16-bit samples (``I;16`` PNG/TIFF) are scaled to 8 bits (``value / 257``), 32-bit integer and float
+  images to 0..255; palette, 1-bit, CMYK, YCbCr and LAB images are converted to RGB (a palette of grays
+  stays gray);
+- ``color="rgb"``: a grayscale picture among colour ones becomes 3 equal channels;
+  ``color="grayscale"``: colour pictures become ITU-R 601 luma ``0.299 R + 0.587 G + 0.114 B``.
+
+Before any picture is decoded, the memory the images will take at the chosen size (``N * C * H * W``
+bytes, twice: the loaded array and its train/validation split) is compared with the memory the
+computer has available (``MemAvailable`` of ``/proc/meminfo``, else ``os.sysconf``) with headroom;
+a folder that would not fit is refused with the numbers and the fix (smaller size, grayscale, fewer
+images).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from engine.datasets.base import Dataset, split_train_validation
-from engine.errors import ConvScopeError, DatasetError, ImageError, Message, Term
+from engine.errors import ConvScopeError, DatasetError, ImageError, Message, Shape, Term
 from engine.imaging import IMAGE_EXTENSIONS
 
-__all__ = ["load_image_folder", "IMAGE_EXTENSIONS"]
+__all__ = ["load_image_folder", "IMAGE_EXTENSIONS", "available_memory", "check_folder_fits_in_memory"]
 
 _IGNORED = {"thumbs.db", "desktop.ini", ".ds_store"}
 MAX_IMAGES = 200_000
+#: the images may use at most this share of the available memory (training, the GUI and the
+#: operating system need the rest)
+MEMORY_SHARE = 0.5
+#: copies of the pixels alive while loading: the decoded array and its train/validation split
+_COPIES = 2
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), or ``None`` when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_folder_fits_in_memory(count: int, shape: tuple[int, int, int], folder: str = "",
+                                available: int | None = None) -> int:
+    """Refuse ``count`` images of ``shape`` ``(C, H, W)`` that would not fit in memory; returns the bytes needed.
+
+    ``available`` defaults to :func:`available_memory` (no check when it is unknown).
+    """
+    c, h, w = (int(v) for v in shape)
+    per_image = c * h * w
+    needed = int(count) * per_image * _COPIES
+    available = available_memory() if available is None else int(available)
+    if available is None:
+        return needed
+    budget = int(available * MEMORY_SHARE)
+    if needed > budget:
+        mb = 1024 * 1024
+        raise DatasetError("folder_too_big_for_memory", folder=folder, count=int(count), shape=Shape((c, h, w)),
+                           needed_mb=round(needed / mb), available_mb=round(available / mb),
+                           most=max(budget // (per_image * _COPIES), 0))
+    return needed
 
 
 def _parse_size(image_size) -> tuple[int, int]:
@@ -46,9 +105,11 @@ def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", valid
                       progress: Callable[[int, int], None] | None = None) -> Dataset:
     """Load ``path/<class>/<image>`` files into a :class:`Dataset` (validation part in ``x_test``).
 
-    ``color``: ``"grayscale"`` (1 channel) or ``"rgb"`` (3). ``validation_split``: fraction of each
+    ``image_size``: ``N`` or ``(H, W)`` (4..512). ``color``: ``"grayscale"`` (1 channel) or ``"rgb"`` (3);
+    mixed folders are converted as the module docstring says. ``validation_split``: fraction of each
     class kept for validation (stratified, shuffled with ``seed``). ``progress(done, total)`` is
-    called while decoding.
+    called while decoding. A folder too large for the memory at this size raises
+    :class:`DatasetError` (``folder_too_big_for_memory``) before any file is decoded.
     """
     from engine.imaging import fit_to_shape, load_image
 
@@ -100,6 +161,7 @@ def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", valid
     if len(class_names) < 2:
         raise DatasetError("folder_too_few_classes", folder=str(root), count=len(class_names),
                            names=", ".join(class_names) or Term("none"))
+    check_folder_fits_in_memory(len(files), (channels, h, w), str(root))
 
     x = np.empty((len(files), channels, h, w), np.uint8)
     y = np.empty(len(files), np.int64)

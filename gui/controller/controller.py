@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.network import Sequential
 from gui.controller.evaluation import EvaluationRequests
+from gui.controller.finetune import FineTuner
 from gui.controller.jobs import DatasetLoader, KernelWarmup
 from gui.controller.models import ModelSetup
 from gui.controller.options import DEFAULT_OPTIONS, format_learning_rate, make_trainer
@@ -123,6 +124,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
         self.worker.snapshot_ready.connect(self._on_snapshot)
         self.worker.job_finished.connect(self._on_job_finished)
         self.worker.job_failed.connect(self._on_job_failed)
+        self.fine_tuner = FineTuner(self)          # "this is a k": a few steps on the user's examples
         self._warmup = KernelWarmup(self)
         self._warmup.finished.connect(self._on_warmup_done)
         self._loader = DatasetLoader(self)
@@ -216,6 +218,9 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
             return False
         if self.dataset is None or self.model is None:
             self._error(tr("Choose a dataset and a model first."))
+            return False
+        if self.fine_tuner.running:
+            self._error(tr("Fine-tuning on your examples is still running; train when it has finished."))
             return False
         return True
 
@@ -336,6 +341,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
         self._pending_after_warmup = None
         if self._job is not None:
             self._job.stop.set()
+        self.fine_tuner.stop()
         self._warmup.abandon()
         # helper threads are daemons holding their own copies: wait a little for a tidy end, not longer
         self._loader.cancel(min(timeout, 1.0))

@@ -45,6 +45,7 @@ class TrainingWorker(QObject):
     snapshot_ready = Signal(object, object, int)   # TrainingSnapshot, the Sample it shows (or None), run id
     job_finished = Signal(str, int)                # "finished" | "stopped" | "diverged" | "stepped", run id
     job_failed = Signal(str, int)                  # message, run id
+    fine_tuned = Signal(object, int)               # FineTuneResult, its ticket (gui/controller/finetune.py)
 
     def __init__(self):
         super().__init__()
@@ -67,7 +68,9 @@ class TrainingWorker(QObject):
     @Slot(object)
     def process(self, job: TrainingJob) -> None:
         try:
-            if job.stop.is_set():                 # abandoned before it started
+            if job.kind == "finetune":            # a FineTuneJob: runs to its end and reports
+                self.fine_tuned.emit(job.run(), job.ticket)
+            elif job.stop.is_set():               # abandoned before it started
                 self.job_finished.emit("stopped", job.run_id)
             elif job.kind == "run":
                 self._run(job)

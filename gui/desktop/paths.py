@@ -35,8 +35,10 @@ def runs_dir() -> Path:
 
 
 def examples_dir() -> Path:
-    """The user's own example images (drawings, photos to classify)."""
-    return app_data_dir() / "examples"
+    """The user's own example images ("this is a k"): the engine's folder, ``$CONVSCOPE_EXAMPLES_DIR`` first."""
+    from engine.datasets.user_examples import default_examples_dir
+
+    return default_examples_dir()
 
 
 def cache_dir() -> Path:

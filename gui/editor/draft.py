@@ -62,6 +62,8 @@ class DraftStep:
     select_before: int
     select_after: int
     merge_key: object = None
+    # (free input before, free input after) when the step changed the input (None = the dataset's)
+    input_change: tuple | None = None
 
 
 @dataclass
@@ -75,7 +77,10 @@ class DraftModel:
 
     Attributes
     ----------
-    input_shape : (C, H, W) the draft is checked against; ``num_classes`` the dataset's class count
+    input_shape : (C, H, W) the draft is checked against: the typed free input, else the dataset's
+    dataset_shape : (C, H, W) of the dataset's images; ``num_classes`` the dataset's class count
+    free_input : the typed input shape (``None``: follow the dataset); differing from the dataset's
+        puts the draft in "shapes only" mode (see :attr:`shapes_only`)
     rows : the engine's ``SummaryRow`` of every layer (shapes, params, formulas)
     problems : ``{layer index: teaching message}``, translated; empty when every layer fits
     valid : every layer fits and the network ends in one score per class
@@ -86,7 +91,8 @@ class DraftModel:
     """
 
     def __init__(self, input_shape: tuple = (1, 28, 28), num_classes: int | None = 10):
-        self.input_shape = tuple(int(v) for v in input_shape)
+        self.dataset_shape = tuple(int(v) for v in input_shape)
+        self.free_input: tuple | None = None
         self.num_classes = int(num_classes) if num_classes else None
         self.rows: list = []
         self.problems: dict[int, str] = {}
@@ -173,15 +179,58 @@ class DraftModel:
         return self._history.redo[-1].text if self._history.redo else ""
 
     # -- the input ------------------------------------------------------------------------------
+    @property
+    def input_shape(self) -> tuple:
+        """The shape ``(C, H, W)`` the draft is checked against: the free input, else the dataset's."""
+        return self.free_input if self.free_input is not None else self.dataset_shape
+
+    @property
+    def shapes_only(self) -> bool:
+        """The draft's input differs from the dataset's: shapes and counts only, nothing to train on."""
+        return self.input_shape != self.dataset_shape
+
+    @property
+    def can_apply(self) -> bool:
+        """Every layer fits and the dataset can feed the draft (Apply/Train allowed)."""
+        return self.valid and not self.shapes_only
+
+    def shapes_only_message(self) -> str:
+        """Why Apply/Train is off in shapes-only mode ('' when it is not)."""
+        from gui.editor.input_shape import shapes_only_message
+
+        return shapes_only_message(self.input_shape, self.dataset_shape) if self.shapes_only else ""
+
+    def set_input_shape(self, input_shape: tuple | None) -> None:
+        """Check the draft against a typed input ``(C, H, W)`` (``None``: the dataset's shape), undoably."""
+        free = None if input_shape is None else tuple(int(v) for v in input_shape)
+        if free is not None and free == self.dataset_shape:
+            free = None
+        if free == self.free_input:
+            return
+        from engine.shapes import format_shape
+
+        text = tr("Set the input to {shape}").format(shape=format_shape(free or self.dataset_shape))
+        layers = self.layer_configs()
+        self._history.undo.append(DraftStep(text, layers, layers, self.selected, self.selected,
+                                            input_change=(self.free_input, free)))
+        self._history.redo.clear()
+        self.free_input = free
+        self._show(layers, self.selected)
+
     def set_input(self, input_shape: tuple, num_classes: int | None) -> None:
-        """Check the draft against a new input shape ``(C, H, W)`` and class count (the dataset's).
+        """Check the draft against a new dataset: its input shape ``(C, H, W)`` and class count.
+
+        A typed free input (:meth:`set_input_shape`) stays; the draft then shows "shapes only" until the
+        dataset's shape matches it.
 
         A draft being edited (``is_dirty``) gets the class count on its output Dense layer as an
         undoable step; a draft that mirrors the window's model is left alone (the window sends the
         model it keeps or picks for the new dataset).
         """
-        self.input_shape = tuple(int(v) for v in input_shape)
+        self.dataset_shape = tuple(int(v) for v in input_shape)
         self.num_classes = int(num_classes) if num_classes else None
+        if self.free_input == self.dataset_shape:
+            self.free_input = None
         if self.match_class_count and self._layers and self.is_dirty():
             fixed = self.with_class_count(self._layers)
             if fixed != self._layers:
@@ -293,12 +342,16 @@ class DraftModel:
         if self._history.undo:
             step = self._history.undo.pop()
             self._history.redo.append(step)
+            if step.input_change is not None:
+                self.free_input = step.input_change[0]
             self._show(step.before, step.select_before)
 
     def redo(self) -> None:
         if self._history.redo:
             step = self._history.redo.pop()
             self._history.undo.append(step)
+            if step.input_change is not None:
+                self.free_input = step.input_change[1]
             self._show(step.after, step.select_after)
 
     def clear_history(self) -> None:
@@ -313,12 +366,14 @@ class DraftModel:
 
     # -- validation -----------------------------------------------------------------------------
     def _validate(self) -> None:
-        # num_classes: the engine also checks that the network ends in one score per class.
+        # num_classes: the engine also checks that the network ends in one score per class. A
+        # shapes-only draft feeds no dataset, so it may end anywhere (the notes' network ends in Flatten).
+        classes = None if self.shapes_only else self.num_classes
         self.rows = list(validate_architecture(copy.deepcopy(self._layers), self.input_shape,
-                                               num_classes=self.num_classes))
+                                               num_classes=classes))
         self.problems = {r.index if r.index is not None else i: tr_error(r.exception or r.error)
                          for i, r in enumerate(self.rows) if r.error}
-        if not self.problems:
+        if not self.problems and not self.shapes_only:  # nothing is built from a shapes-only draft
             self._check_size()
         self.valid = bool(self._layers) and not self.problems and len(self.rows) == len(self._layers)
         if self.valid:

@@ -54,7 +54,9 @@ class DraftSummary(QWidget):
         text, tip = sharing_summary(d.layer_configs(), d.rows)
         self.sharing_label.setText(text)
         self.sharing_label.setToolTip(tip)
-        if d.valid:
+        if d.valid and d.shapes_only:
+            self._set_status("ⓘ " + d.shapes_only_message(), ok=None)
+        elif d.valid:
             note = tr("Valid and applied: the window trains this model.") if not d.is_dirty() else tr(
                 "Valid: every layer fits. Apply to train it.")
             self._set_status("✔ " + note, ok=True)

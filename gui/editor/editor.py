@@ -38,6 +38,7 @@ from gui.editor import file_dialogs
 from gui.editor.draft import DraftModel, configs_of
 from gui.editor.draft_summary import DraftSummary
 from gui.editor.edit_toolbar import EditToolbar
+from gui.editor.input_bar import InputShapeBar
 from gui.editor.kept_weights import KeptWeights
 from gui.editor.layer_table import LayerTable
 from gui.i18n import tr, tr_error
@@ -85,6 +86,8 @@ class ArchitectureEditor(QWidget):
         root.setContentsMargins(8, 8, 8, 8)
         root.setSpacing(6)
         root.addLayout(self._start_row())
+        self.input_bar = InputShapeBar(self.draft)
+        root.addWidget(self.input_bar)
         self.toolbar = EditToolbar(self.draft, shortcut_owner=self)
         root.addWidget(self.toolbar)
         # The toolbar's buttons are the editor's (tests and the window reach them by name).
@@ -331,13 +334,17 @@ class ArchitectureEditor(QWidget):
 
     # ------------------------------------------------------------------------------ models
     def build_model(self) -> Sequential:
-        """Build the draft into a ``Sequential`` for the current input (raises ConvScopeError if invalid)."""
+        """Build the draft into a ``Sequential`` for the current input (raises ConvScopeError if invalid).
+
+        A shapes-only draft is built for the dataset's input (saving it gives a model the window can open)."""
         if not self.draft.valid:
             first = self.draft.first_problem()
             raise ConvScopeError(self.draft.problems[first] if first is not None
                                  else tr("The model is empty: add layers first."))
         model = Sequential([layer_from_config(c) for c in self.draft.layer_configs()], name=self.model_name)
         self._remember_window_weights()
+        if self.draft.shapes_only:
+            raise ConvScopeError(self.draft.shapes_only_message())
         try:
             model.build(input_shape=self.input_shape, seed=0)
         except MemoryError:
@@ -366,7 +373,10 @@ class ArchitectureEditor(QWidget):
         return self.build_model()
 
     def apply(self) -> Sequential | None:
-        """Make the draft the controller's model; returns it (``None`` when invalid or refused)."""
+        """Make the draft the controller's model; returns it (``None`` when invalid, shapes only or refused)."""
+        if self.draft.valid and self.draft.shapes_only:
+            self.show_note(self.draft.shapes_only_message())
+            return None
         if not self.draft.valid:
             first = self.draft.first_problem()
             self.show_note(self.draft.problems[first] if first is not None else "")
@@ -432,7 +442,7 @@ class ArchitectureEditor(QWidget):
     def _on_draft_changed(self) -> None:
         self.empty_hint.setVisible(len(self.draft) == 0)
         self._update_buttons()
-        valid = self.draft.valid
+        valid = self.draft.can_apply     # a shapes-only draft cannot be trained either
         if valid != self._was_valid:
             self._was_valid = valid
             self.validity_changed.emit(valid)
@@ -451,15 +461,20 @@ class ArchitectureEditor(QWidget):
     def _update_buttons(self) -> None:
         busy = self._training_state in _BUSY_STATES
         self.toolbar.update_state()
-        valid = self.draft.valid
-        self.apply_button.setEnabled(valid and not busy)
-        self.train_button.setEnabled(valid and not busy)
+        valid, usable = self.draft.valid, self.draft.can_apply
+        self.apply_button.setEnabled(usable and not busy)
+        self.train_button.setEnabled(usable and not busy)
         tip = "" if valid else tr("Fix the layers marked in red first.")
+        if valid and not usable:
+            tip = self.draft.shapes_only_message()
+        self.apply_button.setToolTip(tip or tr("Use this architecture as the window's model. Layers you did not "
+                                               "change keep what they learned; new or changed layers start from "
+                                               "random weights (Train > Reset weights starts everything afresh)."))
         if busy:
             tip = tr("Pause or stop training before changing the model.")
         self.train_button.setToolTip(tip or tr("Apply the architecture and start training it on the current dataset."))
         for w in (self.save_button, self.export_button):
-            w.setEnabled(valid)
+            w.setEnabled(usable)
 
     def _start_from_combo(self) -> None:
         kind, key = self.start_combo.currentData()

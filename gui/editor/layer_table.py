@@ -21,17 +21,18 @@ from PySide6.QtWidgets import (
 )
 
 from engine.shapes import format_shape
+from gui.editor.costs import memory_cell, multiply_adds_cell, receptive_field_cell
 from gui.editor.draft import DraftModel
 from gui.editor.explanations import formula_lines, layer_help, layer_title
 from gui.editor.layer_settings import ERROR_BG, LayerSettingsWidget
 from gui.i18n import tr
 
-COL_INDEX, COL_LAYER, COL_SETTINGS, COL_SHAPE, COL_PARAMS, COL_FORMULA = range(6)
+COL_INDEX, COL_LAYER, COL_SETTINGS, COL_SHAPE, COL_PARAMS, COL_MACS, COL_MEMORY, COL_FIELD, COL_FORMULA = range(9)
 ERROR_FG = QColor("#b00020")
 SELECTED_BG = QColor("#d4e4fa")
 SELECTED_ERROR_BG = QColor("#f6c9cf")
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
-_FITTED_COLUMNS = (COL_INDEX, COL_LAYER, COL_SETTINGS, COL_SHAPE, COL_PARAMS)
+_FITTED_COLUMNS = (COL_INDEX, COL_LAYER, COL_SETTINGS, COL_SHAPE, COL_PARAMS, COL_MACS, COL_MEMORY, COL_FIELD)
 
 
 class _RowDelegate(QStyledItemDelegate):
@@ -96,10 +97,15 @@ class LayerTable(QTableWidget):
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
 
     def _setup_columns(self) -> None:
-        self.setColumnCount(6)
+        self.setColumnCount(9)
         self.setHorizontalHeaderLabels([
-            "#", tr("Layer"), tr("Settings"), tr("Output"), tr("Parameters"), tr("How it is computed"),
+            "#", tr("Layer"), tr("Settings"), tr("Output"), tr("Parameters"), tr("Multiply-adds"), tr("Memory"),
+            tr("Receptive field"), tr("How it is computed"),
         ])
+        self.horizontalHeaderItem(COL_MACS).setToolTip(tr("Multiplications (each followed by an addition) this "
+                                                          "layer does for one image"))
+        self.horizontalHeaderItem(COL_MEMORY).setToolTip(tr("Memory of the layer's output for one image (float32)"))
+        self.horizontalHeaderItem(COL_FIELD).setToolTip(tr("How many input pixels one output value sees"))
         self.horizontalHeaderItem(COL_FORMULA).setToolTip(tr(
             "Output size per side: (n + 2p - f) / s + 1 (n input size, p padding, f kernel or pool size, s stride; "
             "rounded down). Parameters of a convolution: f * f * c_in * c_out + c_out (weights plus one bias per "
@@ -218,6 +224,9 @@ class LayerTable(QTableWidget):
                    tr("Output shape: height x width x channels"), error=error)
         self._item(i, COL_PARAMS, f"{int(row.params or 0):,}" if known else "—",
                    tr("Weights and biases this layer learns"), error=error)
+        for col, (text, cell_tip) in ((COL_MACS, multiply_adds_cell(row)), (COL_MEMORY, memory_cell(row)),
+                                      (COL_FIELD, receptive_field_cell(row))):
+            self._item(i, col, text, cell_tip, error=error)
         lines, tip = formula_lines(layer, row)
         if problem:
             # The teaching message first; what is still known (e.g. the formulas of a layer whose only

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import ShapeError
+from engine.shapes import pair
 from engine.theater import INPUT_GRIDS, KERNEL_PRESETS, apply_kernel, kernel_for_input
 from gui.i18n import language, tr, tr_class, tr_error
 from gui.theater.events import Events
@@ -57,7 +58,12 @@ def _name(item) -> str:
 
 def layer_settings(layer) -> dict:
     """Stride, padding, mode and ReLU of a Conv2D layer as ``StageModel`` settings."""
-    settings = {"stride": int(layer.strides), "mode": layer.mode, "relu": layer.activation == "relu"}
+    sh, sw = pair(layer.strides)
+    kh, kw = pair(layer.kernel_size)
+    if sh != sw or kh != kw:
+        raise SourceUnavailable(tr("The theater shows square kernels and strides; layer '{}' uses a {}x{} kernel "
+                                   "with stride ({}, {}).").format(layer.name, kh, kw, sh, sw))
+    settings = {"stride": int(sh), "mode": layer.mode, "relu": layer.activation == "relu"}
     if isinstance(layer.padding, str):
         settings["padding"] = layer.padding
     else:
@@ -317,7 +323,10 @@ class TheaterSources:
         if W.shape[1] != image.shape[0]:
             return [], tr("The model's first layer expects {} channel(s); this input has {}.").format(
                 W.shape[1], image.shape[0])
-        s = layer_settings(layer)
+        try:
+            s = layer_settings(layer)
+        except SourceUnavailable as exc:
+            return [], str(exc)
         padding = s["pad"] if s["padding"] == "custom" else s["padding"]
         maps = []
         for f in range(min(W.shape[0], COMPARE_FILTERS)):

@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
-from engine.shapes import format_shape
+from engine.shapes import format_shape, pair
 from gui.i18n import tr, tr_error
 
 BLOCK_COLORS = {
@@ -53,29 +53,37 @@ def _config(layer) -> dict:
     return cfg.get("config", cfg) if isinstance(cfg, dict) else {}
 
 
-def _pair(v):
-    if isinstance(v, (list, tuple)):
-        return v[0]
-    return v
+def _size(v) -> str:
+    """A window size as the books write it: ``3`` -> ``"3x3"``, ``[1, 3]`` -> ``"1x3"``."""
+    h, w = pair(v)
+    return f"{h}x{w}"
+
+
+def _stride(v):
+    """``2`` or ``(2, 2)`` -> ``2``; a rectangular stride ``(1, 2)`` -> ``"(1, 2)"``; ``None`` stays."""
+    if v is None:
+        return None
+    h, w = pair(v)
+    return h if h == w else f"({h}, {w})"
 
 
 def layer_detail(class_name: str, cfg: dict) -> str:
     """Short description of a layer's settings, e.g. '3x3, 32 filters, relu'."""
     parts: list[str] = []
     if class_name == "Conv2D":
-        k = _pair(cfg.get("kernel_size", "?"))
-        parts.append(tr("{k}x{k}, {f} filters").format(k=k, f=cfg.get("filters", "?")))
-        s = _pair(cfg.get("strides", 1))
+        parts.append(tr("{size}, {f} filters").format(size=_size(cfg.get("kernel_size", "?")),
+                                                      f=cfg.get("filters", "?")))
+        s = _stride(cfg.get("strides", 1))
         if s not in (1, None):
             parts.append(tr("stride {}").format(s))
         pad = cfg.get("padding", "valid")
         if pad not in ("valid", 0, None):
             parts.append(tr("padding {}").format(pad))
     elif class_name in ("MaxPooling2D", "AveragePooling2D"):
-        k = _pair(cfg.get("pool_size", 2))
-        parts.append(f"{k}x{k}")
-        s = _pair(cfg.get("strides", None))
-        if s not in (None, k):
+        k = cfg.get("pool_size", 2)
+        parts.append(_size(k))
+        s = _stride(cfg.get("strides", None))
+        if s not in (None, _stride(k)):
             parts.append(tr("stride {}").format(s))
     elif class_name == "Dense":
         parts.append(tr("{} units").format(cfg.get("units", "?")))

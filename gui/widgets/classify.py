@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from engine.imaging import is_image_path
 from engine.shapes import format_shape
+from gui.classify.examples_box import MyExamplesBox
 from gui.i18n import tr, tr_class, tr_error
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, array_to_qimage, chw_to_display, qimage_to_array
 
@@ -216,6 +217,10 @@ class ClassifyPanel(QWidget):
         grid.addWidget(self.views, 0, 0)
         grid.addWidget(self.prob_widget, 0, 1)
         grid.addWidget(self.pad_widget, 0, 2, 2, 1)
+        # "This is a k": the image shown here, as the network sees it, can join your own examples
+        self.examples = MyExamplesBox(controller)
+        grid.addWidget(self.examples, 0, 3, 2, 1)
+        grid.setColumnStretch(3, 3)
         grid.addWidget(self.answer, 1, 0, 1, 2)
         grid.setColumnStretch(0, 2)
         grid.setColumnStretch(1, 3)
@@ -233,6 +238,7 @@ class ClassifyPanel(QWidget):
         controller.inspection_ready.connect(self.on_inspection)
         if hasattr(controller, "timeline_moved"):
             controller.timeline_moved.connect(self.on_timeline_moved)
+        controller.fine_tuner.finished.connect(self.on_fine_tuned)
         self.timer = QTimer(self)
         self.timer.setInterval(200)
         self.timer.timeout.connect(self.render_bars)
@@ -249,6 +255,11 @@ class ClassifyPanel(QWidget):
 
     def on_model_changed(self, _model) -> None:
         if self.current is not None:
+            self.reclassify()
+
+    def on_fine_tuned(self, result) -> None:
+        """The model learned the user's examples: the shown image's bars follow the new weights."""
+        if result.weights is not None and not result.error:
             self.reclassify()
 
     def on_inspection(self, inspection) -> None:
@@ -419,6 +430,7 @@ class ClassifyPanel(QWidget):
         self.original_image.setImage(orig if orig.ndim == 2 else orig, levels=(0, 255), autoLevels=False)
         self.input_image.setImage(chw_to_display(item.x), levels=(0.0, 1.0), autoLevels=False)
         self.input_title.setText(tr("Network input {}").format(format_shape(item.x.shape)))
+        self.examples.model.set_image(item.x, item.name)
         self.views.setMinimumWidth(170)
         if item.source == "drawing":
             self.original_title.setText(tr("Your drawing"))

@@ -3,7 +3,10 @@
 The channels are tiled into one mosaic drawn by a single ``ImageItem`` (cheap to refresh; see
 ``shared/STACK.md``), numbered, on a colour scale that follows the data without flickering
 (:class:`~gui.widgets.common.StableLevels`). Clicking a channel enlarges it beside the input image.
-For a max-pooling layer the panel can show which pixel of each window won.
+For a max-pooling layer the panel can show which pixel of each window won. For a layer with an
+activation (fused, a separate ``ReLU()`` layer, or a conv/dense layer followed by one) a switch shows the
+maps before or after it: "before" on a diverging scale with zero in the middle, so the negative values
+that ReLU sets to zero stand out.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.attribution import activation_before_after
+from engine.errors import ShapeError
+from engine.layers import Conv2D, Dense, LeakyReLU, ReLU, Sigmoid, Tanh
 from engine.shapes import format_shape
 from gui.i18n import tr, tr_class
 from gui.widgets.common import (
@@ -42,6 +48,30 @@ from gui.widgets.common import (
 
 REFRESH_MS = 40        # the sink: redraws only a new inspection, at most 25 a second (snapshots ~12 /s)
 GAP = 2
+_ACTIVATION_CLASSES = (ReLU, LeakyReLU, Sigmoid, Tanh)      # the layers activation_before_after reads
+_FUSED_NAMES = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "sigmoid", "tanh": "tanh",
+                "softmax": "softmax"}
+
+
+def activation_of(layers, index: int) -> tuple[int, str, str] | None:
+    """The activation that layer ``index``'s maps can be seen before/after, or None.
+
+    Returns ``(activation_index, name, own_side)``: the layer whose activation it is (the layer itself
+    when fused or an activation layer, else the next layer when that is a separate activation after a
+    Conv2D/Dense), the activation's name ("ReLU"), and which side the layer's own output is on
+    (``"after"``, or ``"before"`` for a layer followed by a separate activation).
+    """
+    if index is None or not 0 <= index < len(layers):
+        return None
+    layer = layers[index]
+    if isinstance(layer, (Conv2D, Dense)) and layer.activation is not None:
+        return index, _FUSED_NAMES.get(str(layer.activation), str(layer.activation)), "after"
+    if isinstance(layer, _ACTIVATION_CLASSES):
+        return index, type(layer).__name__, "after"
+    if isinstance(layer, (Conv2D, Dense)) and index + 1 < len(layers) and isinstance(layers[index + 1],
+                                                                                      _ACTIVATION_CLASSES):
+        return index + 1, type(layers[index + 1]).__name__, "before"
+    return None
 
 
 class FeatureMapPanel(QWidget):
@@ -81,6 +111,12 @@ class FeatureMapPanel(QWidget):
         self.winners_check = QCheckBox(tr("Show pooling winners"))
         self.winners_check.setToolTip(tr("For a max-pooling layer: show its input and mark the pixel that won "
                                          "each window (only that value is passed on)."))
+        self.activation_combo = QComboBox()
+        self.activation_combo.setToolTip(tr("See this layer's maps before or after its activation. Before: "
+                                            "blue = negative, red = positive, white = 0. ReLU turns every "
+                                            "blue value into 0."))
+        self.activation_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._activation = None            # activation_of(...) of the shown layer
         self.sample_label = QLabel()
         self.sample_label.setToolTip(tr("The image shown, its true class and what the network predicts now."))
         top = QHBoxLayout()
@@ -93,6 +129,7 @@ class FeatureMapPanel(QWidget):
         top.addWidget(self.next_button)
         top.addSpacing(12)
         top.addWidget(self.winners_check)
+        top.addWidget(self.activation_combo)
         top.addStretch(1)
 
         # -- mosaic ------------------------------------------------------------------------------
@@ -164,6 +201,7 @@ class FeatureMapPanel(QWidget):
         self.prev_button.clicked.connect(lambda: self.sample_spin.setValue(self.sample_spin.value() - 1))
         self.next_button.clicked.connect(lambda: self.sample_spin.setValue(self.sample_spin.value() + 1))
         self.winners_check.toggled.connect(self.on_winners_toggled)
+        self.activation_combo.activated.connect(self.on_activation_side_chosen)
         controller.model_changed.connect(self.on_model_changed)
         controller.dataset_changed.connect(self.on_dataset_changed)
         controller.layer_selected.connect(self.on_layer_selected)
@@ -208,7 +246,40 @@ class FeatureMapPanel(QWidget):
         if i >= 0:
             self.layer_combo.setCurrentIndex(i)
         self.winners_check.setEnabled(self._layer_class() == "MaxPooling2D")
+        self._update_activation_combo()
         self._dirty = True
+
+    def _update_activation_combo(self) -> None:
+        """Offer "before / after <activation>" for the shown layer, set to the side its output is on."""
+        model = self.controller.model
+        found = activation_of(model.layers, self.layer_index) if model is not None else None
+        if found == self._activation and self.activation_combo.count():
+            return
+        self._activation = found
+        self.activation_combo.clear()
+        name = found[1] if found is not None else tr("the activation")
+        self.activation_combo.addItem(tr("After {}").format(name), "after")
+        self.activation_combo.addItem(tr("Before {}").format(name), "before")
+        self.activation_combo.setCurrentIndex(self.activation_combo.findData(found[2] if found else "after"))
+        self.activation_combo.setEnabled(found is not None)
+
+    @property
+    def activation_side(self) -> str | None:
+        """``"before"`` / ``"after"`` the activation, or None when the layer has none."""
+        return None if self._activation is None else str(self.activation_combo.currentData())
+
+    def set_activation_side(self, side: str) -> None:
+        """Show the maps ``"before"`` or ``"after"`` the activation (what the switch does)."""
+        i = self.activation_combo.findData(side)
+        if i >= 0:
+            self.activation_combo.setCurrentIndex(i)
+            self.on_activation_side_chosen(i)
+
+    def on_activation_side_chosen(self, _index: int) -> None:
+        self._levels.reset()
+        self._signed = None
+        self._dirty = True
+        self.render()
 
     def on_layer_chosen(self, combo_index: int) -> None:
         self.controller.select_layer(int(self.layer_combo.itemData(combo_index)))
@@ -250,7 +321,15 @@ class FeatureMapPanel(QWidget):
             return None, None
         act = np.asarray(ins.activations[self.layer_index + 1], dtype=np.float32)
         winners = None
-        if self.winners_check.isChecked() and self._layer_class() == "MaxPooling2D":
+        side = self.activation_side
+        if side is not None:
+            try:
+                pair = activation_before_after(self.controller.model.layers, self._activation[0], ins.result)
+            except (IndexError, ShapeError):   # an inspection of the model before a change: its own maps
+                pair = None
+            if pair is not None:
+                act = np.asarray(pair[0] if side == "before" else pair[1], dtype=np.float32)
+        elif self.winners_check.isChecked() and self._layer_class() == "MaxPooling2D":
             # the engine's own switches of this forward pass: the pixels the pooling really passed on
             winners = ins.winner_mask(self.layer_index)
             act = np.asarray(ins.activations[self.layer_index], dtype=np.float32)
@@ -279,7 +358,8 @@ class FeatureMapPanel(QWidget):
         _, cols = grid_shape(n, aspect)
         tiles = mosaic(act, cols, GAP)
         if self._signed is None:
-            self._signed = is_signed(act)
+            # before the activation: always zero in the middle, so the negatives ReLU drops show
+            self._signed = self.activation_side == "before" or is_signed(act)
             self.colorbar.setColorMap(colormap(SIGNED_CMAP if self._signed else ACTIVATION_CMAP))
         lo, hi = snapped_levels(*self._levels.update(act, self._signed), self._signed)
         self.image.setImage(tiles, levels=(lo, hi), autoLevels=False)
@@ -375,6 +455,11 @@ class FeatureMapPanel(QWidget):
             if winners:
                 text += "  ·  " + tr(
                     "bright = the pixel that won its pooling window and is passed on; faded = dropped.")
+            if self.activation_side == "before":
+                negative = float(np.mean(act[np.isfinite(act)] < 0)) if act.size else 0.0
+                text += "  ·  " + tr("before {}: {:.0%} negative (blue)").format(self._activation[1], negative)
+                if self._activation[1] == "ReLU":
+                    text += tr(", ReLU makes them 0")
             text += "  ·  " + tr("colour scale {:.2f} … {:.2f}").format(*self.colorbar.levels())
             self.caption.setText(text)
 

@@ -25,6 +25,7 @@ from gui.i18n import tr
 
 DATASETS = [
     ("shapes", "Shapes (built-in, offline)"),
+    ("colour_shapes", "Colour shapes (built-in, offline, RGB)"),
     ("mnist", "MNIST handwritten digits"),
     ("fashion_mnist", "Fashion-MNIST clothes"),
 ]

@@ -360,7 +360,7 @@ def test_download_can_be_turned_off(tmp_path):
 def test_unknown_dataset_name_lists_the_choices():
     with pytest.raises(DatasetError, match="shapes, mnist, fashion_mnist"):
         load_dataset("cifar10")
-    assert set(DATASETS) == {"shapes", "mnist", "fashion_mnist"}
+    assert set(DATASETS) == {"shapes", "mnist", "fashion_mnist", "colour_shapes", "colour_shapes_64"}
 
 
 # --- batches and splits ---------------------------------------------------------------------------

@@ -196,7 +196,11 @@ def test_output_shapes_follow_the_formula():
         (Dense(10), (32, 13, 13), ["Flatten", "13 x 13 x 32"]),
         (MaxPooling2D(4), (8, 3, 3), ["4", "3x3"]),
         (Dropout(1.5), (10,), ["rate", "1.5"]),
-        (Conv2D(4, (3, 5)), (1, 8, 8), ["square"]),
+        (Conv2D(4, (5, 1)), (1, 3, 8), ["kernel height 5 does not fit input height 3", "at most 3"]),
+        (Conv2D(4, (1, 9), padding=(0, 0)), (1, 3, 8), ["kernel width 9 does not fit input width 8"]),
+        (MaxPooling2D((1, 4)), (8, 6, 3), ["pool window width 4 does not fit input width 3"]),
+        (Conv2D(4, (1, 2, 3)), (1, 8, 8), ["(height, width) pair", "(1, 2, 3)"]),
+        (Conv2D(4, (1, 0)), (1, 8, 8), ["kernel size", "at least 1"]),
         (Conv2D(4, 3, activation="swish"), (1, 8, 8), ["swish"]),
     ],
 )

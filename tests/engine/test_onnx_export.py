@@ -60,6 +60,10 @@ def _cases():
             Flatten(), Dense(3, activation="softmax")]),
         "avgpool_overlapping_same_with_padding_cells": ((1, 7, 7), [
             AveragePooling2D(3, strides=1, padding="same"), Conv2D(2, 2, strides=2), Flatten(), Dense(3)]),
+        "rectangular_kernels_strides_and_pools": ((3, 9, 11), [
+            Conv2D(4, (1, 3), strides=(1, 2), padding="same", activation="relu"), MaxPooling2D((2, 1)),
+            Conv2D(3, (3, 2), strides=(2, 1), padding=((1, 0), (0, 1)), mode="convolution"),
+            AveragePooling2D((1, 2), strides=(1, 2), padding="same"), Flatten(), Dense(3)]),
     }
 
 

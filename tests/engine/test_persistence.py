@@ -206,3 +206,27 @@ def test_zip_with_a_directory_traversal_name_is_just_an_unknown_array(tmp_path):
     with pytest.raises(ModelFileError):
         load_model(path)
     assert not (tmp_path.parent.parent / "evil.npy").exists()
+
+
+def test_rectangular_kernels_strides_pools_and_padding_survive_a_round_trip(tmp_path):
+    model = Sequential([
+        Conv2D(4, (1, 3), strides=(1, 2), padding=((1, 0), (2, 1)), activation="relu"), MaxPooling2D((2, 1)),
+        Conv2D(3, (3, 2), padding=(1, 0)), Flatten(), Dense(3),
+    ]).build((3, 9, 10), seed=2)
+    path = save_model(tmp_path / "rect.npz", model)
+    layers = architecture(path)["model"]["layers"]
+    assert layers[0]["config"]["kernel_size"] == [1, 3]
+    assert layers[0]["config"]["padding"] == [[1, 0], [2, 1]]
+    loaded, _ = load_model(path)
+    assert loaded.layers[0].params["W"].shape == (4, 3, 1, 3)
+    assert [layer.padding_pixels for layer in loaded.layers[:3]] == [layer.padding_pixels for layer in model.layers[:3]]
+    x = np.random.default_rng(0).random((2, 3, 9, 10), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
+
+
+def test_an_old_square_model_file_still_loads(tmp_path):
+    path = save_model(tmp_path / "a.npz", model_a())
+    arch = architecture(path)
+    assert arch["model"]["layers"][0]["config"]["kernel_size"] == 3  # square layers keep writing one int
+    loaded, _ = load_model(path)
+    assert loaded.layers[0].params["W"].shape == (4, 1, 3, 3)

@@ -389,3 +389,36 @@ def test_errors_teach_what_went_wrong():
 def test_numbers_are_written_as_a_student_writes_them():
     assert fmt(30.0) == "30" and fmt(-0.0) == "0" and fmt(0.25) == "0.25" and fmt(1 / 3) == "0.33"
     assert fmt(-2.5) == "-2.5"
+
+
+def test_the_1d_example_with_a_1x3_kernel_needs_no_zero_rows():
+    x = [[1, 3, 2, 2, 0, 2, 3]]  # a 1x7 input
+    w = [[-1, 0, 1]]  # a 1x3 kernel
+    corr = ConvTheater(x, w)
+    assert (corr.out_h, corr.out_w) == (1, 5)
+    assert corr.output().ravel().tolist() == [1, -1, -2, 0, 3]
+    conv = ConvTheater(x, w, mode="convolution")
+    assert conv.output().ravel().tolist() == [-1, 1, 2, 0, -3]
+    assert [conv.step(k).value for k in range(5)] == [-1, 1, 2, 0, -3]
+    assert corr.formula_lines() == ["(1 + 2×0 − 1) / 1 + 1 = 0 + 1 = 1", "(7 + 2×0 − 3) / 1 + 1 = 4 + 1 = 5"]
+    assert corr.window(0, 2) == (0, 2, 1, 5)
+
+
+def test_a_rectangular_stride_and_pool_window_slide_per_axis():
+    x = np.arange(30, dtype=float).reshape(5, 6)
+    t = ConvTheater(x, np.ones((2, 3)), stride=(2, 1))
+    assert t.kernel_hw == (2, 3) and t.stride_hw == (2, 1) and t.stride == (2, 1)
+    assert (t.out_h, t.out_w) == (2, 4)
+    expected = [[sum(x[2 * i + u, j + v] for u in range(2) for v in range(3)) for j in range(4)] for i in range(2)]
+    assert t.output().tolist() == expected
+    assert [t.step(k).value for k in range(8)] == [v for row in expected for v in row]
+    assert t.cells_reading(2, 3) == [(1, 1), (1, 2), (1, 3)]
+    pool = ConvTheater(x, op="max", pool_size=(2, 1), stride=(2, 1))
+    assert pool.output()[0].tolist() == x[1::2][:2].tolist()
+    assert pool.step(0).winners == ((1, 0),)
+
+
+def test_a_rectangular_kernel_too_tall_for_the_input_names_the_height():
+    with pytest.raises(ShapeError) as info:
+        ConvTheater(np.ones((2, 7)), np.ones((3, 1)))
+    assert "kernel height 3 does not fit input height 2" in str(info.value)

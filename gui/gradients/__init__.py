@@ -1,0 +1,1 @@
+"""Gradients per layer while training: a Qt-free history model (``history``) and its panel (``panel``)."""
