@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dataset to open: shapes (built-in, offline), mnist, fashion_mnist, or an image folder")
     p.add_argument("--model", default=None, help="preset name (e.g. lenet5, keras_mnist) or a saved .npz model file")
     p.add_argument("--data-dir", default=None, help="folder holding MNIST / Fashion-MNIST IDX files")
+    p.add_argument("--runs-dir", default=None, metavar="FOLDER",
+                   help="where training runs are kept (default: $CONVSCOPE_RUNS_DIR or the user's data folder)")
     p.add_argument("--lang", choices=("ko", "en"), default=None, help="interface language (default: system)")
     p.add_argument("--screenshot", metavar="PATH", default=None,
                    help="render the main window to a PNG once it has settled, then exit")
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     size = parse_size(args.size)
     if args.data_dir:
         os.environ["CONVSCOPE_DATA_DIR"] = str(Path(args.data_dir).expanduser())
+    if args.runs_dir:
+        os.environ["CONVSCOPE_RUNS_DIR"] = str(Path(args.runs_dir).expanduser())
 
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication

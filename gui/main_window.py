@@ -173,6 +173,7 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
         from gui.attribution.panel import AttributionPanel
         from gui.editor.editor import ArchitectureEditor
         from gui.gradients.panel import GradientPanel
+        from gui.runs.window_runs import install_runs
         from gui.theater.panel import TheaterPanel
         from gui.widgets.architecture import ArchitecturePanel
         from gui.widgets.classify import ClassifyPanel
@@ -208,6 +209,7 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
         self.add_tab("classify", tr("Classify"), self.classify_panel)
         self.architecture_editor = ArchitectureEditor(c)
         self.add_tab("editor", tr("Edit architecture"), self.architecture_editor)
+        install_runs(self)
         self._action(self.model_menu, tr("Edit architecture..."), self.show_editor, "Ctrl+E",
                      tr("Build your own network: add, remove and change layers and see every shape and "
                         "parameter count."))
@@ -432,6 +434,7 @@ class MainWindow(LessonsMixin, OpenFilesMixin, QMainWindow):
         model, --classify and --train once the dataset is there."""
         opts = self.options
         c = self.controller
+        c.open_run_store()                           # $CONVSCOPE_RUNS_DIR (--runs-dir) or the data folder
         c.warm_up()                                  # compiles on the worker while the data loads
         tab = getattr(opts, "tab", None)
         if tab:

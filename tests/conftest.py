@@ -36,9 +36,11 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_settings(tmp_path_factory):
-    """Keep QSettings (window layout) of the tests out of the user's real configuration."""
+    """Keep QSettings (window layout) and recorded runs of the tests out of the user's real folders."""
     home = tmp_path_factory.mktemp("xdg")
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    # every run a test trains is recorded: into this session's folder, never the user's run store
+    os.environ["CONVSCOPE_RUNS_DIR"] = str(home / "runs")
     try:
         from PySide6.QtCore import QSettings
 

@@ -29,6 +29,7 @@ from gui.controller.finetune import FineTuner
 from gui.controller.jobs import DatasetLoader, KernelWarmup
 from gui.controller.models import ModelSetup
 from gui.controller.options import DEFAULT_OPTIONS, format_learning_rate, make_trainer
+from gui.controller.runs import RunRecording
 from gui.controller.sample import SampleInspection
 from gui.controller.values import History, Inspection, Sample
 from gui.controller.worker import TrainingJob, TrainingWorker
@@ -51,7 +52,7 @@ def _shut_down_all() -> None:
             pass
 
 
-class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObject):
+class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRecording, QObject):
     """Owns the dataset, the model, the trainer and the worker thread; adapts the engine to Qt signals.
 
     Signals (past-tense facts; all emitted in the GUI thread): see docs/ARCHITECTURE.md. The
@@ -80,6 +81,8 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
     dataset_ready = Signal(object)            # dataset, its model and its first sample are all in place
     dataset_loading = Signal(str)             # a background load started (name)
     dataset_failed = Signal(str)              # ... and failed (the message went to error_occurred)
+    runs_changed = Signal()                   # the run store's list changed (a run began, ended, was deleted)
+    timeline_moved = Signal(object)           # TimelinePosition: the moment the panels show (or live)
 
     _job_requested = Signal(object)
 
@@ -129,6 +132,9 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
         self._loader.progress.connect(self._on_dataset_progress)
         self._loading_name: str | None = None
         self._init_evaluation()
+        self._init_runs()
+        self.batch_metrics_ready.connect(self._sync_timeline)
+        self.epoch_metrics_ready.connect(self._sync_timeline)
         _LIVE_CONTROLLERS.add(self)
 
     # ------------------------------------------------------------------------------------------
@@ -239,6 +245,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
         self._stop_requested = False
         self._job = TrainingJob(kind, self._run_id, self.trainer)
         self.worker.sample = self.sample
+        self._attach_recorder(self._job)
         self.worker.queued()
         self._set_state("training")
         self._job_requested.emit(self._job)
@@ -291,6 +298,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
             self._job.stop.set()
             self.status_message.emit(tr("Stopping after the current batch..."))
         elif self.trainer is not None and self.state in ("paused", "diverged", "finished"):
+            self._finish_recording("stopped")
             self.trainer = None
             self._set_state("idle")
         return True
@@ -304,6 +312,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
             self.worker.idle_event.wait(timeout)
             self._job = None
             self._run_id += 1          # late signals of the ended run are ignored
+            self._finish_recording("stopped")
             self.trainer = None
             self._set_state("idle")
             self.status_message.emit(tr("Training stopped. The weights learned so far are kept."))
@@ -342,6 +351,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
         self._shut_down = ended
         if ended:
             self._job = None
+            self._close_runs()
         return ended
 
     # ------------------------------------------------------------------------------------------
@@ -384,6 +394,11 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
         if run_id != self._run_id:
             return
         self._job = None
+        self._sync_timeline()
+        if self._stop_requested and outcome != "diverged":
+            self._finish_recording("stopped")
+        elif outcome in ("finished", "diverged"):
+            self._finish_recording(outcome)         # a pause ("stopped" unasked) keeps the run open
         if self._stop_requested and outcome != "diverged":
             self._stop_requested = False
             self.trainer = None
@@ -413,6 +428,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, QObje
         if run_id != self._run_id:
             return
         self._job = None
+        self._finish_recording("stopped")
         self.trainer = None
         self._set_state("idle")
         self._error(tr("Training stopped because of an error: {}").format(message))

@@ -56,5 +56,7 @@ class SampleInspection:
                                  epoch=0 if snap is None else snap.epoch, live=False))
 
     def _publish(self, inspection: Inspection) -> None:
+        if self._hold_live(inspection):      # the window shows a past moment of the timeline
+            return
         self.latest_inspection = inspection
         self.inspection_ready.emit(inspection)

@@ -34,6 +34,7 @@ class TrainingJob:
     run_id: int
     trainer: Any
     stop: threading.Event = field(default_factory=threading.Event)
+    recorder: Any = None          # a RunRecorder fed from this thread (the run's timeline and store)
 
 
 class TrainingWorker(QObject):
@@ -95,8 +96,11 @@ class TrainingWorker(QObject):
         last_emit = [0.0]
         picked = [None]
         rid = job.run_id
+        recorder = job.recorder
 
         def on_batch_end(metrics) -> None:
+            if recorder is not None:
+                recorder.on_batch_end(metrics)
             pending.append(metrics)
             now = time.perf_counter()
             if now - last_emit[0] >= self.batch_emit_interval:
@@ -105,6 +109,8 @@ class TrainingWorker(QObject):
                 pending.clear()
 
         def on_epoch_end(metrics) -> None:
+            if recorder is not None:
+                recorder.on_epoch_end(metrics)
             if pending:
                 self.batches_ready.emit(list(pending), rid)
                 pending.clear()
@@ -114,6 +120,8 @@ class TrainingWorker(QObject):
             self.snapshot_ready.emit(snapshot, picked[0], rid)
 
         try:
+            if recorder is not None:
+                recorder.start()
             outcome = job.trainer.run(
                 on_batch_end=on_batch_end,
                 on_epoch_end=on_epoch_end,
@@ -136,10 +144,14 @@ class TrainingWorker(QObject):
         rid = job.run_id
         picked = [None]
         try:
+            if job.recorder is not None:
+                job.recorder.start()
             metrics = job.trainer.step()
             if metrics is None:                     # the planned epochs are already done
                 self.job_finished.emit("finished", rid)
                 return
+            if job.recorder is not None:
+                job.recorder.on_batch_end(metrics)
             self.batches_ready.emit([metrics], rid)
             if job.trainer.diverged:
                 self.job_finished.emit("diverged", rid)

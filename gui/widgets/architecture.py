@@ -282,9 +282,18 @@ class ArchitecturePanel(QWidget):
                                   "changed by training; non-trainable ones (frozen layers) are not."))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        # the timeline's moment whose weights the other panels show (hidden while live)
+        self.moment_label = QLabel()
+        self.moment_label.setObjectName("timelineMoment")
+        self.moment_label.setStyleSheet("#timelineMoment { background: #fff3cd; padding: 3px; }")
+        self.moment_label.setWordWrap(True)
+        self.moment_label.hide()
+        layout.addWidget(self.moment_label)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.totals)
         self.view.layer_clicked.connect(controller.select_layer)
+        if hasattr(controller, "timeline_moved"):
+            controller.timeline_moved.connect(self.on_timeline_moved)
         controller.model_changed.connect(self.on_model_changed)
         controller.layer_selected.connect(self.on_layer_selected)
         if controller.model is not None:
@@ -299,6 +308,11 @@ class ArchitecturePanel(QWidget):
             "<b>{}</b> {:,}<br>{} {:,}<br>{} {:,}".format(
                 tr("Total params:"), total, tr("Trainable params:"), trainable,
                 tr("Non-trainable params:"), total - trainable))
+
+    def on_timeline_moved(self, position) -> None:
+        self.moment_label.setVisible(not position.live)
+        self.moment_label.setText(tr("Weights of step {} (epoch {:.2f}), from the timeline").format(
+            position.step, position.epoch))
 
     def on_layer_selected(self, index: int) -> None:
         self.view.selected = index if index >= 0 else None

@@ -238,6 +238,8 @@ class ClassifyPanel(QWidget):
         controller.dataset_changed.connect(self.on_dataset_changed)
         controller.model_changed.connect(self.on_model_changed)
         controller.inspection_ready.connect(self.on_inspection)
+        if hasattr(controller, "timeline_moved"):
+            controller.timeline_moved.connect(self.on_timeline_moved)
         controller.fine_tuner.finished.connect(self.on_fine_tuned)
         self.timer = QTimer(self)
         self.timer.setInterval(200)
@@ -269,6 +271,19 @@ class ClassifyPanel(QWidget):
             return
         cur.probabilities = np.asarray(inspection.probabilities, dtype=np.float32)
         self._bars_dirty = True
+
+    def on_timeline_moved(self, position) -> None:
+        """The timeline's moment: our image classified with the weights of that moment."""
+        cur = self.current
+        if cur is None or getattr(cur, "x", None) is None:
+            return
+        if position.live:
+            self.reclassify()
+            return
+        probabilities = self.controller.classify_at_moment(cur.x)
+        if probabilities is not None:
+            cur.probabilities = np.asarray(probabilities, dtype=np.float32)
+            self._bars_dirty = True
 
     def class_names(self, k: int) -> list[str]:
         ds = self.controller.dataset

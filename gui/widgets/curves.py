@@ -74,6 +74,12 @@ class CurvesPanel(QWidget):
             plot.disableAutoRange()
         self.loss_plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
         self._ranges: dict[str, tuple] = {}
+        # the timeline's moment: a vertical line at its step (x in epochs), hidden while live
+        cursor_pen = pg.mkPen((90, 90, 90), width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
+        self.cursors = [pg.InfiniteLine(angle=90, movable=False, pen=cursor_pen) for _ in range(2)]
+        for plot, cursor in zip((self.loss_plot, self.acc_plot), self.cursors, strict=True):
+            cursor.setVisible(False)
+            plot.addItem(cursor, ignoreBounds=True)
         for item in (self.loss_raw, self.loss_smooth, self.acc_raw, self.acc_smooth):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="mean")
@@ -113,6 +119,8 @@ class CurvesPanel(QWidget):
         controller.batch_metrics_ready.connect(self.mark_dirty)
         controller.epoch_metrics_ready.connect(self.mark_dirty)
         controller.history_reset.connect(self.on_history_reset)
+        if hasattr(controller, "timeline_moved"):
+            controller.timeline_moved.connect(self.on_timeline_moved)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.render)
@@ -120,6 +128,17 @@ class CurvesPanel(QWidget):
 
     def mark_dirty(self, *_args) -> None:
         self._dirty = True
+
+    def on_timeline_moved(self, position) -> None:
+        """A past moment of the timeline: a cursor at its epoch position on both plots."""
+        for cursor in self.cursors:
+            cursor.setPos(float(position.epoch))
+            cursor.setVisible(not position.live)
+
+    @property
+    def cursor_x(self) -> float | None:
+        """Where the timeline cursor stands (in epochs), None while live."""
+        return float(self.cursors[0].value()) if self.cursors[0].isVisible() else None
 
     def on_history_reset(self) -> None:
         self._shown_batches = 0

@@ -175,6 +175,8 @@ class EvaluationPanel(QWidget):
         self.evaluate_button.clicked.connect(self.on_evaluate_clicked)
         controller.epoch_metrics_ready.connect(self.on_epoch_metrics)
         controller.history_reset.connect(self.on_history_reset)
+        if hasattr(controller, "timeline_moved"):
+            controller.timeline_moved.connect(self.on_timeline_moved)
         controller.evaluation_ready.connect(self.on_evaluation_ready)
         controller.predictions_ready.connect(self.on_predictions_ready)
         controller.dataset_changed.connect(self.on_history_reset)
@@ -200,8 +202,35 @@ class EvaluationPanel(QWidget):
         self.summary.setText(tr("The matrix appears after the first epoch (or press Evaluate now)."))
         self._dirty = True
 
+    def on_timeline_moved(self, position) -> None:
+        """The timeline shows a past moment: the matrix of the last epoch finished by then."""
+        if position.live:
+            self.show_epoch(len(self.controller.history.epochs))
+            return
+        n = position.finished_epochs
+        confusion = self.controller.timeline_confusion(n) if n >= 1 else None
+        if confusion is None:
+            self.confusion = None
+            self.shown_epoch = None
+            self.summary.setText(tr("Timeline: step {} is before the end of the first epoch; no matrix yet.").format(
+                position.step))
+            self._dirty = True
+            return
+        self.epoch_spin.blockSignals(True)
+        self.epoch_spin.setValue(n)
+        self.epoch_spin.blockSignals(False)
+        self.shown_epoch = n - 1
+        self.set_confusion(confusion, tr("Timeline: end of epoch {} (step {}).").format(n, position.step))
+
     def on_epoch_metrics(self, metrics) -> None:
         n = len(self.controller.history.epochs)
+        timeline = getattr(self.controller, "timeline", None)
+        if timeline is not None and not timeline.is_live:
+            self.epoch_spin.blockSignals(True)
+            self.epoch_spin.setRange(1, n)        # the past stays on screen; the newest epoch is one click away
+            self.epoch_spin.blockSignals(False)
+            self.epoch_spin.setEnabled(n > 1)
+            return
         self.epoch_spin.blockSignals(True)
         self.epoch_spin.setRange(1, n)
         self.epoch_spin.setValue(n)
