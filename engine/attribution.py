@@ -28,6 +28,7 @@ from engine.backward import window_geometry
 from engine.errors import ShapeError
 from engine.layers import Conv2D, Dense, LeakyReLU, ReLU, Sigmoid, Tanh
 from engine.losses import softmax
+from engine.pixels import to_float32
 from engine.shapes import receptive_window
 
 __all__ = [
@@ -55,7 +56,7 @@ def _as_float_images(model, x) -> np.ndarray:
     if model.input_shape is not None and x.shape == tuple(model.input_shape):
         x = x[None]
     if x.dtype == np.uint8:
-        return x.astype(np.float32) * np.float32(1 / 255)
+        return to_float32(x)
     return np.ascontiguousarray(x, np.float32)
 
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from engine.catalog import ACTIVATION_LAYERS
 from engine.errors import ConvScopeError
-from engine.shapes import resolve_padding_2d
+from engine.shapes import pair, resolve_padding_2d
 
 OPSET = 17
 # IR 8 is what opset 17 shipped with; older onnxruntime and Netron builds open it.
@@ -70,10 +70,8 @@ def _import_onnx():
 
 
 def _pair(value) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        a, b = (int(v) for v in value)
-        return a, b
-    return int(value), int(value)
+    h, w = pair(value)
+    return int(h), int(w)
 
 
 _ACTIVATIONS = {

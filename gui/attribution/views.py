@@ -13,6 +13,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QSizePolicy, QWidget
 
+from engine.pixels import to_float32
 from gui.theater.grid_view import WINDOW_COLOR
 
 HEAT_COLORMAP = "inferno"
@@ -141,7 +142,7 @@ class TopPatchGrid(QWidget):
                 tile.set_patch(None)
                 continue
             p = patches[k]
-            x = np.asarray(images[p.image_index], np.float32) / 255.0
+            x = to_float32(images[p.image_index])
             name = ""
             if labels is not None and p.image_index < len(labels) and int(labels[p.image_index]) < len(class_names):
                 name = f" · {class_names[int(labels[p.image_index])]}"

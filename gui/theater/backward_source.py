@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.pixels import to_float32
 from gui.i18n import tr
 from gui.theater import sources as src
 
@@ -32,14 +33,14 @@ def _picture(sources, controller) -> tuple[np.ndarray | None, int | None]:
         xs, ys = (ds.x_train, ds.y_train) if s.input_kind == src.INPUT_TRAIN else (ds.x_test, ds.y_test)
         if len(xs):
             k = min(s.sample_index, len(xs) - 1)
-            return np.asarray(xs[k], np.float32) / 255.0, int(ys[k])
+            return to_float32(xs[k]), int(ys[k])
     if s.input_kind == src.INPUT_DROPPED and s.dropped is not None:
         return np.asarray(s.dropped, np.float32), None
     sample = getattr(controller, "sample", None)
     if sample is not None:
         return np.asarray(sample.x, np.float32), sample.label
     if ds is not None and len(ds.x_test):
-        return np.asarray(ds.x_test[0], np.float32) / 255.0, int(ds.y_test[0])
+        return to_float32(ds.x_test[0]), int(ds.y_test[0])
     return None, None
 
 
