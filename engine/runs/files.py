@@ -36,6 +36,7 @@ __all__ = [
     "read_checkpoint",
     "read_moment",
     "read_npz",
+    "optimizer_name",
     "read_optimizer",
     "restore_optimizer_state",
     "write_checkpoint",
@@ -45,7 +46,15 @@ __all__ = [
 ]
 
 
-OPTIMIZER_NAME = "optimizer.npz"
+OPTIMIZER_NAME = "optimizer.npz"          # runs written before the per-epoch files (read only)
+
+
+def optimizer_name(epoch: int) -> str:
+    """The optimizer's moments at the end of ``epoch``. Named by epoch, and the previous epoch's file
+    removed only after the new checkpoint row is committed: a single overwritten file could run ahead
+    of the database when a process was killed in between, and the last committed checkpoint lost its
+    moments."""
+    return f"optimizer-{int(epoch):04d}.npz"
 
 
 def write_npz(path, arrays: dict, compress: bool = False) -> int:

@@ -6,7 +6,7 @@ Layout of the store's folder (default :func:`default_runs_dir`)::
     <run folder>/run.json    the run's description, so a store rebuilt after a corrupt database re-adopts it
     <run folder>/moment-000000016.npz      timeline moment at step 16 (see engine.runs.files)
     <run folder>/checkpoint-0003.npz       weights (and confusion matrix) at the end of epoch 3
-    <run folder>/optimizer.npz             the optimizer's moments at the latest checkpoint
+    <run folder>/optimizer-NNNN.npz        the optimizer's moments at the latest checkpoint
     <run folder>/writer.lock               only while a RunWriter writes this run
 
 Epochs are counted from 1 (epoch 3 = after three passes; checkpoint 0 = the weights training began
@@ -38,6 +38,7 @@ from engine.runs.errors import RunStoreError
 from engine.runs.files import (
     OPTIMIZER_NAME,
     Checkpoint,
+    optimizer_name,
     read_checkpoint,
     read_moment,
     read_optimizer,
@@ -430,7 +431,10 @@ class RunStore:
         row = self._conn.execute("SELECT file FROM checkpoints WHERE run_id=? AND epoch=?",
                                  (int(run_id), epoch)).fetchone()
         folder = self.run(run_id).folder
-        return read_checkpoint(folder / row[0], int(run_id), folder / OPTIMIZER_NAME)
+        optimizer = folder / optimizer_name(epoch)
+        if not optimizer.exists():
+            optimizer = folder / OPTIMIZER_NAME           # a run written before the per-epoch files
+        return read_checkpoint(folder / row[0], int(run_id), optimizer)
 
     def lineage(self, run_id: int) -> list[RunInfo]:
         """The run, its parent, the parent's parent... (stops at a deleted ancestor)."""
@@ -488,9 +492,11 @@ class RunStore:
                                  (parent.id, int(epoch))).fetchone()
         folder = self.run(new_id).folder
         names = [src["file"]]
-        optimizer = read_optimizer(parent.folder / OPTIMIZER_NAME)
-        if optimizer is not None and optimizer[0] == int(epoch):
-            names.append(OPTIMIZER_NAME)  # the optimizer's moments too, when they are of that epoch
+        for candidate in (optimizer_name(epoch), OPTIMIZER_NAME):
+            optimizer = read_optimizer(parent.folder / candidate)
+            if optimizer is not None and optimizer[0] == int(epoch):
+                names.append(candidate)  # the optimizer's moments too, when they are of that epoch
+                break
         for file in names:
             tmp = folder / (file + ".tmp")
             shutil.copyfile(parent.folder / file, tmp)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from engine.runs.errors import RunStoreError
 from engine.runs.files import (
-    OPTIMIZER_NAME,
+    optimizer_name,
     write_checkpoint,
     write_moment,
     write_optimizer,
@@ -202,9 +202,15 @@ class RunWriter:
             name = f"checkpoint-{epoch:04d}.npz"
             size = write_checkpoint(self.folder / name, epoch, step, weights, confusion)
             if optimizer:
-                write_optimizer(self.folder / OPTIMIZER_NAME, epoch, step, optimizer)
+                write_optimizer(self.folder / optimizer_name(epoch), epoch, step, optimizer)
             conn.execute("INSERT OR REPLACE INTO checkpoints(run_id, epoch, step, file, nbytes, elapsed) "
                          "VALUES (?, ?, ?, ?, ?, ?)", (self.run_id, epoch, step, name, size, elapsed))
+            if optimizer:
+                # only once this checkpoint is committed may the previous epoch's moments go
+                self._commit(conn)
+                for old in self.folder.glob("optimizer*.npz"):
+                    if old.name != optimizer_name(epoch):
+                        old.unlink(missing_ok=True)
             return True
         if kind == "moment":
             moment = item[1]
