@@ -35,6 +35,7 @@ __all__ = [
     "optimizer_state",
     "read_checkpoint",
     "read_moment",
+    "read_moment_weights",
     "read_npz",
     "optimizer_name",
     "read_optimizer",
@@ -77,18 +78,22 @@ def write_npz(path, arrays: dict, compress: bool = False) -> int:
     return path.stat().st_size
 
 
-def read_npz(path) -> dict:
-    """Every array of the ``.npz`` at ``path`` (never unpickles); a damaged file is a :class:`RunStoreError`."""
+def read_npz(path, skip: str | None = None, only: str | None = None) -> dict:
+    """The arrays of the ``.npz`` at ``path`` (never unpickles); names starting with ``skip`` are not
+    read, with ``only`` just the names starting with it. A damaged file is a :class:`RunStoreError`."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            return {k: data[k] for k in data.files
+                    if not (skip and k.startswith(skip)) and (only is None or k.startswith(only) or k == "layers")}
     except FileNotFoundError:
         raise RunStoreError("run_file_missing", path=str(path)) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise RunStoreError("run_file_unreadable", path=str(path), detail=str(exc)) from None
 
 
-def write_moment(path, moment: Moment) -> int:
+def write_moment(path, moment: Moment, weights=None) -> int:
+    """Write ``moment`` (and, when given, the model's full ``weights`` at that step: one ``{"W", "b"}``
+    dict per layer, so a reopened run can show the moment exactly: classification, theater...)."""
     arrays = {"step": np.int64(moment.step), "epoch": np.float64(moment.epoch),
               "layer_names": np.array(json.dumps(list(moment.layer_names)))}
     for name, w in moment.filters.items():
@@ -101,6 +106,11 @@ def write_moment(path, moment: Moment) -> int:
         arrays["loss"] = np.float64(moment.loss)
     if moment.accuracy is not None:
         arrays["accuracy"] = np.float64(moment.accuracy)
+    if weights is not None:
+        arrays["layers"] = np.int64(len(weights))
+        for i, w in enumerate(weights):
+            for key, value in w.items():
+                arrays[f"w/{i}/{key}"] = np.asarray(value)
     return write_npz(path, arrays, compress=True)
 
 
@@ -109,7 +119,8 @@ def _damaged(path, missing: str) -> RunStoreError:
 
 
 def read_moment(path) -> Moment:
-    d = read_npz(path)
+    """The moment at ``path`` without its full weights (see :func:`read_moment_weights`)."""
+    d = read_npz(path, skip="w/")
     for key in ("step", "epoch"):
         if key not in d:
             raise _damaged(path, key)
@@ -124,6 +135,22 @@ def read_moment(path) -> Moment:
         loss=float(d["loss"]) if "loss" in d else None,
         accuracy=float(d["accuracy"]) if "accuracy" in d else None,
     )
+
+
+def _layer_dicts(d: dict) -> tuple:
+    weights = [{} for _ in range(int(d["layers"]))]
+    for key, value in d.items():
+        if key.startswith("w/"):
+            _, i, name = key.split("/", 2)
+            weights[int(i)][name] = value
+    return tuple(weights)
+
+
+def read_moment_weights(path) -> tuple | None:
+    """The full weights stored with a moment (one dict per layer), ``None`` for a moment written
+    without them (runs recorded before they were kept)."""
+    d = read_npz(path, only="w/")
+    return _layer_dicts(d) if "layers" in d else None
 
 
 @dataclass(frozen=True)
@@ -213,15 +240,11 @@ def read_checkpoint(path, run_id: int, optimizer_path=None) -> Checkpoint:
     for key in ("epoch", "step", "layers"):
         if key not in d:
             raise _damaged(path, key)
-    weights = [{} for _ in range(int(d["layers"]))]
-    for key, value in d.items():
-        if key.startswith("w/"):
-            _, i, name = key.split("/", 2)
-            weights[int(i)][name] = value
+    weights = _layer_dicts(d)
     optimizer = None
     if optimizer_path is not None:
         found = read_optimizer(optimizer_path)
         if found is not None and found[0] == int(d["epoch"]):
             optimizer = found[1]
-    return Checkpoint(run_id=run_id, epoch=int(d["epoch"]), step=int(d["step"]), weights=tuple(weights),
+    return Checkpoint(run_id=run_id, epoch=int(d["epoch"]), step=int(d["step"]), weights=weights,
                       optimizer=optimizer, confusion=d.get("confusion"))

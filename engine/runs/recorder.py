@@ -44,7 +44,7 @@ class RunRecorder:
         values = values_from_model(self.trainer.model, self.probe)
         moment = self.history.record_step(step, epoch_position, loss=loss, accuracy=accuracy, force=force, **values)
         if moment is not None and self.writer is not None:
-            self.writer.moment(moment)
+            self.writer.moment(moment, self.trainer.model.get_weights())
 
     def start(self) -> None:
         """Keep the untrained model: the step-0 moment and (with a writer) checkpoint 0."""

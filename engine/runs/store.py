@@ -41,6 +41,7 @@ from engine.runs.files import (
     optimizer_name,
     read_checkpoint,
     read_moment,
+    read_moment_weights,
     read_optimizer,
 )
 from engine.runs.history import RunHistory
@@ -405,6 +406,15 @@ class RunStore:
         if row is None:
             raise RunStoreError("run_no_moment", run_id=run_id, step=step, kept=self.moment_steps(run_id))
         return read_moment(self.run(run_id).folder / row[0])
+
+    def load_moment_weights(self, run_id: int, step: int) -> tuple | None:
+        """The model's full weights at kept step ``step`` (one ``{"W", "b"}`` dict per layer), ``None``
+        when the moment was written without them."""
+        row = self._conn.execute("SELECT file FROM moments WHERE run_id=? AND step=?",
+                                 (int(run_id), int(step))).fetchone()
+        if row is None:
+            raise RunStoreError("run_no_moment", run_id=run_id, step=step, kept=self.moment_steps(run_id))
+        return read_moment_weights(self.run(run_id).folder / row[0])
 
     def load_history(self, run_id: int, max_moments: int = 100_000) -> RunHistory:
         """The run's timeline read back from its files (moments and epoch checkpoints)."""

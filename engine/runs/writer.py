@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 from engine.runs.errors import RunStoreError
 from engine.runs.files import (
     optimizer_name,
@@ -105,9 +107,14 @@ class RunWriter:
         self._put(("checkpoint", int(epoch), int(step), weights, optimizer, confusion,
                    self.elapsed() if elapsed is None else float(elapsed)))
 
-    def moment(self, moment) -> None:
-        """A timeline :class:`~engine.runs.history.Moment` (its arrays are read-only copies already)."""
-        self._put(("moment", moment))
+    def moment(self, moment, weights=None) -> None:
+        """A timeline :class:`~engine.runs.history.Moment` (its arrays are read-only copies already) and,
+        optionally, the model's full ``weights`` at that step (copied here: the caller keeps training)."""
+        if weights is not None:
+            # read-only arrays are someone's frozen copies already (an inspection's): no second copy
+            weights = tuple({k: v if not np.asarray(v).flags.writeable else np.array(v, copy=True)
+                             for k, v in w.items()} for w in weights)
+        self._put(("moment", moment, weights))
 
     def _put(self, item) -> None:
         if self._closed:
@@ -213,9 +220,9 @@ class RunWriter:
                         old.unlink(missing_ok=True)
             return True
         if kind == "moment":
-            moment = item[1]
+            moment, weights = item[1], item[2]
             name = f"moment-{moment.step:09d}.npz"
-            size = write_moment(self.folder / name, moment)
+            size = write_moment(self.folder / name, moment, weights)
             conn.execute("INSERT OR REPLACE INTO moments(run_id, step, epoch, file, nbytes) VALUES (?, ?, ?, ?, ?)",
                          (self.run_id, moment.step, moment.epoch, name, size))
             return True

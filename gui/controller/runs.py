@@ -23,12 +23,13 @@ from engine.network import Sequential
 from engine.runs import RunHistory, RunRecorder, RunStore, resume_trainer
 from engine.runs.files import optimizer_state
 from engine.runs.history import conv_filters
+from engine.runs.replay import RunReplay
 from gui.controller.options import DEFAULT_OPTIONS, make_trainer
 from gui.controller.values import Inspection, Sample
 from gui.i18n import tr, tr_error
 from gui.timeline.model import TimelineModel
 
-__all__ = ["RunRecording", "TimelineRecorder", "apply_branch_changes", "run_settings"]
+__all__ = ["ReopenedTimeline", "RunRecording", "TimelineRecorder", "apply_branch_changes", "run_settings"]
 
 BRANCH_KEYS = ("optimizer", "learning_rate", "dropout", "frozen_filters")
 MAX_EPOCH_WEIGHTS = 10      # epochs whose full weights the in-memory timeline keeps (the store keeps all)
@@ -88,7 +89,7 @@ class TimelineRecorder(RunRecorder):
             for old in [s for s in self._inspections if s not in kept]:
                 del self._inspections[old]
         if self.writer is not None:
-            self.writer.moment(moment)
+            self.writer.moment(moment, ins.weights)
 
     def inspection_at(self, step: int):
         with self._lock:
@@ -106,6 +107,30 @@ class TimelineRecorder(RunRecorder):
             extra += sum(a.nbytes for a in (*ins.pre_activations, *ins.pool_switches) if a is not None)
             extra += ins.logits.nbytes + ins.probabilities.nbytes
         return self.history.nbytes + extra
+
+
+class ReopenedTimeline:
+    """A stored run's timeline in the recorder's place: the panels scrub it as they scrub a live run.
+    Nothing is recorded into it (no trainer, no writer); a new training run replaces it."""
+
+    trainer = None
+    writer = None
+
+    def __init__(self, replay: RunReplay, probe_sample: Sample):
+        self.replay = replay
+        self.history = replay.history
+        self.probe_sample = probe_sample
+        self.run_id = replay.run_id
+
+    def inspection_at(self, step: int):
+        return self.replay.inspection_at(step)
+
+    @property
+    def nbytes(self) -> int:
+        return self.history.nbytes
+
+    def finish(self, status: str) -> bool:
+        return True
 
 
 def run_settings(options: dict, model, preset_name: str | None) -> dict:
@@ -320,8 +345,36 @@ class RunRecording:
             return False
         if not self.set_model(model, preset_name=info.settings.get("preset")):
             return False
+        self._show_stored_timeline(store, run_id)
         self.status_message.emit(tr("Model of run \"{}\" (epoch {}) reopened.").format(info.name, checkpoint.epoch))
         return True
+
+    def _show_stored_timeline(self, store, run_id: int) -> None:
+        """The reopened run's curves and timeline: its stored moments, epoch ends and metrics."""
+        try:
+            replay = RunReplay(store, run_id, seed=int(self.options["seed"]))
+            batches, epochs = replay.metrics(float(replay.info.settings.get("learning_rate") or 0.0))
+        except Exception as exc:  # noqa: BLE001 - the model is reopened; only its past is missing
+            self._error(tr("Could not read the run's timeline: {}").format(tr_error(exc)))
+            return
+        if replay.probe is None:
+            return
+        probe = Sample(x=replay.probe, source="validation")
+        self.recorder = ReopenedTimeline(replay, probe)
+        self._held_live = None
+        self.timeline.reset()
+        self.history.batches.extend(batches)
+        self.history.epochs.extend(epochs)
+        if batches:
+            self.batch_metrics_ready.emit(batches[-1])
+        if epochs:
+            self.epoch_metrics_ready.emit(epochs[-1])
+        self._sync_timeline()
+
+    @property
+    def reopened_run_id(self) -> int | None:
+        """The stored run whose timeline the window shows (None for a run recorded in this window)."""
+        return self.recorder.run_id if isinstance(self.recorder, ReopenedTimeline) else None
 
     def continue_run(self, run_id: int) -> bool:
         """Continue an interrupted or stopped run from its last epoch checkpoint (same run on disk)."""
