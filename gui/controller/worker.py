@@ -9,6 +9,7 @@ a copy or frozen: the trainer keeps mutating its own buffers.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import traceback
@@ -91,19 +92,27 @@ class TrainingWorker(QObject):
             return job.trainer.default_sample, job.trainer.default_label
         return sample.x, sample.label
 
-    def _run(self, job: TrainingJob) -> None:
+    def _run(self, job: TrainingJob, max_steps: int | None = None) -> None:
+        """Train until done or stopped (``max_steps``: at most that many batches, then "stepped").
+
+        "Step one batch" is this same run stopped after one batch, so a step records into the timeline
+        and the store exactly as running does: its moment, and when it ends an epoch, the epoch's
+        metrics, confusion matrix and checkpoint.
+        """
         pending: list = []
         last_emit = [0.0]
         picked = [None]
+        done = [0]
         rid = job.run_id
         recorder = job.recorder
 
         def on_batch_end(metrics) -> None:
+            done[0] += 1
             if recorder is not None:
                 recorder.on_batch_end(metrics)
             pending.append(metrics)
             now = time.perf_counter()
-            if now - last_emit[0] >= self.batch_emit_interval:
+            if max_steps is not None or now - last_emit[0] >= self.batch_emit_interval:
                 last_emit[0] = now
                 self.batches_ready.emit(list(pending), rid)
                 pending.clear()
@@ -119,6 +128,9 @@ class TrainingWorker(QObject):
         def on_snapshot(snapshot) -> None:
             self.snapshot_ready.emit(snapshot, picked[0], rid)
 
+        def should_stop() -> bool:
+            return job.stop.is_set() or (max_steps is not None and done[0] >= max_steps)
+
         try:
             if recorder is not None:
                 recorder.start()
@@ -126,8 +138,9 @@ class TrainingWorker(QObject):
                 on_batch_end=on_batch_end,
                 on_epoch_end=on_epoch_end,
                 on_snapshot=on_snapshot,
-                should_stop=job.stop.is_set,
-                snapshot_interval=self.snapshot_interval,
+                should_stop=should_stop,
+                # a step shows one snapshot, after its batch (and one at an epoch end it reaches)
+                snapshot_interval=math.inf if max_steps is not None else self.snapshot_interval,
                 snapshot_sample=lambda: self._pick(job, picked),
             )
         except Exception as exc:  # noqa: BLE001 - reported to the user as a message
@@ -138,28 +151,9 @@ class TrainingWorker(QObject):
             return
         if pending:
             self.batches_ready.emit(list(pending), rid)
+        if outcome == "stopped" and max_steps is not None and not job.stop.is_set():
+            outcome = "stepped"
         self.job_finished.emit(str(outcome), rid)
 
     def _step(self, job: TrainingJob) -> None:
-        rid = job.run_id
-        picked = [None]
-        try:
-            if job.recorder is not None:
-                job.recorder.start()
-            metrics = job.trainer.step()
-            if metrics is None:                     # the planned epochs are already done
-                self.job_finished.emit("finished", rid)
-                return
-            if job.recorder is not None:
-                job.recorder.on_batch_end(metrics)
-            self.batches_ready.emit([metrics], rid)
-            if job.trainer.diverged:
-                self.job_finished.emit("diverged", rid)
-                return
-            snapshot = job.trainer.snapshot(*self._pick(job, picked))
-            self.snapshot_ready.emit(snapshot, picked[0], rid)
-        except Exception as exc:  # noqa: BLE001
-            traceback.print_exc()
-            self.job_failed.emit(tr_error(exc), rid)
-            return
-        self.job_finished.emit("stepped", rid)
+        self._run(job, max_steps=1)

@@ -144,3 +144,58 @@ def test_continuing_a_stopped_run_trains_on_in_the_same_run(qtbot, controller, r
     qtbot.waitUntil(lambda: c.state == "finished", timeout=TIMEOUT)
     assert [r["epoch"] for r in c.run_store.epoch_metrics(run_id)] == [1, 2, 3]
     assert c.run_store.run(run_id).status == "finished" and len(c.run_store.runs()) == 1
+
+
+def _step(qtbot, c):
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s in ("paused", "finished")):
+        assert c.step()
+
+
+def test_stepping_one_batch_at_a_time_records_like_running_with_the_epoch_end(qtbot, controller, runs_dir):
+    c = controller
+    c.set_options(optimizer="adam", learning_rate=0.003, batch_size=32, epochs=2, seed=0)
+    per_epoch = int(np.ceil(len(c.dataset.y_train) / 32))        # 8
+    epochs_seen = []
+    c.epoch_metrics_ready.connect(epochs_seen.append)
+    for _ in range(3):
+        _step(qtbot, c)
+    run_id = c.current_run_id
+    assert c.timeline.steps == [0, 1, 2, 3]
+    qtbot.waitUntil(lambda: c.run_store.moment_steps(run_id) == [0, 1, 2, 3], timeout=TIMEOUT)   # the writer thread
+    np.testing.assert_array_equal(c.recorder.inspection_at(3).weights[0]["W"], c.model.layers[0].params["W"])
+    for _ in range(per_epoch - 3):
+        _step(qtbot, c)
+    assert c.state == "paused" and c.trainer.epoch == 1
+    # the step that ended the epoch recorded the epoch: metrics, confusion, checkpoint, moment
+    assert len(epochs_seen) == 1 and len(c.history.epochs) == 1
+    assert c.timeline.epoch_steps == {1: per_epoch} and c.timeline.steps[-1] == per_epoch
+    store = c.run_store
+    qtbot.waitUntil(lambda: store.checkpoint_epochs(run_id) == [0, 1], timeout=TIMEOUT)   # the writer thread
+    assert [r["epoch"] for r in store.epoch_metrics(run_id)] == [1]
+    checkpoint = store.checkpoint(run_id, 1)
+    assert checkpoint.step == per_epoch
+    np.testing.assert_array_equal(checkpoint.confusion, c.history.epochs[0].confusion)
+    np.testing.assert_array_equal(c.timeline_confusion(1), c.history.epochs[0].confusion)
+    for got, want in zip(checkpoint.weights, c.model.get_weights(), strict=True):
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])
+    # running on from the steps: the epoch the step ended is not reported a second time
+    with qtbot.waitSignal(c.state_changed, timeout=TIMEOUT, check_params_cb=lambda s: s == "finished"):
+        assert c.start()
+    assert len(epochs_seen) == 2 and [e.epoch for e in c.history.epochs] == [0, 1]
+    assert [r["epoch"] for r in store.epoch_metrics(run_id)] == [1, 2]
+    assert store.run(run_id).status == "finished" and len(store.runs()) == 1
+    assert store.moment_steps(run_id) == c.timeline.steps and c.timeline.steps[-1] == 2 * per_epoch
+
+
+def test_a_step_that_ends_the_last_epoch_finishes_the_run(qtbot, controller, runs_dir):
+    c = controller
+    c.set_options(optimizer="sgd", learning_rate=0.05, batch_size=128, epochs=1, seed=0)   # 2 steps
+    _step(qtbot, c)
+    assert c.state == "paused"
+    _step(qtbot, c)
+    assert c.state == "finished"
+    run_id = c.current_run_id
+    store = c.run_store
+    assert store.run(run_id).status == "finished"
+    assert store.checkpoint_epochs(run_id) == [0, 1] and c.timeline.epoch_steps == {1: 2}
