@@ -12,13 +12,16 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QLabel,
+    QLineEdit,
     QSpinBox,
     QWidget,
 )
 
 from engine.runs.export import export_timeline
 from gui.i18n import tr, tr_error
+from gui.runs.freeze import FreezeChoice
 
 OPTIMIZERS = (("adam", "Adam"), ("sgd", "SGD"), ("rmsprop", "RMSprop"))
 
@@ -33,6 +36,66 @@ def branch_changes(optimizer: str, learning_rate: float, dropout: float | None, 
     return changes
 
 
+class FreezeEditor(QWidget):
+    """One row per convolution layer: which of its filters stay fixed ("0-3, 7") or all of them.
+    A view on :class:`~gui.runs.freeze.FreezeChoice`; ``changed`` is called after each edit."""
+
+    def __init__(self, choice: FreezeChoice, changed=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.choice = choice
+        self._changed = changed
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.edits: dict[str, QLineEdit] = {}
+        self.all_checks: dict[str, QCheckBox] = {}
+        self.errors: dict[str, QLabel] = {}
+        row = 0
+        for layer in choice.layers:
+            grid.addWidget(QLabel(tr("{} ({} filters)").format(layer.name, layer.filters)), row, 0)
+            edit = QLineEdit(choice.text(layer.name))
+            edit.setPlaceholderText(tr("e.g. 0-3, 7 (none: all learn)"))
+            edit.setToolTip(tr("Filter numbers as in the Filters panel (from 0): these keep the parent's values "
+                               "while the rest of the network learns."))
+            edit.textEdited.connect(lambda text, n=layer.name: self.on_text(n, text))
+            grid.addWidget(edit, row, 1)
+            check = QCheckBox(tr("all"))
+            check.setChecked(choice.is_all(layer.name))
+            check.toggled.connect(lambda on, n=layer.name: self.on_all(n, on))
+            grid.addWidget(check, row, 2)
+            error = QLabel()
+            error.setStyleSheet("color: #b00020;")
+            error.setWordWrap(True)
+            error.hide()
+            grid.addWidget(error, row + 1, 0, 1, 3)
+            self.edits[layer.name], self.all_checks[layer.name], self.errors[layer.name] = edit, check, error
+            row += 2
+        self.summary = QLabel(choice.summary())
+        grid.addWidget(self.summary, row, 0, 1, 3)
+        if not choice.layers:
+            self.summary.setText(tr("This architecture has no convolution layer."))
+
+    def on_text(self, name: str, text: str) -> None:
+        ok = self.choice.set_text(name, text)
+        check = self.all_checks[name]
+        check.blockSignals(True)
+        check.setChecked(ok and self.choice.is_all(name))
+        check.blockSignals(False)
+        self._show(name)
+
+    def on_all(self, name: str, on: bool) -> None:
+        self.choice.set_all(name, on)
+        self.edits[name].setText(self.choice.text(name))
+        self._show(name)
+
+    def _show(self, name: str) -> None:
+        error = self.choice.error(name)
+        self.errors[name].setText(error or "")
+        self.errors[name].setVisible(error is not None)
+        self.summary.setText(self.choice.summary())
+        if self._changed is not None:
+            self._changed()
+
+
 class BranchDialog(QDialog):
     """Pick the epoch to start from and the settings that change; :meth:`changes` reads them."""
 
@@ -44,7 +107,7 @@ class BranchDialog(QDialog):
         layers = info.architecture.get("layers", [])
         self.dropout_rate = next((float(c["config"].get("rate", 0.5)) for c in layers
                                   if c["class_name"] == "Dropout"), None)
-        self.first_conv = next((c for c in layers if c["class_name"] == "Conv2D"), None)
+        self.freeze = FreezeChoice(info.architecture)
         form = QFormLayout(self)
         form.addRow(QLabel(tr("A new run starts from run \"{}\"'s weights; it remembers where it came "
                               "from.").format(info.name)))
@@ -71,19 +134,22 @@ class BranchDialog(QDialog):
         if self.dropout_rate is None:
             self.dropout_check.setToolTip(tr("This architecture has no Dropout layer."))
         form.addRow(tr("Dropout"), self.dropout_check)
-        self.freeze_check = QCheckBox(tr("Freeze the first convolution's filters"))
-        self.freeze_check.setEnabled(self.first_conv is not None)
-        self.freeze_check.setToolTip(tr("Its filters keep the learned values; only the later layers learn."))
-        form.addRow(tr("Frozen filters"), self.freeze_check)
+        self.freeze_editor = FreezeEditor(self.freeze, self.update_ok)
+        form.addRow(tr("Frozen filters"), self.freeze_editor)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 1000)
         self.epochs_spin.setValue(int(default_epochs))
         form.addRow(tr("More epochs"), self.epochs_spin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Train the new run"))
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(tr("Train the new run"))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def update_ok(self) -> None:
+        """A filter list that cannot be read keeps the new run from starting."""
+        self.ok_button.setEnabled(self.freeze.valid)
 
     @property
     def epoch(self) -> int:
@@ -97,10 +163,7 @@ class BranchDialog(QDialog):
         dropout = None
         if self.dropout_rate is not None:
             dropout = (self.dropout_rate or 0.5) if self.dropout_check.isChecked() else 0.0
-        freeze = None
-        if self.first_conv is not None:
-            cfg = self.first_conv["config"]
-            freeze = {cfg["name"]: list(range(int(cfg["filters"])))} if self.freeze_check.isChecked() else {}
+        freeze = self.freeze.changes() if self.freeze.layers else None
         return branch_changes(self.optimizer_combo.currentData(), self.lr_spin.value(), dropout, freeze)
 
 

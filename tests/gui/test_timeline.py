@@ -199,3 +199,42 @@ def test_a_step_that_ends_the_last_epoch_finishes_the_run(qtbot, controller, run
     store = c.run_store
     assert store.run(run_id).status == "finished"
     assert store.checkpoint_epochs(run_id) == [0, 1] and c.timeline.epoch_steps == {1: 2}
+
+
+def test_the_branch_dialog_freezes_chosen_filters_of_every_conv_layer_and_they_stay_exact(qtbot, controller,
+                                                                                          runs_dir):
+    from gui.runs.dialogs import BranchDialog
+
+    c = controller
+    _train(qtbot, c, epochs=2)
+    parent = c.current_run_id
+    store = c.run_store
+    dialog = BranchDialog(store.run(parent), store.checkpoint_epochs(parent), 1)
+    qtbot.addWidget(dialog)
+    editor = dialog.freeze_editor
+    assert list(editor.edits) == ["conv2d", "conv2d_1"]                 # every conv layer, not just the first
+    qtbot.keyClicks(editor.edits["conv2d"], "0, 2")
+    editor.all_checks["conv2d_1"].setChecked(True)
+    qtbot.keyClicks(editor.edits["conv2d"], "-99")                     # "0, 2-99": no such filter
+    assert not dialog.ok_button.isEnabled() and editor.errors["conv2d"].isVisibleTo(dialog)
+    editor.edits["conv2d"].clear()
+    qtbot.keyClicks(editor.edits["conv2d"], "0, 2")
+    assert dialog.ok_button.isEnabled()
+    dialog.optimizer_combo.setCurrentIndex(dialog.optimizer_combo.findData("sgd"))
+    changes = dialog.changes()
+    n_second = c.model.layers[2].filters
+    assert changes["frozen_filters"] == {"conv2d": [0, 2], "conv2d_1": list(range(n_second))}
+    child = c.branch_run(parent, dialog.epoch, changes, epochs=1)
+    assert child is not None
+    qtbot.waitUntil(lambda: c.state == "finished", timeout=TIMEOUT)
+    assert store.run(child).settings["frozen_filters"] == changes["frozen_filters"]
+    assert c.model.layers[0].frozen_filters == {0, 2}
+    start, end = store.checkpoint(parent, 2).weights, store.checkpoint(child, 3).weights
+    for got, want in zip(store.checkpoint(child, 2).weights, start, strict=True):   # the branch begins exactly there
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])
+    for layer, frozen in ((0, [0, 2]), (2, list(range(n_second)))):
+        for key in ("W", "b"):
+            np.testing.assert_array_equal(end[layer][key][frozen], start[layer][key][frozen])
+    assert not np.array_equal(end[0]["W"][[1, 3]], start[0]["W"][[1, 3]])        # the others learned
+    assert not np.array_equal(end[5]["W"], start[5]["W"])

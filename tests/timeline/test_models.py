@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_models_import_no_qt():
-    code = ("import sys; import gui.timeline.model, gui.runs.model; "
+    code = ("import sys; import gui.timeline.model, gui.runs.model, gui.runs.freeze; "
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'pyqtgraph'))]; "
             "assert not bad, bad")
     run = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True,
@@ -157,3 +157,33 @@ def test_deleting_a_run_removes_it_and_its_files(store):
     assert freed > 0 and [r.id for r in model.rows] == [b] and model.selected == [b]
     assert frozenset({"rows", "selection"}) in events
     assert not folder.exists()
+
+
+def _two_conv_architecture(frozen=()):
+    from engine.layers import Conv2D, Dense, Flatten, MaxPooling2D
+    from engine.network import Sequential
+
+    model = Sequential([Conv2D(8, 3, frozen_filters=frozen), MaxPooling2D(2), Conv2D(12, 3), Flatten(), Dense(3)])
+    model.build((1, 12, 12), seed=0)
+    return model.get_config()
+
+
+def test_the_freeze_choice_offers_every_conv_layer_and_reads_typed_filter_lists():
+    from gui.runs.freeze import FreezeChoice, format_indices, parse_indices
+
+    choice = FreezeChoice(_two_conv_architecture(frozen=[1, 2]))
+    assert [(c.name, c.filters, c.index) for c in choice.layers] == [("conv2d", 8, 0), ("conv2d_1", 12, 2)]
+    assert choice.frozen("conv2d") == [1, 2] and choice.text("conv2d") == "1-2"   # what the run already froze
+    assert choice.set_text("conv2d_1", "0-3, 7 11")
+    choice.set_all("conv2d", True)
+    assert choice.is_all("conv2d") and not choice.is_all("conv2d_1")
+    assert choice.changes() == {"conv2d": list(range(8)), "conv2d_1": [0, 1, 2, 3, 7, 11]}
+    assert not choice.set_text("conv2d_1", "3, 12") and not choice.valid
+    assert "12" in choice.error("conv2d_1") and "11" in choice.error("conv2d_1")
+    assert choice.changes()["conv2d_1"] == [0, 1, 2, 3, 7, 11]            # the last readable choice stays
+    assert not choice.set_text("conv2d_1", "a-b") and "a-b" in choice.error("conv2d_1")
+    assert choice.set_text("conv2d_1", "") and choice.valid and choice.changes()["conv2d_1"] == []
+    assert parse_indices("5-3", 6) == [3, 4, 5] and format_indices([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
+    assert parse_indices(format_indices([0, 2, 3, 4, 9]), 10) == [0, 2, 3, 4, 9]
+    with pytest.raises(ValueError):
+        parse_indices("-1", 4)
