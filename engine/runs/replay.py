@@ -19,6 +19,7 @@ an approximation; feature maps and probabilities are still the recorded ones).
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import replace
 
@@ -31,12 +32,15 @@ from engine.training import BatchMetrics, EpochMetrics
 __all__ = ["RunReplay", "stored_metrics"]
 
 CACHED_INSPECTIONS = 16
+SPEED_WINDOW = 21         # batches whose median time gives a reopened run's images per second
 
 
-def stored_metrics(store, run_id: int, learning_rate: float = 0.0) -> tuple[list, list]:
+def stored_metrics(store, run_id: int, learning_rate: float = 0.0, batch_size: int = 0) -> tuple[list, list]:
     """The run's per-batch and per-epoch metrics as the ``BatchMetrics`` / ``EpochMetrics`` the trainer
     reported (epochs from the store count from 1; ``EpochMetrics.epoch`` counts from 0 like the trainer's).
-    ``confusion`` comes from the epoch checkpoints; ``images_per_second`` was not stored (0)."""
+    ``confusion`` comes from the epoch checkpoints; ``images_per_second`` is ``batch_size`` over the
+    stored time between batches (the median of the last :data:`SPEED_WINDOW`: the batch that ends an
+    epoch also holds the validation pass), 0 without a batch size."""
     b = store.batch_metrics(run_id)
     epochs = store.epoch_metrics(run_id)
     per_epoch = None
@@ -49,10 +53,12 @@ def stored_metrics(store, run_id: int, learning_rate: float = 0.0) -> tuple[list
         i = int(np.argmax(b["epoch"] > 0))
         per_epoch = max(1, int(round(b["step"][i] / b["epoch"][i]))) if b["epoch"][i] > 0 else 1
     batches = []
-    for step, loss, acc in zip(b["step"], b["loss"], b["accuracy"], strict=True):
+    seconds = _batch_seconds(b["step"], b["elapsed"])
+    for step, loss, acc, dt in zip(b["step"], b["loss"], b["accuracy"], seconds, strict=True):
         done = int(step) - 1                      # the store keeps finished batches; BatchMetrics.step counts from 0
+        speed = float(batch_size / dt) if batch_size and np.isfinite(dt) and dt > 0 else 0.0
         batches.append(BatchMetrics(epoch=done // per_epoch, batch=done % per_epoch, batches_per_epoch=per_epoch,
-                                    loss=float(loss), accuracy=float(acc), images_per_second=0.0, step=done,
+                                    loss=float(loss), accuracy=float(acc), images_per_second=speed, step=done,
                                     learning_rate=float(learning_rate)))
     kept = set(store.checkpoint_epochs(run_id))
     out = []
@@ -62,6 +68,18 @@ def stored_metrics(store, run_id: int, learning_rate: float = 0.0) -> tuple[list
                                 val_loss=row["val_loss"], val_accuracy=row["val_accuracy"],
                                 confusion=confusion, seconds=row["seconds"] or 0.0))
     return batches, out
+
+
+def _batch_seconds(steps: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+    """Seconds per batch at each stored batch: the median over the last ``SPEED_WINDOW`` batches."""
+    if len(steps) == 0:
+        return np.zeros(0)
+    dt = np.diff(elapsed, prepend=np.nan) / np.maximum(np.diff(steps, prepend=0), 1)
+    padded = np.concatenate([np.full(SPEED_WINDOW - 1, np.nan), dt])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, SPEED_WINDOW)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)          # all-NaN first window
+        return np.nanmedian(windows, axis=1)
 
 
 class RunReplay:
@@ -132,6 +150,6 @@ class RunReplay:
                 self._cache.popitem(last=False)
         return ins
 
-    def metrics(self, learning_rate: float = 0.0) -> tuple[list, list]:
+    def metrics(self, learning_rate: float = 0.0, batch_size: int = 0) -> tuple[list, list]:
         """:func:`stored_metrics` of this run."""
-        return stored_metrics(self.store, self.run_id, learning_rate)
+        return stored_metrics(self.store, self.run_id, learning_rate, batch_size)

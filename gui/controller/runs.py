@@ -345,6 +345,8 @@ class RunRecording:
             return False
         if not self.set_model(model, preset_name=info.settings.get("preset")):
             return False
+        self.options.update({k: info.settings[k] for k in DEFAULT_OPTIONS if k in info.settings})
+        self.options_changed.emit(dict(self.options))
         self._show_stored_timeline(store, run_id)
         self.status_message.emit(tr("Model of run \"{}\" (epoch {}) reopened.").format(info.name, checkpoint.epoch))
         return True
@@ -353,14 +355,15 @@ class RunRecording:
         """The reopened run's curves and timeline: its stored moments, epoch ends and metrics."""
         try:
             replay = RunReplay(store, run_id, seed=int(self.options["seed"]))
-            batches, epochs = replay.metrics(float(replay.info.settings.get("learning_rate") or 0.0))
+            settings = replay.info.settings
+            batches, epochs = replay.metrics(float(settings.get("learning_rate") or 0.0),
+                                             int(settings.get("batch_size") or 0))
         except Exception as exc:  # noqa: BLE001 - the model is reopened; only its past is missing
             self._error(tr("Could not read the run's timeline: {}").format(tr_error(exc)))
             return
         if replay.probe is None:
             return
-        probe = Sample(x=replay.probe, source="validation")
-        self.recorder = ReopenedTimeline(replay, probe)
+        self.recorder = ReopenedTimeline(replay, self._probe_sample(replay.probe))
         self._held_live = None
         self.timeline.reset()
         self.history.batches.extend(batches)
@@ -370,6 +373,20 @@ class RunRecording:
         if epochs:
             self.epoch_metrics_ready.emit(epochs[-1])
         self._sync_timeline()
+
+    def _probe_sample(self, x) -> Sample:
+        """The recorded probe image as a :class:`Sample`: the validation image it was, when the dataset
+        holds it (its number and true class show under the feature maps)."""
+        ds = self.dataset
+        x = np.asarray(x, np.float32)
+        if ds is not None and ds.x_test is not None and tuple(ds.x_test.shape[1:]) == x.shape:
+            pixels = np.rint(x * 255).astype(np.uint8).reshape(-1)
+            flat = ds.x_test.reshape(len(ds.x_test), -1)
+            hits = np.flatnonzero((flat == pixels).all(axis=1)) if len(flat) else ()
+            if len(hits):
+                i = int(hits[0])
+                return Sample(x=x, label=int(ds.y_test[i]), source="validation", index=i)
+        return Sample(x=x, source="file", name=tr("the run's probe image"))
 
     @property
     def reopened_run_id(self) -> int | None:

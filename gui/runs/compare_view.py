@@ -72,8 +72,12 @@ class CompareView(QWidget):
             plot = self.glw.addPlot(row=0, col=col)
             plot.setTitle(title, size="10pt")
             plot.setMenuEnabled(False)
-            plot.addLegend(offset=(-5, 5) if metric == "loss" else (-5, -5), labelTextSize="8pt")
             self.plots[metric] = plot
+        # one legend under both plots: inside a plot it covered the curves it names
+        self.legend = pg.LegendItem(labelTextSize="8pt", colCount=4, frame=False)
+        self.glw.addItem(self.legend, row=1, col=0, colspan=2)
+        self.glw.ci.layout.setRowStretchFactor(0, 1)
+        self.glw.ci.layout.setRowMaximumHeight(1, 26)
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setDefaultSectionSize(22)
@@ -96,6 +100,7 @@ class CompareView(QWidget):
     def redraw(self, *_args) -> None:
         x = self.x_combo.currentData()
         colors = {c.run_id: RUN_COLORS[i % len(RUN_COLORS)] for i, c in enumerate(self.comparisons)}
+        self.legend.clear()
         for metric, plot in self.plots.items():
             plot.clear()
             plot.setLabel("bottom", tr("epoch") if x == "epoch" else tr("seconds"))
@@ -105,8 +110,10 @@ class CompareView(QWidget):
                 pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
                 # short: the table's column headers (in the run's colour) give the names
                 label = "#{} {}".format(s.run_id, tr("training") if dashed else tr("validation"))
-                plot.plot(list(s.x), list(s.y), pen=pen, symbol=None if dashed else "o", symbolSize=6,
-                          symbolBrush=color, name=label)
+                item = plot.plot(list(s.x), list(s.y), pen=pen, symbol=None if dashed else "o", symbolSize=6,
+                                 symbolBrush=color)
+                if metric == "loss":                # the accuracy plot's curves are the same runs
+                    self.legend.addItem(item, label)
 
     def fill_table(self) -> None:
         rows = self.model.table(self.comparisons)

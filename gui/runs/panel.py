@@ -56,7 +56,9 @@ class RunsPanel(QWidget):
         self.buttons = {}
         bar = QHBoxLayout()
         for key, text, tip, slot in (
-                ("reopen", tr("Reopen model"), tr("Use this run's final weights as the model."), self.on_reopen),
+                ("reopen", tr("Reopen model"), tr("Use this run's final weights as the model; its timeline and curves "
+                                                  "come back, so the slider can replay how it learned."),
+                 self.on_reopen),
                 ("continue", tr("Continue"), tr("Go on training an interrupted or stopped run from its last "
                                                 "epoch."), self.on_continue),
                 ("branch", tr("Continue from here..."), tr("A new run from one of this run's epochs, with other "
@@ -80,7 +82,7 @@ class RunsPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(left)
         splitter.addWidget(self.compare)
-        splitter.setSizes([300, 500])
+        splitter.setSizes([200, 600])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)

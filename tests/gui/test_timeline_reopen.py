@@ -38,9 +38,10 @@ def _record_a_run(qtbot, bars):
                               "epoch": c.recorder.history.at(step).epoch}
         confusions = [np.array(e.confusion) for e in c.history.epochs]
         config = c.model.get_config()
+        probe_index = c.recorder.probe_sample.index
     finally:
         assert c.shutdown(timeout=10)
-    return run_id, steps, recorded, confusions, config
+    return run_id, steps, recorded, confusions, config, probe_index
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def new_window(qtbot, warm_kernels, bars):
 def test_a_reopened_run_scrubs_its_stored_timeline_in_every_panel(qtbot, bars, runs_dir, new_window):
     from engine.network import Sequential
 
-    run_id, steps, recorded, confusions, config = _record_a_run(qtbot, bars)
+    run_id, steps, recorded, confusions, config, probe_index = _record_a_run(qtbot, bars)
     w = new_window()
     c = w.controller
     panel = w.runs_panel
@@ -84,6 +85,11 @@ def test_a_reopened_run_scrubs_its_stored_timeline_in_every_panel(qtbot, bars, r
     assert c.reopened_run_id == run_id and c.timeline.steps == steps
     assert c.timeline.epoch_steps == {1: 8, 2: 16}
     assert [e.epoch for e in c.history.epochs] == [0, 1] and len(c.history.batches) == 16
+    assert c.history.batches[-1].images_per_second > 0
+    assert c.options["optimizer"] == "adam" and c.options["epochs"] == 2       # the run's settings come back
+    probe_sample = c.recorder.probe_sample                                     # the validation image it was
+    assert probe_sample.source == "validation" and probe_sample.index == probe_index
+    assert probe_sample.label == int(bars.y_test[probe_index])
     image = (np.asarray(recorded[0]["activations"][0])[0] * 255).round().astype(np.uint8)
     assert w.classify_panel.classify_image(image, "probe") is not None
     probe = w.classify_panel.current.x
