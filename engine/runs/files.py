@@ -111,7 +111,10 @@ def write_moment(path, moment: Moment, weights=None) -> int:
         for i, w in enumerate(weights):
             for key, value in w.items():
                 arrays[f"w/{i}/{key}"] = np.asarray(value)
-    return write_npz(path, arrays, compress=True)
+    # Trained float32 weights hardly compress (hongong: 7 % smaller) but zlib made writing one 16x
+    # slower and reading it 3x slower (bench: 1.6 s vs 0.1 s on a loaded machine); the feature maps alone
+    # compress well, so a moment without weights stays compressed.
+    return write_npz(path, arrays, compress=weights is None)
 
 
 def _damaged(path, missing: str) -> RunStoreError:
