@@ -226,7 +226,7 @@ INPUT_GRIDS: dict[str, InputGrid] = {
 # ---------------------------------------------------------------------------------------------
 # Grids typed or pasted as text
 # ---------------------------------------------------------------------------------------------
-GRID_MAX_SIDE = 32          # rows and columns of a typed grid (the lecture's grids are 4..16 wide)
+GRID_MAX_SIDE = 16          # rows and columns of a typed grid (and of a lesson's grid)
 GRID_MAX_CHANNELS = 3       # grey or RGB, as the lectures draw them
 _SEPARATORS = re.compile(r"[\s,;]+")
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\uff0d": "-"})

@@ -467,8 +467,8 @@ def test_lines_are_rows_empty_lines_channels_and_nested_lists_read_like_numpy():
     ("1 2\n\n3 4 5", "grid_ragged_row", {"channel": 2, "row": 1, "got": 3, "width": 2}),
     ("  \n, ,\n", "grid_empty", {}),
     ("1\n2\n\n3", "grid_channel_heights", {}),
-    (" ".join(["1"] * 33), "grid_columns_out_of_range", {"got": 33, "most": 32}),
-    ("\n".join(["1"] * 40), "grid_rows_out_of_range", {"got": 40, "most": 32}),
+    (" ".join(["1"] * 17), "grid_columns_out_of_range", {"got": 17, "most": 16}),
+    ("\n".join(["1"] * 40), "grid_rows_out_of_range", {"got": 40, "most": 16}),
     ("1\n\n2\n\n3\n\n4", "grid_channels_out_of_range", {"got": 4, "most": 3}),
 ])
 def test_a_bad_paste_names_the_row_column_or_size_that_is_wrong(text, code, values):
