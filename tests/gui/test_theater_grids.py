@@ -256,3 +256,45 @@ def test_a_rectangular_learned_layer_is_shown_forward_and_backward(qtbot, contro
         assert b.error == "" and b.weight_walk.kernel_hw == (3, 2)
     finally:
         p.pause()
+
+
+def test_a_typed_grid_with_a_rectangular_kernel_and_stride_is_saved_and_restored_with_the_setup(window, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from gui.lessons.schema import load_lesson
+
+    player = window.lesson_player
+    player._settings = QSettings(str(tmp_path / "progress.ini"), QSettings.Format.IniFormat)
+    panel = window.theater_panel
+    window.show_tab("theater")
+    _choose(panel.input_box.input_source, INPUT_CUSTOM)
+    panel.input_box.grid_editor.text_box.setPlainText("1 3 2 2 0 2 3")
+    panel.input_box.grid_editor.read_button.click()
+    panel.filter_box.kernel_size_spin.setValue((1, 3))
+    _type_grid(panel.filter_box.kernel_table, [[-1, 0, 1]])
+    panel.settings_box.stride_spin.setValue((1, 2))
+    assert panel.stage.theater.output().tolist() == [[1, -2, 3]]
+    path = tmp_path / "grid.convscope-lesson.json"
+    assert player.save_current_step(path, "1차원 예") == path
+    state = load_lesson(path).steps[0].state["theater"]
+    assert state["input"] == [[1, 3, 2, 2, 0, 2, 3]] and state["kernel"] == [[-1, 0, 1]] and state["stride"] == [1, 2]
+    # the pooling setup: a 2x1 window is written as [rows, columns] too
+    _choose(panel.filter_box.op_combo, "max")
+    panel.input_box.grid_editor.text_box.setPlainText("1 3\n4 2\n0 5\n6 1")
+    panel.input_box.grid_editor.read_button.click()
+    panel.filter_box.pool_size_spin.setValue((2, 1))
+    panel.settings_box.stride_spin.setValue((2, 1))
+    assert player.save_current_step(path, "2x1 풀링") == path
+    pooled = load_lesson(path).steps[1].state["theater"]
+    assert pooled["pooling"] == {"type": "max", "size": [2, 1]} and pooled["stride"] == [2, 1]
+    # something else on stage, then the saved steps put the setups back (into the editor, editable)
+    _choose(panel.filter_box.op_combo, "conv")
+    _choose(panel.input_box.input_source, INPUT_GRID)
+    assert player.open_lesson(str(path), "step-1")
+    st = panel.stage
+    assert st.op == "conv" and st.stride == (1, 2) and st.theater.kernel_hw == (1, 3)
+    assert st.theater.output().tolist() == [[1, -2, 3]]
+    assert panel.sources.typed.array().tolist() == [[[1, 3, 2, 2, 0, 2, 3]]]
+    assert player.open_lesson(str(path), "step-2")
+    assert st.op == "max" and st.pool_size == (2, 1) and st.stride == (2, 1)
+    assert st.theater.output().tolist() == [[[4, 3], [6, 5]]]
