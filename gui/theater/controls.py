@@ -184,10 +184,9 @@ class FilterBox(QGroupBox):
         self.pool_size_spin = PairSpin(1, 5, 2)
         form.addRow(tr("Pool size"), self.pool_size_spin)
         self.kernel_draft = GridDraft(sources.edited_kernel, max_channels=1)
-        self.kernel_table = GridTable(self.kernel_draft)
+        self.kernel_table = GridTable(self.kernel_draft, visible_rows=7)
         self.kernel_table.setToolTip(tr("Type numbers into the cells to make your own filter, or press Ctrl+V on a "
                                         "cell to paste a block of numbers."))
-        self.kernel_table.setFixedHeight(120)
         form.addRow(self.kernel_table)
         self.kernel_note = QLabel()
         self.kernel_note.setWordWrap(True)

@@ -41,18 +41,20 @@ class GridTable(QTableWidget):
 
     invalid_text = Signal(str)
 
-    def __init__(self, draft: GridDraft, cell_pixels: int = 0, parent: QWidget | None = None):
+    ROW_PIXELS = 26
+
+    def __init__(self, draft: GridDraft, visible_rows: int = 8, parent: QWidget | None = None):
         super().__init__(draft.rows, draft.columns, parent)
         self.draft = draft
-        self.cell_pixels = cell_pixels          # 0: stretch the cells over the table
+        self.visible_rows = visible_rows        # the table grows with the grid up to this many rows, then scrolls
         self.horizontalHeader().setVisible(False)
         self.verticalHeader().setVisible(False)
-        mode = QHeaderView.ResizeMode.Fixed if cell_pixels else QHeaderView.ResizeMode.Stretch
-        for header in (self.horizontalHeader(), self.verticalHeader()):
-            header.setSectionResizeMode(mode)
-            header.setMinimumSectionSize(16)
-            if cell_pixels:
-                header.setDefaultSectionSize(cell_pixels)
+        # columns share the width (never narrower than a short number); rows keep one height
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeader().setMinimumSectionSize(30)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setMinimumSectionSize(16)
+        self.verticalHeader().setDefaultSectionSize(self.ROW_PIXELS)
         self.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
         self.itemChanged.connect(self._on_cell_edited)
         draft.events.changed.connect(self.refresh)
@@ -71,6 +73,16 @@ class GridTable(QTableWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                     item.setBackground(signed_color(float(values[r, c]), scale))
                     self.setItem(r, c, item)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        rows = min(self.draft.rows, self.visible_rows)
+        bar = self.horizontalScrollBar().sizeHint().height() if self.draft.columns * 30 > self.viewport().width() else 0
+        self.setFixedHeight(rows * self.ROW_PIXELS + 2 * self.frameWidth() + bar + 2)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
 
     def _report(self, exc: ConvScopeError) -> None:
         self.invalid_text.emit(tr_error(exc))
@@ -115,8 +127,7 @@ class GridEditor(QWidget):
 
     invalid_text = Signal(str)
 
-    def __init__(self, draft: GridDraft, channels: bool = True, table_height: int = 150,
-                 parent: QWidget | None = None):
+    def __init__(self, draft: GridDraft, channels: bool = True, parent: QWidget | None = None):
         super().__init__(parent)
         self.draft = draft
         v = QVBoxLayout(self)
@@ -143,7 +154,6 @@ class GridEditor(QWidget):
             self.channel_combo.hide()
         v.addLayout(sizes)
         self.table = GridTable(draft)
-        self.table.setMinimumHeight(table_height)
         self.table.setToolTip(tr("Type a number into a cell, or copy a block of numbers (from a spreadsheet or "
                                  "the notes) and press Ctrl+V on a cell."))
         v.addWidget(self.table)
