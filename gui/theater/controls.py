@@ -52,7 +52,9 @@ def _spin(lo: int, hi: int, value: int = 0) -> QSpinBox:
 def _fill(combo: QComboBox, items, current) -> None:
     """Replace ``combo``'s ``(text, data)`` items keeping ``current`` selected (signals blocked)."""
     with QSignalBlocker(combo):
-        if [combo.itemData(i) for i in range(combo.count())] != [d for _, d in items]:
+        items = list(items)
+        shown = [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())]
+        if shown != [(t, d) for t, d in items]:      # texts too: a new model's layer 0 has another shape
             combo.clear()
             for text, data in items:
                 combo.addItem(text, data)

@@ -223,7 +223,7 @@ class PairSpin(QWidget):
         super().__init__(parent)
         h = QHBoxLayout(self)
         h.setContentsMargins(0, 0, 0, 0)
-        h.setSpacing(2)
+        h.setSpacing(1)
         self.rows_spin = _spin(lo, hi, value)
         self.columns_spin = _spin(lo, hi, value)
         self.rows_spin.setToolTip(tr("rows (height)"))
@@ -231,7 +231,7 @@ class PairSpin(QWidget):
         self.link_button = QPushButton("=")
         self.link_button.setCheckable(True)
         self.link_button.setChecked(True)
-        self.link_button.setFixedWidth(28)
+        self.link_button.setFixedWidth(22)
         self.link_button.setToolTip(tr("Pressed: rows and columns take the same value (a square). Release it to "
                                        "give each axis its own value, e.g. 1 x 3."))
         h.addWidget(self.rows_spin, 1)
