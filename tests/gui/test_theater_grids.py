@@ -221,9 +221,7 @@ def test_a_rectangular_learned_layer_is_shown_forward_and_backward(qtbot, contro
                         layers.Conv2D(2, (3, 2), padding="same", activation="relu"), layers.Flatten(),
                         layers.Dense(controller.dataset.num_classes)])
     model.build(tuple(controller.dataset.input_shape), seed=1)
-    assert controller.set_model(model)
-    controller.refresh_inspection()
-    p = TheaterPanel(controller)
+    p = TheaterPanel(controller)            # made before the new model: its layer list must follow
     qtbot.addWidget(p)
     p.resize(1400, 900)
     p.show()
@@ -231,6 +229,8 @@ def test_a_rectangular_learned_layer_is_shown_forward_and_backward(qtbot, contro
     try:
         _choose(p.input_box.input_source, "validation")
         _choose(p.filter_box.kernel_source, KERNEL_LEARNED)
+        assert controller.set_model(model)
+        controller.refresh_inspection()
         t = p.stage.theater
         assert p.error_text == "" and t.kernel_hw == (1, 3) and p.stage.stride == (2, 1)
         assert "(1, 3)" not in p.filter_box.layer_combo.currentText() and "1x3" in p.filter_box.layer_combo.currentText()
