@@ -465,47 +465,54 @@ def _col2im(dcols, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, dx):
 
 @njit(nogil=True, cache=True)
 def _conv_out(z2, b, has_bias, relu, n0, m, y, pre, has_pre):
-    """y[n0+nn, f, p] = act(z2[f, nn*P + p] + b[f]); pre gets the value before the ReLU."""
+    """y[n0+nn, f, p] = act(z2[f, nn*P + p] + b[f]); pre gets the value before the ReLU.
+
+    The ReLU keeps a NaN (as ``np.maximum`` does), so a diverging run still ends in a NaN loss."""
     F, P = y.shape[1], y.shape[2]
+    row = z2.shape[1]
+    zf = z2.reshape(-1)
+    yf = y.reshape(-1)
+    pf = pre.reshape(-1)
     for nn in range(m):
-        n = n0 + nn
         for f in range(F):
             bias = b[f] if has_bias else np.float32(0.0)
-            zr = z2[f, nn * P:(nn + 1) * P]
-            yr = y[n, f]
+            src = np.uint64(f * row + nn * P)
+            dst = np.uint64(((n0 + nn) * F + f) * P)
             if has_pre:
-                pr = pre[n, f]
                 for p in range(P):
-                    pr[p] = zr[p] + bias
+                    pf[dst + np.uint64(p)] = zf[src + np.uint64(p)] + bias
             if relu:
                 for p in range(P):
-                    val = zr[p] + bias
-                    yr[p] = val if val > 0.0 else np.float32(0.0)
+                    val = zf[src + np.uint64(p)] + bias
+                    yf[dst + np.uint64(p)] = np.float32(0.0) if val < 0.0 else val
             else:
                 for p in range(P):
-                    yr[p] = zr[p] + bias
+                    yf[dst + np.uint64(p)] = zf[src + np.uint64(p)] + bias
 
 
 @njit(nogil=True, cache=True, fastmath=True)
 def _conv_grad_in(dy, a, masked, n0, m, d2, db):
     """d2[f, nn*P + p] = dy[n0+nn, f, p] (* (a > 0) when masked); db[f] += the sums."""
     F, P = dy.shape[1], dy.shape[2]
+    row = d2.shape[1]
+    df = d2.reshape(-1)
+    gf = dy.reshape(-1)
+    af = a.reshape(-1)
     for nn in range(m):
-        n = n0 + nn
         for f in range(F):
-            dr = d2[f, nn * P:(nn + 1) * P]
-            gr = dy[n, f]
-            ar = a[n, f]
+            dst = np.uint64(f * row + nn * P)
+            src = np.uint64(((n0 + nn) * F + f) * P)
             acc = np.float32(0.0)
             if masked:
                 for p in range(P):
-                    g = gr[p] if ar[p] > 0.0 else np.float32(0.0)
-                    dr[p] = g
+                    g = gf[src + np.uint64(p)]
+                    g = g if af[src + np.uint64(p)] > 0.0 else np.float32(0.0)
+                    df[dst + np.uint64(p)] = g
                     acc += g
             else:
                 for p in range(P):
-                    g = gr[p]
-                    dr[p] = g
+                    g = gf[src + np.uint64(p)]
+                    df[dst + np.uint64(p)] = g
                     acc += g
             db[f] += acc
 
@@ -602,7 +609,7 @@ def _conv_out_wide(z2, Wp, b, has_bias, relu, n0, m, y, pre, has_pre):
                 if relu:
                     for j in range(OW):
                         val = zr[src + np.uint64(j)] + bias
-                        yf[dst + np.uint64(j)] = val if val > 0.0 else np.float32(0.0)
+                        yf[dst + np.uint64(j)] = np.float32(0.0) if val < 0.0 else val
                 else:
                     for j in range(OW):
                         yf[dst + np.uint64(j)] = zr[src + np.uint64(j)] + bias
@@ -1215,3 +1222,6 @@ def warmup() -> None:
         maxpool2d_backward(p, am, x.shape)
         a = avgpool2d_forward(x, 2, 2, pool_pad)
         avgpool2d_backward(a, x.shape, 2, 2, pool_pad)
+    from engine import update_kernels
+
+    update_kernels.warmup()

@@ -574,14 +574,30 @@ class Conv2D(_FusedActivation):
         b = self.params.get("b")
         if b is not None and (b.dtype != np.float32 or not b.flags.c_contiguous):
             b = np.ascontiguousarray(b, np.float32)
+        if training and self.activation == "relu":
+            # Training: the kernel adds the bias and applies the ReLU in the same pass (nobody reads
+            # the pre-activation), and backward masks the gradient by ``output > 0`` in its own pass.
+            self.pre_activation = None
+            self.output = kernels.conv2d_forward(x, self._w_eff, b, self._stride, self._pad, relu=True)
+            self._fused_output = self.output
+            return self.output
+        self._fused_output = None
         z = kernels.conv2d_forward(x, self._w_eff, b, self._stride, self._pad)
         return self._activate(z, training)
 
+    def backward(self, dy):
+        fused = getattr(self, "_fused_output", None)
+        if fused is not None and fused is self.output:
+            return self._backward(_as_float(dy), relu_output=fused)
+        return super().backward(dy)
+
     def backward_linear(self, dz):
         """Backward from the gradient of the pre-activation (skips the fused activation)."""
-        dz = _as_float(dz)
+        return self._backward(_as_float(dz))
+
+    def _backward(self, dz, relu_output=None):
         dx, dw, db = kernels.conv2d_backward(self.input, self._w_eff, dz, self._stride, self._pad,
-                                             need_dx=self.need_input_grad)
+                                             need_dx=self.need_input_grad, relu_output=relu_output)
         if self.mode == "convolution":
             dw = dw[:, :, ::-1, ::-1]
         self._store_grad("W", dw)
