@@ -2,7 +2,9 @@
 
 Each kernel performs exactly the float32 operations of the numpy code in :mod:`engine.optimizers`, in
 the same order and with the same rounding (no ``fastmath``), so the two give bit-identical weights;
-the kernel reads and writes every array once instead of ten times. ``tests/engine/test_update_kernels.py``
+the kernel reads and writes every array once instead of ten times. ``error_model="numpy"``: a division
+by zero gives inf/NaN as in numpy instead of raising, and without that check in the loop LLVM vectorizes
+it (Adam over 333,526 weights: 1.45 ms scalar, 0.19 ms vectorized). ``tests/engine/test_update_kernels.py``
 checks the equality.
 """
 
@@ -19,7 +21,7 @@ def usable(*arrays) -> bool:
     return all(a.dtype == np.float32 and a.ndim == 1 and a.flags.c_contiguous for a in arrays)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def adam_update(p, g, m, v, one_minus_b1, one_minus_b2, eps, alpha):
     """``m += (1-b1)(g-m)``; ``v += (1-b2)(g*g-v)``; ``p -= alpha * m / (sqrt(v) + eps)``."""
     for i in range(p.size):
@@ -31,7 +33,7 @@ def adam_update(p, g, m, v, one_minus_b1, one_minus_b2, eps, alpha):
         p[i] -= mi / (np.sqrt(vi) + eps) * alpha
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def sgd_update(p, g, velocity, lr, momentum, nesterov):
     """Plain (``momentum == 0``), momentum or Nesterov SGD, as Keras."""
     if momentum == 0.0:
@@ -48,7 +50,7 @@ def sgd_update(p, g, velocity, lr, momentum, nesterov):
             p[i] += vi
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def rmsprop_update(p, g, v, velocity, lr, rho, one_minus_rho, eps, momentum, use_momentum):
     """``v = rho v + (1-rho) g^2``; ``step = lr * g / sqrt(v + eps)``; with momentum ``vel = momentum vel + step``."""
     for i in range(p.size):
