@@ -173,7 +173,7 @@ def conv_phases(layer: Conv2D, x: np.ndarray, dz: np.ndarray) -> list[tuple[str,
     CKK = C * KH * KW
     wm = np.ascontiguousarray(w.reshape(F, CKK))
     wt = np.ascontiguousarray(wm.T)
-    wide = k._use_wide(sh, sw, OW, KH, KW, C, max(layer._pad) > 0)
+    wide = k._use_wide(sh, sw, OW, KH, KW, C)
     Hp, Wp = (OH + KH - 1, OW + KW - 1) if wide else (0, 0)
     L = OH * Wp if wide else OH * OW
     nb, nchunks = k._chunking(N, CKK * L, k._PARTS)
