@@ -232,6 +232,28 @@ def conv_phases(layer: Conv2D, x: np.ndarray, dz: np.ndarray) -> list[tuple[str,
     return out
 
 
+def step_allocations(trainer, steps: int = 5) -> tuple[float, float]:
+    """(MB allocated and freed again within one step at most, MB kept after ``steps`` steps) by tracemalloc,
+    which sees numpy's buffers: the first is the step's transient arrays, the second a leak."""
+    import tracemalloc
+
+    trainer.step()
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        transient = 0
+        for _ in range(steps):
+            tracemalloc.reset_peak()
+            before, _ = tracemalloc.get_traced_memory()
+            trainer.step()
+            _, peak = tracemalloc.get_traced_memory()
+            transient = max(transient, peak - before)
+        end, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return transient / 2**20, (end - start) / 2**20
+
+
 def print_profile(key: str, title: str, trainer, threads: int, sgemm: tuple[float, float], steps: int = 40) -> None:
     """The per-layer, per-phase table of one workload."""
     rows, step_ms = profile_step(trainer, steps)
@@ -250,6 +272,9 @@ def print_profile(key: str, title: str, trainer, threads: int, sgemm: tuple[floa
         print(f"  {name + ' ' + phase:<36} {ms:9.3f} {ms / step_ms * 100:6.1f}% {gtxt}")
     other = step_ms - accounted
     print(f"  {'other (bookkeeping, accuracy, copies)':<36} {other:9.3f} {other / step_ms * 100:6.1f}%")
+    transient, kept = step_allocations(trainer)
+    print(f"  memory allocated within one step (tracemalloc): {transient:.1f} MB transient, {kept:+.2f} MB kept "
+          f"after 5 steps")
     xb, _ = trainer._load_batch(np.arange(batch))
     h = xb
     acts = []

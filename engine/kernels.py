@@ -16,7 +16,9 @@ through a ctypes pointer, then bias/ReLU. Without that pointer (another BLAS) th
 ``numpy.matmul`` between numba calls. Stride-1 convolutions use "padded-width" columns (one
 contiguous copy per row of the padded input; the few extra columns are discarded). BLAS is limited to one thread
 (``threadpoolctl``, numpy's BLAS only) the first time the team runs: two thread pools spinning in
-one step are ten times slower on a two-core machine. A convolution is cut into at most 8 parts
+one step are ten times slower on a two-core machine. At the same moment glibc is asked to keep freed
+memory mapped (:func:`engine._env.keep_freed_memory`): each step frees and re-allocates the same
+megabytes, which otherwise page-fault in again every step. A convolution is cut into at most 8 parts
 whatever the team size, and threads *claim* parts (a late thread never stalls the step); partial
 sums are combined in part order, so results are bit-for-bit the same with any thread count. Every
 wrapper may also be called from several Python threads at once (the GUI's prediction on a model copy
@@ -58,6 +60,8 @@ import threading
 
 import numpy as np
 from numba import njit
+
+from engine._env import keep_freed_memory
 
 __all__ = [
     "team_matmul",
@@ -122,6 +126,7 @@ def _limit_blas_threads() -> None:
     if _blas_limited:
         return
     _blas_limited = True
+    keep_freed_memory()  # the same moment: the first step (see engine._env)
     try:
         for lib in _numpy_blas_libraries():
             lib.set_num_threads(1)

@@ -108,3 +108,27 @@ def test_a_big_dense_layer_trains_bit_identically_with_any_thread_count():
         np.testing.assert_array_equal(train(3), one)
     finally:
         kernels.set_num_threads(before)
+
+
+def test_training_steps_do_not_page_fault_their_arrays_in_again():
+    import resource
+    import sys
+
+    from engine import _env
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc only")
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (640, 1, 28, 28), dtype=np.uint8)
+    y = rng.integers(0, 10, 640)
+    model = Sequential(_layers("valid")[:-1] + [Dense(10)]).build((1, 28, 28), seed=0)
+    trainer = Trainer(model, SGD(0.01), x, y, batch_size=64, epochs=5, seed=0)
+    for _ in range(3):
+        trainer.step()
+    assert _env._heap_kept
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(20):
+        trainer.step()
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20
+    # one step allocates ~2.5 MB of activations and gradients (600+ pages): they must come from kept memory
+    assert faults < 60, faults
