@@ -13,7 +13,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["adam_update", "sgd_update", "rmsprop_update", "usable", "warmup"]
+__all__ = ["adam_update", "sgd_update", "rmsprop_update", "usable", "run", "warmup"]
+
+#: Buffers of at least this many weights are updated by the kernel team in 8 slices at once.
+TEAM_MIN = 1 << 16
+_SLICES = 8
 
 
 def usable(*arrays) -> bool:
@@ -64,6 +68,22 @@ def rmsprop_update(p, g, v, velocity, lr, rho, one_minus_rho, eps, momentum, use
             p[i] -= mi
         else:
             p[i] -= step
+
+
+def run(kernel, arrays, *scalars) -> None:
+    """``kernel(*arrays, *scalars)``; a big buffer is cut into 8 fixed slices that the kernel team
+    updates at once (every weight is updated by exactly one slice: the same bits with any thread count)."""
+    n = arrays[0].size
+    if n < TEAM_MIN:
+        kernel(*arrays, *scalars)
+        return
+    from engine import kernels
+
+    def job(part):
+        lo, hi = n * part // _SLICES, n * (part + 1) // _SLICES
+        kernel(*(a[lo:hi] for a in arrays), *scalars)
+
+    kernels.run_parts(job, _SLICES)
 
 
 def warmup() -> None:
