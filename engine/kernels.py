@@ -67,6 +67,8 @@ __all__ = [
     "team_matmul",
     "conv2d_forward",
     "conv2d_backward",
+    "conv2d_relu_maxpool_forward",
+    "conv2d_relu_maxpool_backward",
     "maxpool2d_forward",
     "maxpool2d_backward",
     "avgpool2d_forward",
@@ -501,7 +503,7 @@ def _conv_out(z2, b, has_bias, relu, n0, m, y, pre, has_pre):
                     yf[dst + np.uint64(p)] = zf[src + np.uint64(p)] + bias
 
 
-@njit(nogil=True, cache=True, fastmath=True)
+@njit(nogil=True, cache=True)
 def _conv_grad_in(dy, a, masked, n0, m, d2, db):
     """d2[f, nn*P + p] = dy[n0+nn, f, p] (* (a > 0) when masked); db[f] += the sums."""
     F, P = dy.shape[1], dy.shape[2]
@@ -513,19 +515,34 @@ def _conv_grad_in(dy, a, masked, n0, m, d2, db):
         for f in range(F):
             dst = np.uint64(f * row + nn * P)
             src = np.uint64(((n0 + nn) * F + f) * P)
-            acc = np.float32(0.0)
             if masked:
                 for p in range(P):
                     g = gf[src + np.uint64(p)]
-                    g = g if af[src + np.uint64(p)] > 0.0 else np.float32(0.0)
-                    df[dst + np.uint64(p)] = g
-                    acc += g
+                    df[dst + np.uint64(p)] = g if af[src + np.uint64(p)] > 0.0 else np.float32(0.0)
             else:
                 for p in range(P):
-                    g = gf[src + np.uint64(p)]
-                    df[dst + np.uint64(p)] = g
-                    acc += g
-            db[f] += acc
+                    df[dst + np.uint64(p)] = gf[src + np.uint64(p)]
+    _db_rows(d2, m, 1, P, P, db)
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _db_rows(d2, m, OH, OW, Wp, db):
+    """db[f] += the sum of a chunk's rows ``d2 (F, m*OH*Wp)`` over the OW used columns of each row.
+
+    Every backward (plain, ReLU-masked or through a fused pooling) sums the bias gradient here, in the
+    same order, so all of them give the same bits."""
+    F = d2.shape[0]
+    row = d2.shape[1]
+    L = OH * Wp
+    d2f = d2.reshape(-1)
+    for f in range(F):
+        acc = np.float32(0.0)
+        for nn in range(m):
+            for i in range(OH):
+                base = np.uint64(f * row + nn * L + i * Wp)
+                for j in range(OW):
+                    acc += d2f[base + np.uint64(j)]
+        db[f] += acc
 
 
 # The hot loops below index 1-D views with unsigned offsets: numba then skips its negative-index
@@ -626,7 +643,7 @@ def _conv_out_wide(z2, Wp, b, has_bias, relu, n0, m, y, pre, has_pre):
                         yf[dst + np.uint64(j)] = zr[src + np.uint64(j)] + bias
 
 
-@njit(nogil=True, cache=True, fastmath=True)
+@njit(nogil=True, cache=True)
 def _conv_grad_in_wide(dy, a, masked, Wp, n0, m, d2, db):
     """d2[f, nn*OH*Wp + i*Wp + j] = dy[n0+nn, f, i, j] (masked by a > 0), 0 for j >= OW; db += sums."""
     F, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
@@ -636,24 +653,19 @@ def _conv_grad_in_wide(dy, a, masked, Wp, n0, m, d2, db):
     for nn in range(m):
         for f in range(F):
             dr = d2[f]
-            acc = np.float32(0.0)
             for i in range(OH):
                 dst = np.uint64(nn * L + i * Wp)
                 src = np.uint64((((n0 + nn) * F + f) * OH + i) * OW)
                 if masked:
                     for j in range(OW):
                         g = dyf[src + np.uint64(j)]
-                        g = g if af[src + np.uint64(j)] > 0.0 else np.float32(0.0)
-                        dr[dst + np.uint64(j)] = g
-                        acc += g
+                        dr[dst + np.uint64(j)] = g if af[src + np.uint64(j)] > 0.0 else np.float32(0.0)
                 else:
                     for j in range(OW):
-                        g = dyf[src + np.uint64(j)]
-                        dr[dst + np.uint64(j)] = g
-                        acc += g
+                        dr[dst + np.uint64(j)] = dyf[src + np.uint64(j)]
                 for j in range(OW, Wp):
                     dr[dst + np.uint64(j)] = 0.0
-            db[f] += acc
+    _db_rows(d2, m, OH, OW, Wp, db)
 
 
 @njit(nogil=True, cache=True)
@@ -741,15 +753,92 @@ _SMALL_DW_ROWS = 32
 
 
 @njit(nogil=True, cache=True)
+def _conv_out_pool(z2, Wp, OH, OW, b, has_bias, n0, m, pooled, am):
+    """Bias + ReLU + 2x2/2 max pooling of a chunk's GEMM output ``z2 (F, m*OH*Wp)`` (``Wp = OW`` for
+    plain columns) in one pass: ``pooled`` and its switches ``am`` are exactly what ReLU followed by
+    :func:`maxpool2d_forward` gives (the first maximum in row-major window order wins a tie, NaN stays),
+    and the convolution's own output is never written."""
+    F, PH, PW = pooled.shape[1], pooled.shape[2], pooled.shape[3]
+    L = OH * Wp
+    row = z2.shape[1]
+    zf = z2.reshape(-1)
+    pf = pooled.reshape(-1)
+    af = am.reshape(-1)
+    zero = np.float32(0.0)
+    for nn in range(m):
+        for f in range(F):
+            bias = b[f] if has_bias else zero
+            zb = f * row + nn * L
+            for pi in range(PH):
+                r = 2 * pi
+                top = np.uint64(zb + r * Wp)
+                bot = np.uint64(zb + (r + 1) * Wp)
+                out = np.uint64((((n0 + nn) * F + f) * PH + pi) * PW)
+                base = r * OW
+                for pj in range(PW):
+                    q = np.uint64(2 * pj)
+                    best = zf[top + q] + bias
+                    best = zero if best < zero else best
+                    arg = base + 2 * pj
+                    val = zf[top + q + np.uint64(1)] + bias
+                    val = zero if val < zero else val
+                    if val > best:
+                        best = val
+                        arg = base + 2 * pj + 1
+                    val = zf[bot + q] + bias
+                    val = zero if val < zero else val
+                    if val > best:
+                        best = val
+                        arg = base + OW + 2 * pj
+                    val = zf[bot + q + np.uint64(1)] + bias
+                    val = zero if val < zero else val
+                    if val > best:
+                        best = val
+                        arg = base + OW + 2 * pj + 1
+                    pf[out + np.uint64(pj)] = best
+                    af[out + np.uint64(pj)] = arg
+
+
+@njit(nogil=True, cache=True)
+def _conv_grad_in_pool(dp, am, pv, Wp, OH, OW, n0, m, d2, db):
+    """A chunk's rows ``d2 (F, m*OH*Wp)`` straight from the pooled gradient ``dp``: each window's
+    gradient goes to its switch when the pooled (ReLU'd) value is > 0, zero everywhere else (what
+    max-pool backward followed by the ReLU mask gives); ``db[f]`` += the sums."""
+    F, PH, PW = dp.shape[1], dp.shape[2], dp.shape[3]
+    L = OH * Wp
+    row = d2.shape[1]
+    d2f = d2.reshape(-1)
+    dpf = dp.reshape(-1)
+    pvf = pv.reshape(-1)
+    af = am.reshape(-1)
+    P = PH * PW
+    for f in range(F):
+        start = np.uint64(f * row)
+        for t in range(m * L):
+            d2f[start + np.uint64(t)] = 0.0
+    for nn in range(m):
+        for f in range(F):
+            src = np.uint64(((n0 + nn) * F + f) * P)
+            dst = f * row + nn * L
+            for k in range(P):
+                if pvf[src + np.uint64(k)] > 0.0:
+                    a = af[src + np.uint64(k)]
+                    r = a // OW
+                    d2f[np.uint64(dst + r * Wp + (a - r * OW))] = dpf[src + np.uint64(k)]
+    if Wp == OW:   # plain columns: summed as one run per image, as _conv_grad_in does
+        _db_rows(d2, m, 1, OH * OW, OH * OW, db)
+    else:
+        _db_rows(d2, m, OH, OW, Wp, db)
+
+
+@njit(nogil=True, cache=True)
 def _conv_fwd_part(gemm, x, wm, b, has_bias, relu, y, pre, has_pre, c_lo, c_hi, nb, KH, KW, sh, sw, pt, pl,
-                   wide, Hp, Wp, colbuf, zbuf, xpbuf):
-    """Chunks c_lo..c_hi-1 of a convolution forward, columns and sgemm included (no GIL)."""
+                   wide, Hp, Wp, colbuf, zbuf, xpbuf, F, OH, OW, pool, pooled, am):
+    """Chunks c_lo..c_hi-1 of a convolution forward, columns and sgemm included (no GIL); with ``pool``
+    the epilogue writes the 2x2 max pooling of the ReLU (``pooled``, ``am``) instead of ``y``."""
     N, C = x.shape[0], x.shape[1]
-    F, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     CKK = C * KH * KW
     L = OH * Wp if wide else OH * OW
-    y3 = y.reshape(N, F, OH * OW)
-    pre3 = pre.reshape(N, F, OH * OW)
     for ch in range(c_lo, c_hi):
         n0 = ch * nb
         m = min(nb, N - n0)
@@ -760,31 +849,39 @@ def _conv_fwd_part(gemm, x, wm, b, has_bias, relu, y, pre, has_pre, c_lo, c_hi, 
         else:
             _im2col(x, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, cols)
         _mm(gemm, False, False, F, m * L, CKK, wm, CKK, cols, m * L, 0.0, z2, m * L)
-        if wide:
+        if pool:
+            _conv_out_pool(z2, Wp if wide else OW, OH, OW, b, has_bias, n0, m, pooled, am)
+        elif wide:
             _conv_out_wide(z2, Wp, b, has_bias, relu, n0, m, y, pre, has_pre)
         else:
-            _conv_out(z2, b, has_bias, relu, n0, m, y3, pre3, has_pre)
+            _conv_out(z2, b, has_bias, relu, n0, m, y.reshape(N, F, OH * OW), pre.reshape(N, F, OH * OW),
+                      has_pre)
 
 
 @njit(nogil=True, cache=True)
 def _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx, c_lo, c_hi, nb, KH, KW, sh, sw, pt, pl,
-                   wide, Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwt, db):
-    """Chunks c_lo..c_hi-1 of a convolution backward; dwt (CKK, F) and db accumulate (no GIL)."""
+                   wide, Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwt, db, F, OH, OW, pool, pam, pv):
+    """Chunks c_lo..c_hi-1 of a convolution backward; dwt (CKK, F) and db accumulate (no GIL). With
+    ``pool``, ``dy`` is the gradient of the fused 2x2 max pooling (switches ``pam``, values ``pv``)."""
     N, C = x.shape[0], x.shape[1]
-    F, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
     CKK = C * KH * KW
     L = OH * Wp if wide else OH * OW
-    dy3 = dy.reshape(N, F, OH * OW)
-    a3 = a.reshape(N, F, OH * OW)
     for ch in range(c_lo, c_hi):
         n0 = ch * nb
         m = min(nb, N - n0)
         cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
         d2 = dbuf[: F * m * L].reshape(F, m * L)
-        if wide:
+        if pool:
+            _conv_grad_in_pool(dy, pam, pv, Wp if wide else OW, OH, OW, n0, m, d2, db)
+            if wide:
+                _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
+            else:
+                _im2col(x, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, cols)
+        elif wide:
             _bwd_cols_wide(dy, a, masked, n0, m, d2, db, x, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
         else:
-            _bwd_cols(dy3, a3, masked, n0, m, d2, db, x, KH, KW, sh, sw, pt, pl, OH, OW, cols)
+            _bwd_cols(dy.reshape(N, F, OH * OW), a.reshape(N, F, OH * OW), masked, n0, m, d2, db, x, KH, KW,
+                      sh, sw, pt, pl, OH, OW, cols)
         if CKK < 32:  # _SMALL_DW_ROWS
             _small_dwt(cols, d2, dwt)
         else:
@@ -841,6 +938,17 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
     ``stride`` is an int or ``(sh, sw)``. ``relu=True`` fuses the ReLU; ``pre`` (optional,
     ``(N,F,OH,OW)`` float32) receives the value before it.
     """
+    return _conv_forward(x, w, b, stride, pad, relu, pre, pool=False)
+
+
+def conv2d_relu_maxpool_forward(x, w, b, stride, pad):
+    """Convolution, ReLU and 2x2 max pooling with stride 2 in one pass (training: the convolution's own
+    output is never stored). Returns ``(pooled, argmax)`` exactly as ``maxpool2d_forward(relu(conv))``
+    would, with ``argmax`` indexing the convolution's output plane."""
+    return _conv_forward(x, w, b, stride, pad, True, None, pool=True)
+
+
+def _conv_forward(x, w, b, stride, pad, relu, pre, pool):
     N, C, H, W, F, KH, KW, sh, sw, pt, pl, OH, OW = _conv_geometry(x, w, stride, pad)
     has_bias = b is not None
     if has_bias:
@@ -849,9 +957,19 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
             raise ValueError(f"b has {b.shape[0]} entries but w has {F} filters")
     else:
         b = np.zeros(1, np.float32)
-    y = np.empty((N, F, OH, OW), np.float32)
+    if pool:
+        if OH < 2 or OW < 2:
+            raise ValueError(f"a {OH}x{OW} output has no 2x2 pooling window")
+        pooled = np.empty((N, F, OH // 2, OW // 2), np.float32)
+        am = np.empty((N, F, OH // 2, OW // 2), np.int32)
+        y = pre = _DUMMY4
+    else:
+        pooled, am = _DUMMY4, _DUMMY4I
+        y = np.empty((N, F, OH, OW), np.float32)
     has_pre = pre is not None
-    if has_pre:
+    if pool:
+        has_pre = False
+    elif has_pre:
         _check_array(pre, "pre", 4)
         if pre.shape != (N, F, OH, OW):
             raise ValueError(f"pre has shape {pre.shape}, expected {(N, F, OH, OW)}")
@@ -869,7 +987,6 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
     else:
         Hp, Wp = 0, 0
         L = OH * OW
-        y3, pre3 = y.reshape(N, F, L), pre.reshape(N, F, L)
     nb, nchunks = _chunking(N, CKK * L, _PARTS)
     parts = min(nchunks, _PARTS)
 
@@ -882,7 +999,7 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
         xpbuf = _scratch("xpad", nb * C * Hp * Wp + KW) if wide else colbuf
         if gemm is not None:
             _conv_fwd_part(gemm, x, wm, b, has_bias, relu, y, pre, has_pre, c_lo, c_hi, nb, KH, KW, sh, sw,
-                           pt, pl, wide, Hp, Wp, colbuf, zbuf, xpbuf)
+                           pt, pl, wide, Hp, Wp, colbuf, zbuf, xpbuf, F, OH, OW, pool, pooled, am)
             return
         m = 0
         for ch in range(c_lo, c_hi):
@@ -893,15 +1010,23 @@ def conv2d_forward(x, w, b, stride, pad, relu=False, pre=None):
                 z2 = zbuf[: F * m * L].reshape(F, m * L)
             if wide:
                 _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
-                np.matmul(wm, cols, out=z2)
-                _conv_out_wide(z2, Wp, b, has_bias, relu, n0, m, y, pre, has_pre)
             else:
                 _im2col(x, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, cols)
-                np.matmul(wm, cols, out=z2)
-                _conv_out(z2, b, has_bias, relu, n0, m, y3, pre3, has_pre)
+            np.matmul(wm, cols, out=z2)
+            if pool:
+                _conv_out_pool(z2, Wp if wide else OW, OH, OW, b, has_bias, n0, m, pooled, am)
+            elif wide:
+                _conv_out_wide(z2, Wp, b, has_bias, relu, n0, m, y, pre, has_pre)
+            else:
+                _conv_out(z2, b, has_bias, relu, n0, m, y.reshape(N, F, L), pre.reshape(N, F, L), has_pre)
 
     team.run(job, parts)
-    return y
+    return (pooled, am) if pool else y
+
+
+#: Placeholders for the arrays a mode does not use (the kernels keep one compiled signature).
+_DUMMY4 = np.zeros((1, 1, 1, 1), np.float32)
+_DUMMY4I = np.zeros((1, 1, 1, 1), np.int32)
 
 
 def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
@@ -919,9 +1044,27 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
         _check_array(relu_output, "relu_output", 4)
         if relu_output.shape != dy.shape:
             raise ValueError(f"relu_output has shape {relu_output.shape}, expected {dy.shape}")
-        a = relu_output
-    else:
-        a = dy
+    return _conv_backward(x, w, dy, relu_output if masked else dy, masked, stride, pad, need_dx, None)
+
+
+def conv2d_relu_maxpool_backward(x, w, dpooled, argmax, pooled, stride, pad, need_dx=True):
+    """Gradients of :func:`conv2d_relu_maxpool_forward` from the gradient of its pooled output:
+    ``(dx or None, dw, db)``, as max-pool backward, the ReLU mask and :func:`conv2d_backward` would give."""
+    N, C, H, W, F, KH, KW, sh, sw, pt, pl, OH, OW = _conv_geometry(x, w, stride, pad)
+    shape = (N, F, OH // 2, OW // 2)
+    for name, arr in (("dpooled", dpooled), ("pooled", pooled)):
+        _check_array(arr, name, 4)
+        if arr.shape != shape:
+            raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
+    if argmax.dtype != np.int32 or argmax.shape != shape or not argmax.flags.c_contiguous:
+        raise ValueError(f"argmax must be C-contiguous int32 of shape {shape}")
+    return _conv_backward(x, w, dpooled, dpooled, False, stride, pad, need_dx, (argmax, pooled))
+
+
+def _conv_backward(x, w, dy, a, masked, stride, pad, need_dx, pool):
+    N, C, H, W, F, KH, KW, sh, sw, pt, pl, OH, OW = _conv_geometry(x, w, stride, pad)
+    pam, pv = pool if pool is not None else (_DUMMY4I, _DUMMY4)
+    pool = pool is not None
     CKK = C * KH * KW
     wm = w.reshape(F, CKK)
     wt = np.ascontiguousarray(wm.T)
@@ -935,7 +1078,6 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
     else:
         Hp, Wp = 0, 0
         L = OH * OW
-        dy3, a3 = dy.reshape(N, F, L), a.reshape(N, F, L)
     nb, nchunks = _chunking(N, CKK * L, _PARTS)
     parts = min(nchunks, _PARTS)
     dws = [None] * parts
@@ -959,7 +1101,8 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
         if gemm is not None:
             _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx if need_dx else x, c_lo, c_hi, nb, KH, KW,
                            sh, sw, pt, pl, wide, Hp, Wp, colbuf, dbuf, dcolbuf if need_dx else colbuf,
-                           xpbuf if wide else colbuf, dxpbuf if (wide and need_dx) else colbuf, dwt, db)
+                           xpbuf if wide else colbuf, dxpbuf if (wide and need_dx) else colbuf, dwt, db,
+                           F, OH, OW, pool, pam, pv)
             dws[part] = dwt
             dbs[part] = db
             return
@@ -973,10 +1116,17 @@ def conv2d_backward(x, w, dy, stride, pad, need_dx=True, relu_output=None):
                 d2T = d2.T
                 if need_dx:
                     dcols = dcolbuf[: CKK * m * L].reshape(CKK, m * L)
-            if wide:
+            if pool:
+                _conv_grad_in_pool(dy, pam, pv, Wp if wide else OW, OH, OW, n0, m, d2, db)
+                if wide:
+                    _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
+                else:
+                    _im2col(x, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, cols)
+            elif wide:
                 _bwd_cols_wide(dy, a, masked, n0, m, d2, db, x, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
             else:
-                _bwd_cols(dy3, a3, masked, n0, m, d2, db, x, KH, KW, sh, sw, pt, pl, OH, OW, cols)
+                _bwd_cols(dy.reshape(N, F, L), a.reshape(N, F, L), masked, n0, m, d2, db, x, KH, KW, sh, sw,
+                          pt, pl, OH, OW, cols)
             if CKK < _SMALL_DW_ROWS:
                 _small_dwt(cols, d2, dwt)
             else:
@@ -1264,6 +1414,8 @@ def warmup() -> None:
     conv2d_forward(x, w, None, 2, pad)
     conv2d_backward(x, w, y, 1, pad, need_dx=True, relu_output=y)
     conv2d_backward(x, w, y, 1, pad, need_dx=False)
+    pooled, am = conv2d_relu_maxpool_forward(x, w, b, 1, pad)
+    conv2d_relu_maxpool_backward(x, w, pooled, am, pooled, 1, pad)
     wr = rng.standard_normal((3, 2, 1, 3)).astype(np.float32)
     yr = conv2d_forward(x, wr, b, (1, 2), (0, 0, 1, 1))
     conv2d_backward(x, wr, yr, (1, 2), (0, 0, 1, 1))

@@ -345,6 +345,8 @@ class Layer:
         self.need_input_grad = True
         #: inside a network every ``dy`` is a fresh array nobody else reads, so backward may overwrite it
         self._owns_dy = False
+        #: the layer whose fused kernel computed this one's last training forward (see ``fuses_with``)
+        self.computed_by: Layer | None = None
 
     # -- shapes and parameters ------------------------------------------------------------
     def output_shape(self, input_shape: tuple) -> tuple:
@@ -389,6 +391,11 @@ class Layer:
         self.input = x
         self.output = x
         return x
+
+    def fuses_with(self, following: Layer) -> bool:
+        """True when a training forward may run this layer and ``following`` as one kernel
+        (:meth:`forward_pooled`); the network then skips ``following``'s backward."""
+        return False
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy
@@ -571,13 +578,39 @@ class Conv2D(_FusedActivation):
             return np.ascontiguousarray(w[:, :, ::-1, ::-1])
         return w if (w.dtype == np.float32 and w.flags.c_contiguous) else np.ascontiguousarray(w, np.float32)
 
+    def _bias32(self):
+        b = self.params.get("b")
+        if b is not None and (b.dtype != np.float32 or not b.flags.c_contiguous):
+            b = np.ascontiguousarray(b, np.float32)
+        return b
+
+    def fuses_with(self, following):
+        return (self.activation == "relu" and type(following) is MaxPooling2D and following.built
+                and _square(following.pool_size) == 2 and following.strides in (None, 2)
+                and following.padding_pixels == (0, 0, 0, 0) and self.out_shape is not None
+                and min(self.out_shape[1:]) >= 2)
+
+    def forward_pooled(self, x, pool):
+        """Training forward of this ReLU convolution and the 2x2 max pooling after it in one kernel pass
+        (:func:`engine.kernels.conv2d_relu_maxpool_forward`): ``pool`` gets its output and switches, this
+        layer keeps no output of its own; :meth:`backward` then takes the pooling's gradient."""
+        x = _as_float(x)
+        self.input = x
+        self._w_eff = self._effective_kernel()
+        pooled, argmax = kernels.conv2d_relu_maxpool_forward(x, self._w_eff, self._bias32(), self._stride, self._pad)
+        self.pre_activation = self.output = self._fused_output = None
+        self._pooled_by = pool
+        pool.input = None
+        pool.output, pool.argmax = pooled, argmax
+        pool.computed_by = self
+        return pooled
+
     def forward(self, x, training=False):
         x = _as_float(x)
         self.input = x
         self._w_eff = self._effective_kernel()
-        b = self.params.get("b")
-        if b is not None and (b.dtype != np.float32 or not b.flags.c_contiguous):
-            b = np.ascontiguousarray(b, np.float32)
+        self._pooled_by = None
+        b = self._bias32()
         if training and self.activation == "relu":
             # Training: the kernel adds the bias and applies the ReLU in the same pass (nobody reads
             # the pre-activation), and backward masks the gradient by ``output > 0`` in its own pass.
@@ -590,6 +623,9 @@ class Conv2D(_FusedActivation):
         return self._activate(z, training)
 
     def backward(self, dy):
+        pool = getattr(self, "_pooled_by", None)
+        if pool is not None and pool.computed_by is self:
+            return self._backward(_as_float(dy), pool=pool)
         fused = getattr(self, "_fused_output", None)
         if fused is not None and fused is self.output:
             return self._backward(_as_float(dy), relu_output=fused)
@@ -599,9 +635,13 @@ class Conv2D(_FusedActivation):
         """Backward from the gradient of the pre-activation (skips the fused activation)."""
         return self._backward(_as_float(dz))
 
-    def _backward(self, dz, relu_output=None):
-        dx, dw, db = kernels.conv2d_backward(self.input, self._w_eff, dz, self._stride, self._pad,
-                                             need_dx=self.need_input_grad, relu_output=relu_output)
+    def _backward(self, dz, relu_output=None, pool=None):
+        if pool is not None:   # dz is the gradient of the fused pooling's output
+            dx, dw, db = kernels.conv2d_relu_maxpool_backward(self.input, self._w_eff, dz, pool.argmax, pool.output,
+                                                              self._stride, self._pad, need_dx=self.need_input_grad)
+        else:
+            dx, dw, db = kernels.conv2d_backward(self.input, self._w_eff, dz, self._stride, self._pad,
+                                                 need_dx=self.need_input_grad, relu_output=relu_output)
         if self.mode == "convolution":
             dw = dw[:, :, ::-1, ::-1]
         self._store_grad("W", dw)
@@ -734,6 +774,7 @@ class MaxPooling2D(_Pooling2D):
     def forward(self, x, training=False):
         x = _as_float(x)
         self.input = x
+        self.computed_by = None
         self.output, self.argmax = kernels.maxpool2d_forward(x, self._pool, self._stride, self._pad)
         return self.output
 
