@@ -98,6 +98,8 @@ def profile_step(trainer, steps: int = 40) -> tuple[list[tuple[str, str, float, 
     wrap(trainer, "_load_batch", ("batch", "gather + scale"))
     for layer in model.layers:
         wrap(layer, "forward", (layer.name, "forward"))
+        if hasattr(layer, "forward_pooled"):  # a ReLU conv fused with the max pooling after it
+            wrap(layer, "forward_pooled", (layer.name, "forward + pool"))
     for layer in reversed(model.layers):
         wrap(layer, "backward", (layer.name, "backward"))
         if hasattr(layer, "backward_linear"):
@@ -143,9 +145,9 @@ def profile_step(trainer, steps: int = 40) -> tuple[list[tuple[str, str, float, 
         ms = float(np.median(per_step)) * 1e3
         gflops = 0.0
         layer = by_name.get(key[0])
-        if layer is not None and key[1] in ("forward", "backward"):
+        if layer is not None and key[1] in ("forward", "forward + pool", "backward"):
             fwd, bwd = layer_flops(layer, batch)
-            flops = fwd if key[1] == "forward" else bwd
+            flops = bwd if key[1] == "backward" else fwd
             gflops = flops / (ms * 1e-3) / 1e9 if ms > 0 and flops else 0.0
         rows.append((key[0], key[1], ms, gflops))
     rows.insert(1 + len(model.layers), ("loss", "softmax + cross-entropy", float(np.median(loss_samples)) * 1e3, 0.0))
@@ -163,8 +165,9 @@ def _outer(samples: list[float], steps: int) -> np.ndarray:
     return a[-steps:]
 
 
-def conv_phases(layer: Conv2D, x: np.ndarray, dz: np.ndarray) -> list[tuple[str, float, float]]:
-    """One convolution's phases on one thread, the engine's chunks: ``[(phase, ms, gflops)]``."""
+def conv_phases(layer: Conv2D, x: np.ndarray, dz: np.ndarray, pooled: bool = False) -> list[tuple[str, float, float]]:
+    """One convolution's phases on one thread, the engine's chunks: ``[(phase, ms, gflops)]``. With
+    ``pooled`` the epilogue and the gradient rows are those of the fused 2x2 max pooling."""
     k = kernels
     w = layer._w_eff if getattr(layer, "_w_eff", None) is not None else layer.params["W"]
     b = layer.params.get("b")
@@ -189,7 +192,13 @@ def conv_phases(layer: Conv2D, x: np.ndarray, dz: np.ndarray) -> list[tuple[str,
     dwt = np.zeros((CKK, F), np.float32)
     tmp = np.empty((CKK, F), np.float32)
     db = np.zeros(F, np.float32)
-    t = dict.fromkeys(("im2col (columns)", "GEMM forward", "bias + ReLU", "ReLU mask + bias grad",
+    if pooled:
+        pout = np.empty((N, F, OH // 2, OW // 2), np.float32)
+        pam = np.empty(pout.shape, np.int32)
+        dpool = np.ascontiguousarray(dz[:, :, : OH // 2, : OW // 2])
+    epi, grad_in = ("bias + ReLU + max pool", "pool routing + bias grad") if pooled else (
+        "bias + ReLU", "ReLU mask + bias grad")
+    t = dict.fromkeys(("im2col (columns)", "GEMM forward", epi, grad_in,
                        "columns again", "GEMM dW", "GEMM dX", "col2im"), 0.0)
     for ch in range(nchunks):
         n0 = ch * nb
@@ -203,13 +212,19 @@ def conv_phases(layer: Conv2D, x: np.ndarray, dz: np.ndarray) -> list[tuple[str,
         else:
             t["im2col (columns)"] += _timed(k._im2col, x, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, c2)
         t["GEMM forward"] += _timed(np.matmul, wm, c2, out=z2)
+        if pooled:
+            row_w = Wp if wide else OW
+            t[epi] += _timed(k._conv_out_pool, z2, row_w, OH, OW, b, True, n0, m, pout, pam)
+            t[grad_in] += _timed(k._conv_grad_in_pool, dpool, pam, pout, row_w, OH, OW, n0, m, d2, db)
+        elif wide:
+            t[epi] += _timed(k._conv_out_wide, z2, Wp, b, True, True, n0, m, y, y, False)
+            t[grad_in] += _timed(k._conv_grad_in_wide, dz, y, True, Wp, n0, m, d2, db)
+        else:
+            t[epi] += _timed(k._conv_out, z2, b, True, True, n0, m, y3, y3, False)
+            t[grad_in] += _timed(k._conv_grad_in, dz3, y3, True, n0, m, d2, db)
         if wide:
-            t["bias + ReLU"] += _timed(k._conv_out_wide, z2, Wp, b, True, True, n0, m, y, y, False)
-            t["ReLU mask + bias grad"] += _timed(k._conv_grad_in_wide, dz, y, True, Wp, n0, m, d2, db)
             t["columns again"] += _timed(k._fwd_cols_wide, x, n0, m, pt, pl, Hp, Wp, KH, KW, OH, xpad, c2)
         else:
-            t["bias + ReLU"] += _timed(k._conv_out, z2, b, True, True, n0, m, y3, y3, False)
-            t["ReLU mask + bias grad"] += _timed(k._conv_grad_in, dz3, y3, True, n0, m, d2, db)
             t["columns again"] += _timed(k._im2col, x, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, c2)
 
         if CKK < k._SMALL_DW_ROWS:
@@ -281,13 +296,15 @@ def print_profile(key: str, title: str, trainer, threads: int, sgemm: tuple[floa
     for layer in model.layers:
         acts.append(h)
         h = layer.forward(h, training=True)
+    following = dict(zip(model.layers, model.layers[1:]))
     for layer, inp in zip(model.layers, acts):
         if not isinstance(layer, Conv2D):
             continue
         dz = np.random.default_rng(1).standard_normal((batch, *layer.out_shape)).astype(np.float32)
+        pooled = layer in following and layer.fuses_with(following[layer])
         best = None
         for _ in range(5):  # best of 5: the phases of one quiet pass
-            phases = conv_phases(layer, inp, dz)
+            phases = conv_phases(layer, inp, dz, pooled)
             if best is None or sum(p[1] for p in phases) < sum(p[1] for p in best):
                 best = phases
         iso = sum(p[1] for p in best)
