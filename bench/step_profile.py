@@ -176,7 +176,10 @@ def conv_phases(layer: Conv2D, x: np.ndarray, dz: np.ndarray, pooled: bool = Fal
     CKK = C * KH * KW
     wm = np.ascontiguousarray(w.reshape(F, CKK))
     wt = np.ascontiguousarray(wm.T)
-    wide = k._use_wide(sh, sw, OW, KH, KW, C)
+    try:
+        wide = k._use_wide(sh, sw, OW, KH, KW, C)
+    except TypeError:  # the engine before round 2's speed work: padded-width columns only with padding
+        wide = k._use_wide(sh, sw, OW, KH, KW, C, max(layer._pad) > 0)
     Hp, Wp = (OH + KH - 1, OW + KW - 1) if wide else (0, 0)
     L = OH * Wp if wide else OH * OW
     nb, nchunks = k._chunking(N, CKK * L, k._PARTS)
@@ -301,7 +304,8 @@ def print_profile(key: str, title: str, trainer, threads: int, sgemm: tuple[floa
         if not isinstance(layer, Conv2D):
             continue
         dz = np.random.default_rng(1).standard_normal((batch, *layer.out_shape)).astype(np.float32)
-        pooled = layer in following and layer.fuses_with(following[layer])
+        fuses = getattr(layer, "fuses_with", None)  # absent before the fused pooling
+        pooled = layer in following and fuses is not None and fuses(following[layer])
         best = None
         for _ in range(5):  # best of 5: the phases of one quiet pass
             phases = conv_phases(layer, inp, dz, pooled)
