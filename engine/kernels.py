@@ -64,7 +64,6 @@ from numba import njit
 from engine._env import keep_freed_memory
 
 __all__ = [
-    "team_matmul",
     "conv2d_forward",
     "conv2d_backward",
     "conv2d_relu_maxpool_forward",
@@ -1154,41 +1153,6 @@ def _conv_backward(x, w, dy, a, masked, stride, pad, need_dx, pool):
     if dw is None:  # an empty batch
         return dx, np.zeros((F, C, KH, KW), np.float32), np.zeros(F, np.float32)
     return dx, np.ascontiguousarray(dw.T).reshape(F, C, KH, KW), db
-
-
-# --------------------------------------------------------------------------------------------
-# dense layers: one GEMM shared by the team
-# --------------------------------------------------------------------------------------------
-
-#: Below this many multiply-adds a product runs as one numpy call (waking the team costs more).
-_TEAM_MATMUL_MIN = 4 << 20
-#: Fewest rows or columns of ``out`` per part.
-_TEAM_MATMUL_SLAB = 32
-
-
-def team_matmul(a, b, out, axis: int) -> np.ndarray:
-    """``out[...] = a @ b`` (2-D float32), cut into parts along ``out``'s rows (``axis=0``) or columns
-    (``axis=1``) that the team's threads compute with numpy's (single-threaded) BLAS at once.
-
-    Every value of ``out`` comes from exactly one part and the parts depend only on the shapes, so the
-    result is the same bit for bit with any thread count. ``a`` and ``b`` may be transposed views.
-    """
-    M, K = a.shape
-    N = b.shape[1]
-    size = out.shape[axis]
-    parts = max(1, min(_PARTS, size // _TEAM_MATMUL_SLAB))
-    if M * N * K < _TEAM_MATMUL_MIN or parts == 1:
-        return np.matmul(a, b, out=out)
-
-    def job(part):
-        lo, hi = _split(size, parts, part)
-        if axis == 0:
-            np.matmul(a[lo:hi], b, out=out[lo:hi])
-        else:
-            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
-
-    _team.run(job, parts)
-    return out
 
 
 # --------------------------------------------------------------------------------------------

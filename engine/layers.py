@@ -271,10 +271,6 @@ def _check_image_input(layer: Layer, input_shape) -> tuple[int, int, int]:
     return shape
 
 
-def _all_float32(*arrays) -> bool:
-    return all(a.dtype == np.float32 for a in arrays)
-
-
 def _as_float(x: np.ndarray) -> np.ndarray:
     # The kernels take float32 C-contiguous arrays only (another dtype would recompile them).
     if x.dtype != np.float32 or not x.flags.c_contiguous:
@@ -935,11 +931,7 @@ class Dense(_FusedActivation):
 
     def forward(self, x, training=False):
         self.input = x
-        w = self.params["W"]
-        if _all_float32(x, w):
-            z = kernels.team_matmul(x, w, np.empty((x.shape[0], w.shape[1]), np.float32), axis=1)
-        else:
-            z = x @ w
+        z = x @ self.params["W"]
         if self.use_bias:
             z += self.params["b"]
         return self._activate(z, training)
@@ -949,10 +941,7 @@ class Dense(_FusedActivation):
         gW = self.grads.get("W")
         x = self.input
         if gW is not None and gW.dtype == dz.dtype and gW.shape == (x.shape[1], dz.shape[1]):
-            if _all_float32(x, dz, gW):
-                kernels.team_matmul(x.T, dz, gW, axis=0)
-            else:
-                np.matmul(x.T, dz, out=gW)
+            np.matmul(x.T, dz, out=gW)
         else:
             self._store_grad("W", x.T @ dz)
         if self.use_bias:
@@ -963,10 +952,7 @@ class Dense(_FusedActivation):
                 self._store_grad("b", dz.sum(axis=0))
         if not self.need_input_grad:
             return None
-        w = self.params["W"]
-        if _all_float32(dz, w):
-            return kernels.team_matmul(dz, w.T, np.empty((dz.shape[0], w.shape[0]), np.float32), axis=1)
-        return dz @ w.T
+        return dz @ self.params["W"].T
 
     def _hyper(self):
         return {

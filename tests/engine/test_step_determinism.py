@@ -67,49 +67,6 @@ def test_fused_relu_keeps_nan_so_a_diverging_run_is_seen():
     assert np.isnan(out[0, 0]).all() and np.isfinite(out[0, 1]).all()
 
 
-@pytest.mark.parametrize("axis", [0, 1])
-def test_team_matmul_is_bit_identical_for_any_thread_count_and_matches_numpy(axis):
-    rng = np.random.default_rng(5)
-    a = rng.standard_normal((48, 3136), dtype=np.float32)
-    b = rng.standard_normal((3136, 100), dtype=np.float32)
-    if axis == 0:   # the weight gradient: x.T (a transposed view) @ dz
-        a, b = a.T, rng.standard_normal((48, 100), dtype=np.float32)
-    before = kernels.get_num_threads()
-    results = []
-    try:
-        for threads in (1, 2, 3):
-            kernels.set_num_threads(threads)
-            out = np.empty((a.shape[0], b.shape[1]), np.float32)
-            results.append(kernels.team_matmul(a, b, out, axis=axis).copy())
-    finally:
-        kernels.set_num_threads(before)
-    assert a.shape[0] * b.shape[1] * a.shape[1] >= kernels._TEAM_MATMUL_MIN   # the team really splits it
-    for r in results[1:]:
-        np.testing.assert_array_equal(r, results[0])
-    np.testing.assert_allclose(results[0], a @ b, rtol=1e-4, atol=1e-3)
-
-
-def test_a_big_dense_layer_trains_bit_identically_with_any_thread_count():
-    def train(threads):
-        kernels.set_num_threads(threads)
-        rng = np.random.default_rng(1)
-        x = rng.integers(0, 256, (64, 1, 28, 28), dtype=np.uint8)
-        y = rng.integers(0, 10, 64)
-        model = Sequential([Flatten(), Dense(200, activation="relu"), Dense(10)]).build((1, 28, 28), seed=0)
-        trainer = Trainer(model, Adam(0.001), x, y, batch_size=32, epochs=1, seed=0)
-        trainer.step()
-        trainer.step()
-        return model.get_flat_weights()
-
-    before = kernels.get_num_threads()
-    try:
-        one = train(1)
-        np.testing.assert_array_equal(train(2), one)
-        np.testing.assert_array_equal(train(3), one)
-    finally:
-        kernels.set_num_threads(before)
-
-
 def test_training_steps_do_not_page_fault_their_arrays_in_again():
     import resource
     import sys
