@@ -894,6 +894,25 @@ def _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx, c_lo, c_hi, nb, KH, 
                 _col2im(dcols, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, dx)
 
 
+@njit(nogil=True, cache=True)
+def _conv_bwd_parts(gemm, x, wm, dy, a, masked, need_dx, dx, p_lo, p_hi, parts, nchunks, nb, KH, KW, sh, sw, pt,
+                    pl, wide, Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwts, dbs, F, OH, OW, pool, pam, pv):
+    """Parts p_lo..p_hi-1 of a convolution backward in one call (no GIL), part p accumulating into
+    ``dwts[p]`` and ``dbs[p]``: the same sums whichever thread, and however many parts per call."""
+    for p in range(p_lo, p_hi):
+        c_lo = nchunks * p // parts
+        c_hi = nchunks * (p + 1) // parts
+        _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx, c_lo, c_hi, nb, KH, KW, sh, sw, pt, pl, wide,
+                       Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwts[p], dbs[p], F, OH, OW, pool, pam, pv)
+
+
+def _units(parts: int, team) -> int:
+    """Claimable units of a convolution: one run of whole parts per thread of the team. Fewer claims
+    mean fewer GIL hand-offs between the threads (each costs tens of microseconds); which unit runs a
+    part never changes its result."""
+    return min(parts, team.size)
+
+
 def _conv_geometry(x, w, stride, pad):
     _check_array(x, "x", 4)
     _check_array(w, "w", 4)
@@ -988,9 +1007,12 @@ def _conv_forward(x, w, b, stride, pad, relu, pre, pool):
         L = OH * OW
     nb, nchunks = _chunking(N, CKK * L, _PARTS)
     parts = min(nchunks, _PARTS)
+    units = _units(parts, team)
 
-    def job(part):
-        c_lo, c_hi = _split(nchunks, parts, part)
+    def job(unit):
+        # a unit is a run of whole parts, so its chunks are contiguous: one numba call for all of them
+        p_lo, p_hi = _split(parts, units, unit)
+        c_lo, c_hi = _split(nchunks, parts, p_lo)[0], _split(nchunks, parts, p_hi - 1)[1]
         if c_lo >= c_hi:
             return
         colbuf = _scratch("cols", CKK * nb * L)
@@ -1019,7 +1041,7 @@ def _conv_forward(x, w, b, stride, pad, relu, pre, pool):
             else:
                 _conv_out(z2, b, has_bias, relu, n0, m, y.reshape(N, F, L), pre.reshape(N, F, L), has_pre)
 
-    team.run(job, parts)
+    team.run(job, units)
     return (pooled, am) if pool else y
 
 
@@ -1079,32 +1101,38 @@ def _conv_backward(x, w, dy, a, masked, stride, pad, need_dx, pool):
         L = OH * OW
     nb, nchunks = _chunking(N, CKK * L, _PARTS)
     parts = min(nchunks, _PARTS)
-    dws = [None] * parts
-    dbs = [None] * parts
+    units = _units(parts, team)
+    # dw is accumulated transposed, one (CKK, F) partial sum per part: cols @ d2.T runs 10-90% faster in
+    # OpenBLAS than d2 @ cols.T for these shapes (few filters, many columns).
+    dwts = np.zeros((parts, CKK, F), np.float32)
+    dbs = np.zeros((parts, F), np.float32)
 
-    def job(part):
-        c_lo, c_hi = _split(nchunks, parts, part)
-        if c_lo >= c_hi:
+    def job(unit):
+        p_lo, p_hi = _split(parts, units, unit)
+        colbuf = _scratch("cols", CKK * nb * L)
+        dbuf = _scratch("z", F * nb * L)
+        dcolbuf = _scratch("dcols", CKK * nb * L) if need_dx else colbuf
+        xpbuf = _scratch("xpad", nb * C * Hp * Wp + KW) if wide else colbuf
+        dxpbuf = _scratch("dxpad", nb * C * Hp * Wp + KW) if (wide and need_dx) else colbuf
+        if gemm is not None:  # the unit's parts in one numba call, each into its own partial sums
+            _conv_bwd_parts(gemm, x, wm, dy, a, masked, need_dx, dx if need_dx else x, p_lo, p_hi, parts, nchunks,
+                            nb, KH, KW, sh, sw, pt, pl, wide, Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwts,
+                            dbs, F, OH, OW, pool, pam, pv)
             return
+        for part in range(p_lo, p_hi):
+            _conv_bwd_portable(part)
+
+    def _conv_bwd_portable(part):
+        c_lo, c_hi = _split(nchunks, parts, part)
         colbuf = _scratch("cols", CKK * nb * L)
         dbuf = _scratch("z", F * nb * L)
         dcolbuf = _scratch("dcols", CKK * nb * L) if need_dx else None
         if wide:
             xpbuf = _scratch("xpad", nb * C * Hp * Wp + KW)
             dxpbuf = _scratch("dxpad", nb * C * Hp * Wp + KW) if need_dx else None
-        # dw is accumulated transposed: cols @ d2.T runs 10-90% faster in OpenBLAS than d2 @ cols.T
-        # for these shapes (few filters, many columns).
-        dwt = np.zeros((CKK, F), np.float32)
+        dwt = dwts[part]
+        db = dbs[part]
         tmp = np.empty((CKK, F), np.float32)
-        db = np.zeros(F, np.float32)
-        if gemm is not None:
-            _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx if need_dx else x, c_lo, c_hi, nb, KH, KW,
-                           sh, sw, pt, pl, wide, Hp, Wp, colbuf, dbuf, dcolbuf if need_dx else colbuf,
-                           xpbuf if wide else colbuf, dxpbuf if (wide and need_dx) else colbuf, dwt, db,
-                           F, OH, OW, pool, pam, pv)
-            dws[part] = dwt
-            dbs[part] = db
-            return
         m = 0
         for ch in range(c_lo, c_hi):
             n0 = ch * nb
@@ -1137,22 +1165,15 @@ def _conv_backward(x, w, dy, a, masked, stride, pad, need_dx, pool):
                     _bwd_dx_wide(dcols, n0, m, pt, pl, Hp, Wp, KH, KW, OH, dxpbuf, dx)
                 else:
                     _col2im(dcols, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, dx)
-        dws[part] = dwt
-        dbs[part] = db
 
-    team.run(job, parts)
-    dw = None
-    db = None
-    for part in range(parts):  # fixed order: reproducible sums
-        if dws[part] is not None:
-            if dw is None:
-                dw, db = dws[part], dbs[part]
-            else:
-                dw += dws[part]
-                db += dbs[part]
-    if dw is None:  # an empty batch
+    team.run(job, units)
+    if parts == 0:  # an empty batch
         return dx, np.zeros((F, C, KH, KW), np.float32), np.zeros(F, np.float32)
-    return dx, np.ascontiguousarray(dw.T).reshape(F, C, KH, KW), db
+    dw, db = dwts[0], dbs[0]
+    for part in range(1, parts):  # fixed order: reproducible sums
+        dw += dwts[part]
+        db += dbs[part]
+    return dx, np.ascontiguousarray(dw.T).reshape(F, C, KH, KW), db.copy()
 
 
 # --------------------------------------------------------------------------------------------
