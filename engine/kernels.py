@@ -320,11 +320,6 @@ def get_num_threads() -> int:
     return _team.size
 
 
-def run_parts(job, parts: int) -> None:
-    """Run ``job(part)`` for ``part in range(parts)`` on the kernel team (any thread may run any part)."""
-    _team.run(job, parts)
-
-
 def _split(total: int, parts: int, part: int) -> tuple[int, int]:
     return total * part // parts, total * (part + 1) // parts
 

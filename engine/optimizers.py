@@ -84,7 +84,7 @@ class SGD(Optimizer):
     def _apply(self, p, g, s):
         lr = p.dtype.type(self.learning_rate)
         if uk.usable(p, g, s["velocity"]):
-            uk.run(uk.sgd_update, (p, g, s["velocity"]), lr, np.float32(self.momentum), bool(self.nesterov))
+            uk.sgd_update(p, g, s["velocity"], lr, np.float32(self.momentum), bool(self.nesterov))
             return
         tmp = s["tmp"]
         np.multiply(g, lr, out=tmp)
@@ -131,7 +131,7 @@ class Adam(Optimizer):
         f = p.dtype.type
         m, v, tmp = s["m"], s["v"], s["tmp"]
         if uk.usable(p, g, m, v):
-            uk.run(uk.adam_update, (p, g, m, v), f(1 - self.beta_1), f(1 - self.beta_2), f(self.epsilon),
+            uk.adam_update(p, g, m, v, f(1 - self.beta_1), f(1 - self.beta_2), f(self.epsilon),
                    f(self._alpha))
             return
         np.subtract(g, m, out=tmp)
@@ -174,7 +174,7 @@ class RMSprop(Optimizer):
         f = p.dtype.type
         v, tmp = s["v"], s["tmp"]
         if uk.usable(p, g, v, s["velocity"]):
-            uk.run(uk.rmsprop_update, (p, g, v, s["velocity"]), f(self.learning_rate), f(self.rho), f(1 - self.rho),
+            uk.rmsprop_update(p, g, v, s["velocity"], f(self.learning_rate), f(self.rho), f(1 - self.rho),
                    f(self.epsilon), f(self.momentum), bool(self.momentum))
             return
         v *= f(self.rho)
