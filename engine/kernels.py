@@ -812,13 +812,16 @@ def _conv_grad_in_pool(dp, am, pv, Wp, OH, OW, n0, m, d2, db):
             d2f[start + np.uint64(t)] = 0.0
     for nn in range(m):
         for f in range(F):
-            src = np.uint64(((n0 + nn) * F + f) * P)
+            src = ((n0 + nn) * F + f) * P
             dst = f * row + nn * L
-            for k in range(P):
-                if pvf[src + np.uint64(k)] > 0.0:
-                    a = af[src + np.uint64(k)]
-                    r = a // OW
-                    d2f[np.uint64(dst + r * Wp + (a - r * OW))] = dpf[src + np.uint64(k)]
+            for pi in range(PH):
+                for pj in range(PW):
+                    k = np.uint64(src + pi * PW + pj)
+                    if pvf[k] > 0.0:
+                        # the switch is one of the window's 4 pixels: no division to find its row
+                        off = af[k] - (2 * pi * OW + 2 * pj)
+                        down = 1 if off >= OW else 0
+                        d2f[np.uint64(dst + (2 * pi + down) * Wp + 2 * pj + off - down * OW)] = dpf[k]
     if Wp == OW:   # plain columns: summed as one run per image, as _conv_grad_in does
         _db_rows(d2, m, 1, OH * OW, OH * OW, db)
     else:
