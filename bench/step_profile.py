@@ -100,33 +100,21 @@ def profile_step(trainer, steps: int = 40) -> tuple[list[tuple[str, str, float, 
         wrap(layer, "forward", (layer.name, "forward"))
         if hasattr(layer, "forward_pooled"):  # a ReLU conv fused with the max pooling after it
             wrap(layer, "forward_pooled", (layer.name, "forward + pool"))
+    wrap(training_module, "softmax_cross_entropy", ("loss", "softmax + cross-entropy"))
     for layer in reversed(model.layers):
         wrap(layer, "backward", (layer.name, "backward"))
         if hasattr(layer, "backward_linear"):
             wrap(layer, "backward_linear", (layer.name, "backward"))
     wrap(model, "apply_gradients", ("optimizer", type(trainer.optimizer).__name__))
-    loss_fn = training_module.softmax_cross_entropy
-    loss_samples: list[float] = []
-
-    def timed_loss(*args, **kwargs):
-        t = time.perf_counter()
-        try:
-            return loss_fn(*args, **kwargs)
-        finally:
-            loss_samples.append(time.perf_counter() - t)
-
-    training_module.softmax_cross_entropy = timed_loss
     step_times = []
     try:
         for _ in range(5):
             trainer.step()
         for samples in timer.samples.values():
             samples.clear()
-        loss_samples.clear()
         for _ in range(steps):
             step_times.append(_timed(trainer.step))
     finally:
-        training_module.softmax_cross_entropy = loss_fn
         for owner, attr, value in reversed(saved):
             if value is _MISSING:
                 owner.__dict__.pop(attr, None)
@@ -150,7 +138,6 @@ def profile_step(trainer, steps: int = 40) -> tuple[list[tuple[str, str, float, 
             flops = bwd if key[1] == "backward" else fwd
             gflops = flops / (ms * 1e-3) / 1e9 if ms > 0 and flops else 0.0
         rows.append((key[0], key[1], ms, gflops))
-    rows.insert(1 + len(model.layers), ("loss", "softmax + cross-entropy", float(np.median(loss_samples)) * 1e3, 0.0))
     return rows, float(np.median(step_times)) * 1e3
 
 
@@ -251,8 +238,9 @@ def conv_phases(layer: Conv2D, x: np.ndarray, dz: np.ndarray, pooled: bool = Fal
 
 
 def step_allocations(trainer, steps: int = 5) -> tuple[float, float]:
-    """(MB allocated and freed again within one step at most, MB kept after ``steps`` steps) by tracemalloc,
-    which sees numpy's buffers: the first is the step's transient arrays, the second a leak."""
+    """(MB allocated and freed again within one step at most, MB still alive after ``steps`` steps) by
+    tracemalloc, which sees numpy's buffers. What stays alive is the last step's layer caches (inputs,
+    switches, masks kept for backward): the same after 5 or 20 steps unless something leaks."""
     import tracemalloc
 
     trainer.step()
@@ -290,9 +278,11 @@ def print_profile(key: str, title: str, trainer, threads: int, sgemm: tuple[floa
         print(f"  {name + ' ' + phase:<36} {ms:9.3f} {ms / step_ms * 100:6.1f}% {gtxt}")
     other = step_ms - accounted
     print(f"  {'other (bookkeeping, accuracy, copies)':<36} {other:9.3f} {other / step_ms * 100:6.1f}%")
-    transient, kept = step_allocations(trainer)
-    print(f"  memory allocated within one step (tracemalloc): {transient:.1f} MB transient, {kept:+.2f} MB kept "
-          f"after 5 steps")
+    transient, kept5 = step_allocations(trainer, 5)
+    _, kept20 = step_allocations(trainer, 20)
+    print(f"  memory (tracemalloc): {transient:.1f} MB allocated and freed within one step; alive afterwards "
+          f"{kept5:.2f} MB after 5 steps, {kept20:.2f} MB after 20 "
+          f"({'GROWS: a leak' if kept20 > kept5 + 1.0 else 'the last step’s layer caches: no growth'})")
     xb, _ = trainer._load_batch(np.arange(batch))
     h = xb
     acts = []

@@ -77,8 +77,10 @@ __all__ = [
     "warmup",
 ]
 
-#: Column-buffer size (float32 values) one chunk of a convolution aims for: ~L2-resident.
-_CHUNK_VALUES = 144 * 1024
+#: Column-buffer size (float32 values) one chunk of a convolution aims for: with the chunk's GEMM output it
+#: stays in a 512 KB L2 (measured on this 2-core AMD EPYC, quiet, img/s at 48K/72K/96K/144K values:
+#: hongong 2,010/2,037/2,031/1,954, TinyVGG 64x64x3 1,061/1,028/955/987, LeNet 9,603/9,739/10,061/9,181).
+_CHUNK_VALUES = 80 * 1024
 #: A convolution is cut into at most this many parts (runs of chunks) whatever the team size, so its
 #: partial sums - and so its results - are the same bit for bit with 1, 2 or 8 threads; the threads
 #: claim parts, which also balances the load when a core is busy with something else.
@@ -768,29 +770,29 @@ def _conv_out_pool(z2, Wp, OH, OW, b, has_bias, n0, m, pooled, am):
                 top = np.uint64(zb + r * Wp)
                 bot = np.uint64(zb + (r + 1) * Wp)
                 out = np.uint64((((n0 + nn) * F + f) * PH + pi) * PW)
-                base = r * OW
+                base = np.int32(r * OW)
                 for pj in range(PW):
+                    # Branch-free (4-5x faster than four data-dependent ifs): the top pair, the bottom
+                    # pair, then the two winners; a tie keeps the earlier pixel. A NaN wins only in the
+                    # first position, exactly as the sequential scan (the 'v2 != v2' term).
                     q = np.uint64(2 * pj)
-                    best = zf[top + q] + bias
-                    best = zero if best < zero else best
-                    arg = base + 2 * pj
-                    val = zf[top + q + np.uint64(1)] + bias
-                    val = zero if val < zero else val
-                    if val > best:
-                        best = val
-                        arg = base + 2 * pj + 1
-                    val = zf[bot + q] + bias
-                    val = zero if val < zero else val
-                    if val > best:
-                        best = val
-                        arg = base + OW + 2 * pj
-                    val = zf[bot + q + np.uint64(1)] + bias
-                    val = zero if val < zero else val
-                    if val > best:
-                        best = val
-                        arg = base + OW + 2 * pj + 1
-                    pf[out + np.uint64(pj)] = best
-                    af[out + np.uint64(pj)] = arg
+                    v0 = zf[top + q] + bias
+                    v1 = zf[top + q + np.uint64(1)] + bias
+                    v2 = zf[bot + q] + bias
+                    v3 = zf[bot + q + np.uint64(1)] + bias
+                    v0 = zero if v0 < zero else v0
+                    v1 = zero if v1 < zero else v1
+                    v2 = zero if v2 < zero else v2
+                    v3 = zero if v3 < zero else v3
+                    c1 = v1 > v0
+                    b01 = v1 if c1 else v0
+                    i01 = np.int32(1) if c1 else np.int32(0)
+                    c3 = v3 > v2 or v2 != v2
+                    b23 = v3 if c3 else v2
+                    i23 = np.int32(OW + 1) if c3 else np.int32(OW)
+                    c = b23 > b01
+                    pf[out + np.uint64(pj)] = b23 if c else b01
+                    af[out + np.uint64(pj)] = base + np.int32(2 * pj) + (i23 if c else i01)
 
 
 @njit(nogil=True, cache=True)
@@ -812,13 +814,16 @@ def _conv_grad_in_pool(dp, am, pv, Wp, OH, OW, n0, m, d2, db):
             d2f[start + np.uint64(t)] = 0.0
     for nn in range(m):
         for f in range(F):
-            src = np.uint64(((n0 + nn) * F + f) * P)
+            src = ((n0 + nn) * F + f) * P
             dst = f * row + nn * L
-            for k in range(P):
-                if pvf[src + np.uint64(k)] > 0.0:
-                    a = af[src + np.uint64(k)]
-                    r = a // OW
-                    d2f[np.uint64(dst + r * Wp + (a - r * OW))] = dpf[src + np.uint64(k)]
+            for pi in range(PH):
+                for pj in range(PW):
+                    k = np.uint64(src + pi * PW + pj)
+                    if pvf[k] > 0.0:
+                        # the switch is one of the window's 4 pixels: no division to find its row
+                        off = af[k] - (2 * pi * OW + 2 * pj)
+                        down = 1 if off >= OW else 0
+                        d2f[np.uint64(dst + (2 * pi + down) * Wp + 2 * pj + off - down * OW)] = dpf[k]
     if Wp == OW:   # plain columns: summed as one run per image, as _conv_grad_in does
         _db_rows(d2, m, 1, OH * OW, OH * OW, db)
     else:
@@ -853,6 +858,25 @@ def _conv_fwd_part(gemm, x, wm, b, has_bias, relu, y, pre, has_pre, c_lo, c_hi, 
 
 
 @njit(nogil=True, cache=True)
+def _grad_rows_and_cols(pool, wide, dy, a, masked, pam, pv, x, n0, m, d2, db, KH, KW, sh, sw, pt, pl, Hp, Wp, OH,
+                        OW, xpbuf, cols):
+    """A backward chunk's gradient rows ``d2`` (from a fused pooling's gradient, or ``dy`` masked by the
+    ReLU) and ``db``, then the chunk's columns again: the one step both backward paths share."""
+    if pool:
+        _conv_grad_in_pool(dy, pam, pv, Wp if wide else OW, OH, OW, n0, m, d2, db)
+        if wide:
+            _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
+        else:
+            _im2col(x, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, cols)
+    elif wide:
+        _bwd_cols_wide(dy, a, masked, n0, m, d2, db, x, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
+    else:
+        N, F = dy.shape[0], dy.shape[1]
+        _bwd_cols(dy.reshape(N, F, OH * OW), a.reshape(N, F, OH * OW), masked, n0, m, d2, db, x, KH, KW, sh, sw,
+                  pt, pl, OH, OW, cols)
+
+
+@njit(nogil=True, cache=True)
 def _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx, c_lo, c_hi, nb, KH, KW, sh, sw, pt, pl,
                    wide, Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwt, db, F, OH, OW, pool, pam, pv):
     """Chunks c_lo..c_hi-1 of a convolution backward; dwt (CKK, F) and db accumulate (no GIL). With
@@ -865,17 +889,8 @@ def _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx, c_lo, c_hi, nb, KH, 
         m = min(nb, N - n0)
         cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
         d2 = dbuf[: F * m * L].reshape(F, m * L)
-        if pool:
-            _conv_grad_in_pool(dy, pam, pv, Wp if wide else OW, OH, OW, n0, m, d2, db)
-            if wide:
-                _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
-            else:
-                _im2col(x, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, cols)
-        elif wide:
-            _bwd_cols_wide(dy, a, masked, n0, m, d2, db, x, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
-        else:
-            _bwd_cols(dy.reshape(N, F, OH * OW), a.reshape(N, F, OH * OW), masked, n0, m, d2, db, x, KH, KW,
-                      sh, sw, pt, pl, OH, OW, cols)
+        _grad_rows_and_cols(pool, wide, dy, a, masked, pam, pv, x, n0, m, d2, db, KH, KW, sh, sw, pt, pl, Hp, Wp,
+                            OH, OW, xpbuf, cols)
         if CKK < 32:  # _SMALL_DW_ROWS
             _small_dwt(cols, d2, dwt)
         else:
@@ -1138,17 +1153,8 @@ def _conv_backward(x, w, dy, a, masked, stride, pad, need_dx, pool):
                 d2T = d2.T
                 if need_dx:
                     dcols = dcolbuf[: CKK * m * L].reshape(CKK, m * L)
-            if pool:
-                _conv_grad_in_pool(dy, pam, pv, Wp if wide else OW, OH, OW, n0, m, d2, db)
-                if wide:
-                    _fwd_cols_wide(x, n0, m, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
-                else:
-                    _im2col(x, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, cols)
-            elif wide:
-                _bwd_cols_wide(dy, a, masked, n0, m, d2, db, x, pt, pl, Hp, Wp, KH, KW, OH, xpbuf, cols)
-            else:
-                _bwd_cols(dy.reshape(N, F, L), a.reshape(N, F, L), masked, n0, m, d2, db, x, KH, KW, sh, sw,
-                          pt, pl, OH, OW, cols)
+            _grad_rows_and_cols(pool, wide, dy, a, masked, pam, pv, x, n0, m, d2, db, KH, KW, sh, sw, pt, pl, Hp,
+                                Wp, OH, OW, xpbuf if wide else colbuf, cols)
             if CKK < _SMALL_DW_ROWS:
                 _small_dwt(cols, d2, dwt)
             else:

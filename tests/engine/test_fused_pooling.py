@@ -124,3 +124,18 @@ def test_the_network_fuses_only_relu_conv_then_2x2_stride_2_max_pooling(monkeypa
     assert not fuses({"activation": "relu"}, MaxPooling2D(2, strides=1))
     assert not fuses({"activation": "relu"}, MaxPooling2D((2, 1)))
     assert not fuses({"activation": "relu"}, MaxPooling2D(2, padding="same"))   # 7x7 output: padded
+
+
+def test_every_window_of_nan_ties_negatives_and_numbers_pools_like_maxpool2d():
+    import itertools
+
+    values = [np.nan, -1.0, 0.0, 0.5, 2.0]
+    windows = np.array(list(itertools.product(values, repeat=4)), np.float32)   # 625 windows
+    x = windows.reshape(len(windows), 1, 2, 2)
+    w = np.ones((1, 1, 1, 1), np.float32)
+    y = kernels.conv2d_forward(x, w, None, 1, (0, 0, 0, 0), relu=True)
+    p_ref, am_ref = kernels.maxpool2d_forward(y, 2, 2, (0, 0, 0, 0))
+    pooled, am = kernels.conv2d_relu_maxpool_forward(x, w, None, 1, (0, 0, 0, 0))
+    np.testing.assert_array_equal(pooled, p_ref)     # NaN where the reference has NaN
+    np.testing.assert_array_equal(am, am_ref)
+    assert np.isnan(pooled).sum() == 125             # the windows that start with a NaN
