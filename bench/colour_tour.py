@@ -60,6 +60,9 @@ def main() -> int:
     from gui.theater import sources as src
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)     # as gui.app does
     i18n.set_language(args.lang)
     flags = ["--dataset", args.dataset, "--model", args.model, "--train", "--reset-layout", "--lang", args.lang]
     window = MainWindow(options=build_parser().parse_args(flags), restore_layout=False)
