@@ -211,3 +211,19 @@ def test_a_folder_on_the_command_line_loads_with_the_flags_colour_and_size(qtbot
         w2.show()
     assert blocker.args[0].input_shape == (1, 20, 20)
     assert w2.stop_training()
+
+
+def test_the_dialog_speaks_korean(qtbot, tmp_path):
+    from gui import i18n
+    from gui.desktop.folder_dialog import FolderOptionsDialog
+
+    i18n.set_language("ko")
+    try:
+        dialog = FolderOptionsDialog(FolderChoice(colour_folder(tmp_path / "pics"), available=10**9))
+        qtbot.addWidget(dialog)
+        assert dialog.windowTitle() == "이미지 폴더 열기"
+        assert dialog.rgb_button.text() == "컬러 (RGB, 채널 3개)" and dialog.gray_button.text() == "흑백 (채널 1개)"
+        assert "클래스 2개" in dialog.classes_label.text() and "그림 13장" in dialog.classes_label.text()
+        assert "불러오는 동안 약" in dialog.memory_label.text() and dialog.size_spin.suffix() == " 픽셀"
+    finally:
+        i18n.set_language("en")
