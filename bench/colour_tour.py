@@ -4,7 +4,7 @@ GUI and for the README.
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python bench/colour_tour.py --lang ko --out /tmp/colour
 
 Opens the real main window on ``--dataset`` (default: the built-in 64x64 colour shapes) with TinyVGG,
-trains ``--train-seconds``, pauses, then saves: the feature maps (colour input and its R, G, B
+trains ``--train-seconds`` from the first batch, pauses, then saves: the feature maps (colour input and its R, G, B
 channels), the filters ("Colour (RGB input)": slices and colour patch), the theater sliding a learned
 3x3x3 filter over a colour sample, a colour photo classified, and the notes' 39x39x3 network in the
 editor (the ``network-39`` lesson's last step). Prints one line per picture and exits.
@@ -107,7 +107,12 @@ def main() -> int:
         delay, action = steps[i]
         QTimer.singleShot(int(delay), lambda: (action(), run(i + 1)))
 
-    QTimer.singleShot(int(args.train_seconds * 1000), run)
+    def first_batch(_metrics) -> None:
+        # a busy machine may take minutes to make the dataset and compile: count from the first batch
+        c.batch_metrics_ready.disconnect(first_batch)
+        QTimer.singleShot(int(args.train_seconds * 1000), run)
+
+    c.batch_metrics_ready.connect(first_batch)
     return app.exec()
 
 

@@ -208,3 +208,15 @@ def test_gradients_of_a_colour_network_are_recorded_per_layer(qtbot, colour_wind
     first = c.model.layers[0].name
     steps, norms = w.gradient_panel.history.series(first)
     assert len(steps) >= 1 and np.isfinite(norms).all() and (norms > 0).all()
+
+
+def test_the_evaluation_mistake_thumbnails_keep_their_colour(qtbot, colour_shapes):
+    from gui.widgets.evaluation import thumbnail
+
+    x = colour_shapes.x_test[0]                                      # uint8 (3, 32, 32)
+    image = thumbnail(x).toImage()
+    assert not image.isGrayscale()
+    r, c = np.unravel_index(np.argmax(np.abs(x[0].astype(int) - x[1].astype(int))), x.shape[1:])
+    sx, sy = image.width() / x.shape[2], image.height() / x.shape[1]
+    pixel = image.pixelColor(int((c + 0.5) * sx), int((r + 0.5) * sy))
+    assert abs(pixel.red() - int(x[0, r, c])) <= 8 and abs(pixel.green() - int(x[1, r, c])) <= 8
