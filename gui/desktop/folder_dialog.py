@@ -115,6 +115,7 @@ class FolderOptionsDialog(QDialog):
             self.memory_label.setStyleSheet("color: #a40000;")
         self.memory_label.setText(text)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(estimate.fits)
+        self.adjustSize()                   # the refusal is several lines: show all of it
 
     def options(self) -> FolderOptions:
         return self.choice.options
