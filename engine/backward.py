@@ -7,7 +7,7 @@ feature map. This module shows the way back, for one image and its label:
    chosen ``Conv2D``, ``dL/dY`` (the gradient arriving at the layer's output), the ReLU gate (where the
    pre-activation ``Z`` was positive) and ``dL/dZ`` (the gradient that passes the gate).
 2. :class:`WeightGradientWalk`: ``dL/dW[f]`` is a sliding sum. At every output position ``(i, j)`` the
-   input window under the filter (``C x K x K``, padding as virtual zero pixels, stride honoured) is
+   input window under the filter (``C x KH x KW``, padding as virtual zero pixels, stride honoured) is
    multiplied by the one number ``dL/dZ[f, i, j]`` and added to a running sum. ``dL/db[f]`` is the sum
    of ``dL/dZ[f]``.
 3. :class:`InputGradientWalk`: ``dL/dX`` is the *full* convolution of ``dL/dZ`` with the flipped kernel:
@@ -17,7 +17,10 @@ feature map. This module shows the way back, for one image and its label:
    (the layer's ``argmax`` switches); average pooling spreads it evenly over the window.
 
 Every walk offers ``step(index)`` (what the GUI shows while scrubbing), iteration over the steps and
-the final array, which equals the engine's backward (tested). Geometry comes from
+the final array, which equals the engine's backward (tested). Kernels, strides and pool windows may be
+rectangular (``(KH, KW)``, ``(sh, sw)``: the 1-D example's ``1 x 3``), every axis with its own numbers;
+``kernel_hw`` / ``stride_hw`` are always pairs, ``size`` / ``stride`` the plain int of a square one
+(the pair otherwise). Geometry comes from
 :mod:`engine.shapes`; pure numpy in float64, no Qt. :func:`upstream_gradient` runs the model (its
 layers' caches change): while training runs, the GUI passes a copy (``model.clone()``).
 """
@@ -204,12 +207,12 @@ class WeightGradientStep:
     index : ``i * out_w + j`` (reading order)
     i, j : output position
     window : ``(r0, c0, r1, c1)`` input rows/cols under the filter (unpadded coordinates, end exclusive)
-    patch : ``(C, K, K)`` input values under the window (0 on virtual padding pixels)
-    virtual : ``(K, K)`` True where the window covers padding
+    patch : ``(C, KH, KW)`` input values under the window (0 on virtual padding pixels)
+    virtual : ``(KH, KW)`` True where the window covers padding
     d_z : ``dL/dZ[f, i, j]``, the one number the patch is scaled by
-    contribution : ``(C, K, K)`` what this position adds to ``dL/dW[f]`` (``patch * d_z``; flipped in
+    contribution : ``(C, KH, KW)`` what this position adds to ``dL/dW[f]`` (``patch * d_z``; flipped in
         convolution mode)
-    partial_sum : ``(C, K, K)`` running sum over positions ``0..index``
+    partial_sum : ``(C, KH, KW)`` running sum over positions ``0..index``
     bias_partial_sum : running sum of ``d_z`` (``dL/db[f]`` so far)
     """
 
@@ -233,6 +236,16 @@ def _padded(x: np.ndarray, pads) -> np.ndarray:
     return xp
 
 
+def _hw(value) -> tuple[int, int]:
+    h, w = pair(value)
+    return int(h), int(w)
+
+
+def _plain(hw: tuple[int, int]):
+    """The int of a square window or stride, the ``(h, w)`` pair otherwise (the engine's convention)."""
+    return hw[0] if hw[0] == hw[1] else hw
+
+
 def _as_chw(x, what: str) -> np.ndarray:
     x = np.asarray(x, np.float64)
     if x.ndim == 2:
@@ -254,33 +267,33 @@ class WeightGradientWalk:
     ----------
     x : ``(C, H, W)`` the layer's input for one image
     d_z : ``(H_out, W_out)`` ``dL/dZ`` of filter ``f`` (after the ReLU gate)
-    kernel_size, stride : the layer's ``K`` and ``s``
+    kernel_size, stride : the layer's ``K`` and ``s``, each an int or a ``(height, width)`` pair
     pads : ``(top, bottom, left, right)`` (``Conv2D.padding_pixels``)
     mode : ``"cross_correlation"`` or ``"convolution"``
     """
 
-    def __init__(self, x, d_z, kernel_size: int, stride: int = 1, pads=(0, 0, 0, 0),
+    def __init__(self, x, d_z, kernel_size, stride=1, pads=(0, 0, 0, 0),
                  mode: str = "cross_correlation"):
         self.x = _as_chw(x, "the layer's input")
         self.d_z = np.asarray(d_z, np.float64)
-        self.size = int(kernel_size)
-        self.stride = int(stride)
+        self.kernel_hw = (kh, kw) = _hw(kernel_size)
+        self.stride_hw = (sh, sw) = _hw(stride)
+        self.size, self.stride = _plain(self.kernel_hw), _plain(self.stride_hw)
         self.pads = tuple(int(p) for p in pads)
         self.mode = mode
         c, h, w = self.x.shape
         top, bottom, left, right = self.pads
-        out_h = (h + top + bottom - self.size) // self.stride + 1
-        out_w = (w + left + right - self.size) // self.stride + 1
+        out_h = (h + top + bottom - kh) // sh + 1
+        out_w = (w + left + right - kw) // sw + 1
         if self.d_z.shape != (out_h, out_w):
-            raise ShapeError("dz_shape_mismatch", shape=tuple(self.d_z.shape), size=self.size, stride=self.stride,
+            raise ShapeError("dz_shape_mismatch", shape=tuple(self.d_z.shape), kh=kh, kw=kw, stride=self.stride,
                              pads=self.pads, h=h, w=w, out_h=out_h, out_w=out_w)
         self.out_h, self.out_w = out_h, out_w
         self._xp = _padded(self.x, self.pads)
-        k, s = self.size, self.stride
-        windows = np.empty((out_h * out_w, c, k, k))
+        windows = np.empty((out_h * out_w, c, kh, kw))
         for i in range(out_h):
             for j in range(out_w):
-                windows[i * out_w + j] = self._xp[:, i * s:i * s + k, j * s:j * s + k]
+                windows[i * out_w + j] = self._xp[:, i * sh:i * sh + kh, j * sw:j * sw + kw]
         if mode == "convolution":
             windows = windows[:, :, ::-1, ::-1]
         self._contrib = windows * self.d_z.reshape(-1, 1, 1, 1)
@@ -294,7 +307,7 @@ class WeightGradientWalk:
 
     @property
     def total(self) -> np.ndarray:
-        """``dL/dW[f]`` ``(C, K, K)``: the sum over every position."""
+        """``dL/dW[f]`` ``(C, KH, KW)``: the sum over every position."""
         return self._partial[-1].copy()
 
     @property
@@ -307,15 +320,14 @@ class WeightGradientWalk:
             raise IndexError(f"position {index} is outside 0..{self.n_positions - 1}")
         i, j = divmod(int(index), self.out_w)
         top, _, left, _ = self.pads
-        r0, c0, r1, c1 = receptive_window(i, j, self.size, self.stride, top, left)
+        r0, c0, r1, c1 = receptive_window(i, j, self.kernel_hw, self.stride_hw, top, left)
         h, w = self.x.shape[1:]
         rows = np.arange(r0, r1)[:, None]
         cols = np.arange(c0, c1)[None, :]
         virtual = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
-        s, k = self.stride, self.size
         return WeightGradientStep(
             index=int(index), i=i, j=j, window=(r0, c0, r1, c1),
-            patch=self._xp[:, i * s:i * s + k, j * s:j * s + k].copy(), virtual=virtual,
+            patch=self._xp[:, r0 + top:r1 + top, c0 + left:c1 + left].copy(), virtual=virtual,
             d_z=float(self.d_z[i, j]), contribution=self._contrib[index].copy(),
             partial_sum=self._partial[index].copy(), bias_partial_sum=float(self._bias_partial[index]),
         )
@@ -340,9 +352,10 @@ def _check_filter(layer, filter_index: int) -> None:
         raise ShapeError("filter_index_out_of_range", name=layer.name, last=f - 1, index=filter_index)
 
 
-def window_geometry(layer) -> tuple[int, int, tuple[int, int, int, int]] | None:
+def window_geometry(layer) -> tuple | None:
     """``(K, stride, (top, bottom, left, right))`` of a built Conv2D or pooling layer; None for layers
-    that work pixel by pixel (activations, dropout)."""
+    that work pixel by pixel (activations, dropout). ``K`` and ``stride`` are ints when square and
+    ``(height, width)`` pairs otherwise (``Conv2D(8, (1, 3), strides=(2, 1))`` -> ``((1, 3), (2, 1), ...)``)."""
     if isinstance(layer, Conv2D):
         size, stride = pair(layer.kernel_size), pair(layer.strides)
     elif isinstance(layer, (MaxPooling2D, AveragePooling2D)):
@@ -350,22 +363,20 @@ def window_geometry(layer) -> tuple[int, int, tuple[int, int, int, int]] | None:
         stride = size if layer.strides is None else pair(layer.strides)
     else:
         return None
-    if size[0] != size[1] or stride[0] != stride[1]:
-        # the step-by-step walks draw square windows; a rectangular layer is refused, never drawn wrong
-        raise ShapeError("backward_square_only", name=layer.name, kh=int(size[0]), kw=int(size[1]),
-                         sh=int(stride[0]), sw=int(stride[1]))
-    return int(size[0]), int(stride[0]), tuple(layer.padding_pixels)
+    return _plain(_hw(size)), _plain(_hw(stride)), tuple(layer.padding_pixels)
 
 
 # ---------------------------------------------------------------------------------------------
 # dL/dX: the full convolution with the flipped kernel
 # ---------------------------------------------------------------------------------------------
-def dilate(d: np.ndarray, stride: int) -> np.ndarray:
-    """Insert ``stride - 1`` zeros between the values of ``(..., H, W)``: ``((H-1)s+1, (W-1)s+1)``."""
+def dilate(d: np.ndarray, stride) -> np.ndarray:
+    """Insert ``s - 1`` zeros between the values of ``(..., H, W)``: ``((H-1)sh+1, (W-1)sw+1)``
+    (``stride`` an int or ``(sh, sw)``)."""
     d = np.asarray(d, np.float64)
+    sh, sw = _hw(stride)
     h, w = d.shape[-2:]
-    out = np.zeros(d.shape[:-2] + ((h - 1) * stride + 1, (w - 1) * stride + 1))
-    out[..., ::stride, ::stride] = d
+    out = np.zeros(d.shape[:-2] + ((h - 1) * sh + 1, (w - 1) * sw + 1))
+    out[..., ::sh, ::sw] = d
     return out
 
 
@@ -377,9 +388,9 @@ class InputGradientStep:
     ----------
     index : ``r * W + c``
     r, c : the pixel in the unpadded input
-    window : ``(F, K, K)`` the dilated, ``K - 1``-padded ``dL/dZ`` under the rotated kernel
-    rotated_kernel : ``(F, C, K, K)`` the effective kernel turned by 180 degrees
-    products : ``(F, C, K, K)`` window * rotated kernel
+    window : ``(F, KH, KW)`` the dilated, ``K - 1``-padded ``dL/dZ`` under the rotated kernel
+    rotated_kernel : ``(F, C, KH, KW)`` the effective kernel turned by 180 degrees
+    products : ``(F, C, KH, KW)`` window * rotated kernel
     per_filter : ``(F, C)`` each filter's share of ``dL/dX[:, r, c]``
     value : ``(C,)`` ``dL/dX[:, r, c]`` (the sum over filters)
     """
@@ -401,8 +412,8 @@ class InputGradientWalk:
 
     1. dilate ``dL/dZ`` by the stride (``s - 1`` zeros between neighbours: a stride-2 forward skipped
        every other position, so nothing flows back from there);
-    2. pad it with ``K - 1`` zeros on every side (so the kernel also covers pixels seen by a single
-       window corner);
+    2. pad it with ``K - 1`` zeros on every side (``KH - 1`` above and below, ``KW - 1`` left and right,
+       so the kernel also covers pixels seen by a single window corner);
     3. slide the kernel rotated by 180 degrees over it (a plain cross-correlation);
     4. the result covers the *padded* input; crop the forward padding away (gradients that fall on
        virtual pixels are dropped). Rows/columns the forward stride never reached get 0.
@@ -414,12 +425,12 @@ class InputGradientWalk:
     Parameters
     ----------
     d_z : ``(F, H_out, W_out)`` or ``(H_out, W_out)`` ``dL/dZ``
-    kernel : ``(F, C, K, K)`` or ``(C, K, K)`` the stored kernel ``W`` (one row per filter of ``d_z``)
+    kernel : ``(F, C, KH, KW)`` or ``(C, KH, KW)`` the stored kernel ``W`` (one row per filter of ``d_z``)
     input_shape : ``(C, H, W)`` of the layer's input
-    stride, pads, mode : the layer's settings
+    stride, pads, mode : the layer's settings (``stride`` an int or ``(sh, sw)``)
     """
 
-    def __init__(self, d_z, kernel, input_shape, stride: int = 1, pads=(0, 0, 0, 0),
+    def __init__(self, d_z, kernel, input_shape, stride=1, pads=(0, 0, 0, 0),
                  mode: str = "cross_correlation"):
         d_z = np.asarray(d_z, np.float64)
         kernel = np.asarray(kernel, np.float64)
@@ -432,25 +443,27 @@ class InputGradientWalk:
         self.d_z = d_z
         self.kernel = kernel
         self.input_shape = tuple(int(v) for v in input_shape)
-        self.stride = int(stride)
+        self.stride_hw = _hw(stride)
+        self.stride = _plain(self.stride_hw)
         self.pads = tuple(int(p) for p in pads)
         self.mode = mode
-        self.size = k = kernel.shape[-1]
+        self.kernel_hw = (kh, kw) = (int(kernel.shape[-2]), int(kernel.shape[-1]))
+        self.size = _plain(self.kernel_hw)
         effective = kernel[:, :, ::-1, ::-1] if mode == "convolution" else kernel
         #: the effective kernel rotated by 180 degrees (in convolution mode: the stored kernel)
         self.rotated_kernel = effective[:, :, ::-1, ::-1].copy()
         #: step 1: dL/dZ dilated by the stride
-        self.dilated = dilate(d_z, self.stride)
-        #: step 2: padded by K - 1 on every side
-        self.padded = np.pad(self.dilated, ((0, 0), (k - 1, k - 1), (k - 1, k - 1)))
+        self.dilated = dilate(d_z, self.stride_hw)
+        #: step 2: padded by KH - 1 rows above and below, KW - 1 columns left and right
+        self.padded = np.pad(self.dilated, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
         c, h, w = self.input_shape
         top, bottom, left, right = self.pads
         hp, wp = h + top + bottom, w + left + right
-        full_h, full_w = self.padded.shape[1] - k + 1, self.padded.shape[2] - k + 1
+        full_h, full_w = self.padded.shape[1] - kh + 1, self.padded.shape[2] - kw + 1
         if full_h > hp or full_w > wp:
             raise ShapeError("dz_too_large", shape=tuple(d_z.shape[1:]), h=h, w=w, pads=self.pads)
         # step 3 over every position at once (the steps below recompute single pixels from the same arrays)
-        full = np.tensordot(_windows(self.padded, k), self.rotated_kernel, axes=([0, 3, 4], [0, 2, 3]))
+        full = np.tensordot(_windows(self.padded, self.kernel_hw), self.rotated_kernel, axes=([0, 3, 4], [0, 2, 3]))
         full = full.transpose(2, 0, 1)
         #: step 3's result placed on the padded input (rows the stride never reached stay 0)
         self.full = np.zeros((c, hp, wp))
@@ -466,10 +479,10 @@ class InputGradientWalk:
         if not 0 <= index < self.n_positions:
             raise IndexError(f"pixel {index} is outside 0..{self.n_positions - 1}")
         r, c = divmod(int(index), self.input_shape[2])
-        k = self.size
+        kh, kw = self.kernel_hw
         pr, pc = r + self.pads[0], c + self.pads[2]
-        window = np.zeros((self.d_z.shape[0], k, k))
-        part = self.padded[:, pr:pr + k, pc:pc + k]  # empty/short past the reach of the stride
+        window = np.zeros((self.d_z.shape[0], kh, kw))
+        part = self.padded[:, pr:pr + kh, pc:pc + kw]  # empty/short past the reach of the stride
         window[:, :part.shape[1], :part.shape[2]] = part
         products = window[:, None] * self.rotated_kernel
         per_filter = products.sum(axis=(2, 3))
@@ -491,9 +504,9 @@ class InputGradientWalk:
         return cls(d_z, W, layer.in_shape, window_geometry(layer)[1], layer.padding_pixels, layer.mode)
 
 
-def _windows(a: np.ndarray, k: int) -> np.ndarray:
-    """``(F, H, W)`` -> ``(F, H-k+1, W-k+1, k, k)`` sliding windows (a view)."""
-    return np.lib.stride_tricks.sliding_window_view(a, (k, k), axis=(1, 2))
+def _windows(a: np.ndarray, k) -> np.ndarray:
+    """``(F, H, W)`` -> ``(F, H-KH+1, W-KW+1, KH, KW)`` sliding windows (a view); ``k`` an int or ``(KH, KW)``."""
+    return np.lib.stride_tricks.sliding_window_view(a, _hw(k), axis=(1, 2))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,16 +549,17 @@ class PoolGradientWalk:
     ----------
     d_y : ``(C, H_out, W_out)`` ``dL/dY`` arriving at the pooling layer
     input_shape : ``(C, H, W)`` of the layer's input
-    pool_size, stride, pads : the layer's geometry (``padding_pixels``)
+    pool_size, stride, pads : the layer's geometry (``padding_pixels``); sizes an int or ``(h, w)``
     op : ``"max"`` or ``"avg"``
     argmax : ``(C, H_out, W_out)`` int switches (max pooling only)
     """
 
-    def __init__(self, d_y, input_shape, pool_size: int, stride: int, pads=(0, 0, 0, 0), op: str = "max",
+    def __init__(self, d_y, input_shape, pool_size, stride, pads=(0, 0, 0, 0), op: str = "max",
                  argmax=None):
         self.d_y = np.asarray(d_y, np.float64)
         self.input_shape = tuple(int(v) for v in input_shape)
-        self.size, self.stride = int(pool_size), int(stride)
+        self.kernel_hw, self.stride_hw = _hw(pool_size), _hw(stride)
+        self.size, self.stride = _plain(self.kernel_hw), _plain(self.stride_hw)
         self.pads = tuple(int(p) for p in pads)
         if op not in ("max", "avg"):
             raise ShapeError("pooling_op_unknown", op=op)
@@ -565,7 +579,8 @@ class PoolGradientWalk:
                         targets = () if flat < 0 else (divmod(flat, w),)
                         share = g
                     else:
-                        r0, c0, r1, c1 = receptive_window(i, j, self.size, self.stride, self.pads[0], self.pads[2])
+                        r0, c0, r1, c1 = receptive_window(i, j, self.kernel_hw, self.stride_hw, self.pads[0],
+                                                          self.pads[2])
                         targets = tuple((r, q) for r in range(max(r0, 0), min(r1, h))
                                         for q in range(max(c0, 0), min(c1, w)))
                         share = g / len(targets) if targets else 0.0

@@ -108,14 +108,26 @@ MESSAGES: dict[str, str] = {
     "theater_unknown_operation": "Operation must be one of {choices}, got {op!r}.",
     "theater_unknown_mode": "Mode must be 'cross_correlation' or 'convolution', got {mode!r}.",
     "theater_needs_kernel": "A convolution needs a kernel (filter): pick a preset or a learned filter.",
-    "theater_kernel_not_square": "The kernel must be square, (K, K) or (C, K, K); got {shape}.",
+    "theater_kernel_not_square": "The kernel must be a grid (KH, KW) or (C, KH, KW); got {shape}.",
     "theater_kernel_depth": (
         "The filter has {kernel_channels} channel(s) but the input has {channels}: a filter must be as deep as its "
         "input ({h}x{w}x{channels} needs a KxKx{channels} filter). Pick an input with {kernel_channels} channel(s) "
         "or one input channel of the filter."),
     "theater_pool_padding": (
-        "Pooling padding {padding!r} is as wide as the {size}x{size} window: some windows would hold only virtual "
+        "Pooling padding {padding!r} is as wide as the {kh}x{kw} window: some windows would hold only virtual "
         "pixels. Use padding 'valid', 'same' or at most {most}."),
+    "grid_not_a_number": (
+        "Channel {channel}, row {row}, column {column} holds {text!r}, which is not a number: type values such as "
+        "-1, 0.5 or 2, separated by spaces, tabs or commas."),
+    "grid_ragged_row": (
+        "Channel {channel}, row {row} has {got} number(s) but the grid is {width} wide: every row needs the same "
+        "number of values."),
+    "grid_empty": "There are no numbers to read: type or paste rows of numbers, one row per line.",
+    "grid_channel_heights": (
+        "The channels have different numbers of rows ({heights}): every channel of a grid needs the same size."),
+    "grid_rows_out_of_range": "A grid of {got} row(s) cannot be shown: use 1 to {most} rows.",
+    "grid_columns_out_of_range": "A grid of {got} column(s) cannot be shown: use 1 to {most} columns.",
+    "grid_channels_out_of_range": "A grid of {got} channel(s) cannot be shown here: use 1 to {most} channels.",
     # --- model files (engine/persistence.py) ---------------------------------------------------
     "save_unbuilt": "build the model before saving it.",
     "metadata_not_json": "the model's metadata cannot be saved as JSON: {detail}.",
@@ -325,13 +337,10 @@ MESSAGES: dict[str, str] = {
     "no_such_layer": "layer {index} does not exist: the model has layers 0..{last}.",
     "backward_array_shape": "{what} must be (C, H, W) or (H, W); got shape {shape}.",
     "dz_shape_mismatch": (
-        "dL/dZ has shape {shape}, but a {size}x{size} filter with stride {stride} and padding {pads} over "
+        "dL/dZ has shape {shape}, but a {kh}x{kw} filter with stride {stride} and padding {pads} over "
         "{h}x{w} gives {out_h}x{out_w} positions."),
-    "backward_square_only": (
-        "layer '{name}' uses a {kh}x{kw} window with stride ({sh}, {sw}); the step-by-step backward pass shows "
-        "square windows and strides only."),
     "backward_needs_conv": "the backward walk needs a built Conv2D layer, got {layer_class}.",
-    "kernel_dz_mismatch": "kernel {kernel} does not match dL/dZ {d_z}: one (C, K, K) kernel per filter.",
+    "kernel_dz_mismatch": "kernel {kernel} does not match dL/dZ {d_z}: one (C, KH, KW) kernel per filter.",
     "dz_too_large": "dL/dZ {shape} is too large for an input of {h}x{w} with padding {pads}.",
     "pooling_op_unknown": "pooling op must be 'max' or 'avg', got {op!r}.",
     "max_pool_needs_switches": "max pooling backward needs the forward pass's argmax switches.",

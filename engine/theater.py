@@ -20,6 +20,7 @@ it as it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.catalog import CONV_MODES as MODES
-from engine.errors import ShapeError
+from engine.errors import Listing, ShapeError
 from engine.shapes import Padding1D, output_cells_reading, pair, receptive_window, resolve_padding
 
 OPERATIONS = ("conv", "max", "avg")
@@ -49,7 +50,7 @@ class KernelPreset:
 
     @property
     def kernel(self) -> np.ndarray:
-        """The filter as a float64 ``(K, K)`` array (a fresh copy)."""
+        """The filter as a float64 ``(KH, KW)`` array (a fresh copy; ``(1, 3)`` for the 1-D example)."""
         return np.array(self.values, dtype=np.float64)
 
 
@@ -125,6 +126,13 @@ KERNEL_PRESETS: dict[str, KernelPreset] = {
                 [[0, 1, -1], [0, 1, -1], [0, 1, -1]],
                 "Finds the right edge of an object: bright column left of a dark column.",
                 "물체의 오른쪽 경계를 찾습니다: 어두운 열 왼쪽의 밝은 열."),
+        # seed 002 (Do it! deep learning, chapter 8): the 1-D example w = [-1, 0, 1]
+        _preset("difference_1d", "1x3 difference w = [-1, 0, 1] (1-D example)", "1x3 차이 w = [-1, 0, 1] (1차원 예)",
+                [[-1, 0, 1]],
+                "Right neighbour minus left neighbour. On x = [1,3,2,2,0,2,3] cross-correlation gives "
+                "[1,-1,-2,0,3]; convolution flips w and gives [-1,1,2,0,-3].",
+                "오른쪽 이웃 빼기 왼쪽 이웃. x = [1,3,2,2,0,2,3]에 교차상관은 [1,-1,-2,0,3], "
+                "w를 뒤집는 합성곱은 [-1,1,2,0,-3]을 줍니다."),
     )
 }
 
@@ -202,12 +210,93 @@ INPUT_GRIDS: dict[str, InputGrid] = {
                   _ring_39(),
                   "The lecture's exercise: f=3, s=1 gives 37; then f=5, s=2 gives 17; once more 7.",
                   "강의의 연습 문제: f=3, s=1이면 37, 이어서 f=5, s=2이면 17, 한 번 더 하면 7."),
+        InputGrid("seed_1d", "1x7: x = [1,3,2,2,0,2,3] (1-D example)", "1x7: x = [1,3,2,2,0,2,3] (1차원 예)",
+                  np.array([[[1, 3, 2, 2, 0, 2, 3]]], dtype=np.float64),
+                  "The notes' 1-D example: with w = [-1, 0, 1] cross-correlation gives [1,-1,-2,0,3] and "
+                  "convolution [-1,1,2,0,-3].",
+                  "노트의 1차원 예: w = [-1, 0, 1]로 교차상관은 [1,-1,-2,0,3], 합성곱은 [-1,1,2,0,-3]입니다."),
         InputGrid("pool_4x4", "4x4 feature map (for pooling)", "4x4 특성 맵 (풀링용)",
                   np.array([[[1, 3, 2, 9], [7, 4, 1, 5], [8, 5, 2, 3], [4, 2, 1, 4]]], dtype=np.float64),
                   "Max pooling 2x2 keeps 7, 9, 8, 4; average pooling gives 3.75, 4.25, 4.75, 2.5.",
                   "2x2 최대 풀링은 7, 9, 8, 4를, 평균 풀링은 3.75, 4.25, 4.75, 2.5를 남깁니다."),
     )
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Grids typed or pasted as text
+# ---------------------------------------------------------------------------------------------
+GRID_MAX_SIDE = 16          # rows and columns of a typed grid (and of a lesson's grid)
+GRID_MAX_CHANNELS = 3       # grey or RGB, as the lectures draw them
+_SEPARATORS = re.compile(r"[\s,;]+")
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\uff0d": "-"})
+
+
+def parse_number(text: str) -> float:
+    """A number as a student types it (``-1``, ``0.5``, ``−2``, ``1e3``); ``ValueError`` otherwise."""
+    value = float(text.strip().translate(_MINUS))
+    if not np.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def check_grid_size(rows: int, columns: int, channels: int = 1) -> None:
+    """Raise the teaching :class:`ShapeError` when a grid's size is outside what the theater draws."""
+    if not 1 <= int(rows) <= GRID_MAX_SIDE:
+        raise ShapeError("grid_rows_out_of_range", got=int(rows), most=GRID_MAX_SIDE)
+    if not 1 <= int(columns) <= GRID_MAX_SIDE:
+        raise ShapeError("grid_columns_out_of_range", got=int(columns), most=GRID_MAX_SIDE)
+    if not 1 <= int(channels) <= GRID_MAX_CHANNELS:
+        raise ShapeError("grid_channels_out_of_range", got=int(channels), most=GRID_MAX_CHANNELS)
+
+
+def parse_grid_text(text: str, max_channels: int = GRID_MAX_CHANNELS) -> np.ndarray:
+    """A block of text as a float64 ``(C, H, W)`` grid.
+
+    Numbers are separated by spaces, tabs, commas or semicolons (a spreadsheet's cells, the notes'
+    ``[1,3,2,2,0,2,3]``); a new line starts a row; an empty line starts the next channel. Square
+    brackets are read as row ends, so a Python/NumPy list ``[[1, 2], [3, 4]]`` pastes as two rows.
+    Raises :class:`ShapeError` naming the row and column (counted from 1) of a word that is not a
+    number, a row of another length, or a size outside 1..``GRID_MAX_SIDE`` (channels 1..``max_channels``).
+    """
+    lines = text.replace("[", " ").replace("]", "\n").splitlines()
+    channels: list[list[list[float]]] = [[]]
+    for line in lines:
+        words = [w for w in _SEPARATORS.split(line) if w]
+        if not words:
+            if channels[-1]:
+                channels.append([])
+            continue
+        ch, r = len(channels), len(channels[-1]) + 1
+        row = []
+        for c, word in enumerate(words, start=1):
+            try:
+                row.append(parse_number(word))
+            except ValueError:
+                raise ShapeError("grid_not_a_number", channel=ch, row=r, column=c, text=word) from None
+        width = len(channels[-1][0]) if channels[-1] else len(channels[0][0]) if channels[0] else len(row)
+        if len(row) != width:
+            raise ShapeError("grid_ragged_row", channel=ch, row=r, got=len(row), width=width)
+        channels[-1].append(row)
+    if not channels[-1]:
+        channels.pop()
+    if not channels:
+        raise ShapeError("grid_empty")
+    heights = {len(rows) for rows in channels}
+    if len(heights) > 1:
+        raise ShapeError("grid_channel_heights", heights=Listing(len(rows) for rows in channels))
+    check_grid_size(len(channels[0]), len(channels[0][0]), 1)
+    if len(channels) > max_channels:
+        raise ShapeError("grid_channels_out_of_range", got=len(channels), most=max_channels)
+    return np.array(channels, dtype=np.float64)
+
+
+def format_grid_text(grid) -> str:
+    """The inverse of :func:`parse_grid_text`: tab-separated rows, channels separated by an empty line."""
+    a = np.asarray(grid, dtype=np.float64)
+    if a.ndim == 2:
+        a = a[None]
+    return "\n\n".join("\n".join("\t".join(fmt(v, 4) for v in row) for row in ch) for ch in a)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,7 +417,7 @@ class ConvTheater:
         self.kernel_hw = (kh, kw)
         self.size = kh if kh == kw else (kh, kw)
         if op != "conv" and not isinstance(padding, str) and np.max(padding) >= min(kh, kw):
-            raise ShapeError("theater_pool_padding", padding=padding, size=min(kh, kw), most=min(kh, kw) - 1)
+            raise ShapeError("theater_pool_padding", padding=padding, kh=kh, kw=kw, most=min(kh, kw) - 1)
         axes = (kh, sh, h) != (kw, sw, w)
         self.pad_rows: Padding1D = resolve_padding(padding, h, kh, sh, what, "height" if axes else None)
         self.pad_cols: Padding1D = resolve_padding(padding, w, kw, sw, what, "width" if axes else None)

@@ -72,6 +72,11 @@ def _grid_list(a: np.ndarray):
     return values[0] if len(values) == 1 else values
 
 
+def _json_window(value):
+    """A stride or pool size for lesson JSON: ``2``, or ``[rows, columns]`` when rectangular."""
+    return int(value) if isinstance(value, int) else [int(v) for v in value]
+
+
 def _fits_grid(a: np.ndarray) -> bool:
     return a.ndim == 3 and a.shape[0] <= MAX_CHANNELS and max(a.shape[1:]) <= MAX_GRID
 
@@ -149,13 +154,7 @@ class WindowApplier(QObject):
         if "kernel_grid" in v:
             k = np.asarray(v["kernel_grid"], dtype=np.float64)
             sources.set_edited_kernel(k if k.ndim == 2 else k[0])
-        stride = v["stride"]
-        if isinstance(stride, tuple):
-            if stride[0] != stride[1]:
-                raise ValueError(tr("The theater takes one stride for rows and columns; this step asks for {}.")
-                                 .format(f"{stride[0]}x{stride[1]}"))
-            stride = stride[0]
-        changes = {"op": v["op"], "stride": stride, "padding": v["padding"], "mode": v["mode"],
+        changes = {"op": v["op"], "stride": v["stride"], "padding": v["padding"], "mode": v["mode"],
                    "bias": v["bias"], "relu": v["relu"], "pool_size": v["pool_size"]}
         if v["pad"] is not None:
             changes["pad"] = v["pad"]
@@ -321,8 +320,8 @@ class WindowApplier(QObject):
                 out["kernel"] = _grid_list(k[None] if k.ndim == 2 else k)
             out.update(bias=float(st.bias), relu=bool(st.relu), mode=st.mode)
         else:
-            out["pooling"] = {"type": "max" if st.op == "max" else "average", "size": int(st.pool_size)}
-        out["stride"] = int(st.stride)
+            out["pooling"] = {"type": "max" if st.op == "max" else "average", "size": _json_window(st.pool_size)}
+        out["stride"] = _json_window(st.stride)
         out["padding"] = int(st.pad) if st.padding == "custom" else st.padding
         out["position"] = list(st.theater.position(st.position))
         return out

@@ -68,6 +68,11 @@ class Applier(Protocol):
     def set_controls(self, hidden: list, locked: list) -> list[str]: ...   # returns unknown control names
 
 
+def _pair_or_int(value):
+    """``2`` or ``[2, 1]`` (a lesson's JSON) as ``2`` or ``(2, 1)`` (rows, columns)."""
+    return tuple(int(v) for v in value) if isinstance(value, (list, tuple)) else int(value)
+
+
 def theater_values(theater: dict) -> dict:
     """A step's theater state as the settings the stage takes (``StageModel.update`` names).
 
@@ -78,9 +83,9 @@ def theater_values(theater: dict) -> dict:
     """
     s = theater_settings(theater)
     out: dict[str, Any] = {"op": s["op"], "mode": s["mode"], "bias": s["bias"], "relu": s["relu"],
-                           "pool_size": int(s["pool_size"]), "direction": theater.get("direction", "forward")}
+                           "pool_size": _pair_or_int(s["pool_size"]), "direction": theater.get("direction", "forward")}
     stride = s["stride"]
-    out["stride"] = tuple(int(v) for v in stride) if isinstance(stride, list) else int(stride)
+    out["stride"] = _pair_or_int(stride)
     padding = s["padding"]
     if isinstance(padding, str):
         out["padding"], out["pad"] = padding, None

@@ -145,6 +145,17 @@ def _grid(value, where: Where, what: str) -> np.ndarray:
     return np.array(channels, dtype=np.float64)
 
 
+def _window_size(value, where: Where) -> tuple[int, int]:
+    """A pool size: a whole number or ``[rows, columns]``, as a ``(rows, columns)`` pair."""
+    if isinstance(value, list):
+        if len(value) != 2:
+            raise where.error("lesson.bad_type", expected="a whole number or [rows, columns]", got=repr(value))
+        return (_whole(value[0], where.sub("[0]"), 1, vocab.MAX_GRID),
+                _whole(value[1], where.sub("[1]"), 1, vocab.MAX_GRID))
+    n = _whole(value, where, 1, vocab.MAX_GRID)
+    return (n, n)
+
+
 def _dataset_image(spec: dict, where: Where) -> tuple[int, int, int]:
     _keys(spec, ("dataset", "split", "index"), where)
     name = _choice(spec.get("dataset"), vocab.dataset_names(), where.sub("dataset"))
@@ -186,14 +197,16 @@ def theater_settings(theater: dict) -> dict:
     if isinstance(pooling, dict) and pooling.get("type", "none") != "none":
         op = "max" if pooling["type"] == "max" else "avg"
         size = pooling.get("size", 2)
+    size = tuple(size) if isinstance(size, list) else size
     stride = theater.get("stride", 1)
+    stride = tuple(stride) if isinstance(stride, list) else stride
     return {"stride": stride, "padding": theater.get("padding", "valid"),
             "mode": theater.get("mode", "cross_correlation"), "bias": float(theater.get("bias", 0.0)),
             "relu": bool(theater.get("relu", False)), "op": op, "pool_size": size}
 
 
 def build_theater(theater: dict, data_dir=None) -> ConvTheater:
-    """A :class:`ConvTheater` for a valid theater state (square stride only)."""
+    """A :class:`ConvTheater` for a valid theater state (rectangular kernels, strides and pools too)."""
     settings = theater_settings(theater)
     x = theater_input(theater.get("input", "lecture_6x6"), data_dir)
     kernel = theater_kernel(theater.get("kernel")) if settings["op"] == "conv" else None
@@ -224,8 +237,6 @@ def _check_theater(theater, where: Where) -> None:
             k = _grid(kernel, kw, "kernel")
             if k.shape[0] == 1:
                 k = k[0]
-            if k.shape[-1] != k.shape[-2]:
-                raise kw.error("lesson.kernel_not_square", rows=k.shape[-2], columns=k.shape[-1])
     if "bias" in theater:
         _number(theater["bias"], where.sub("bias"))
     if "relu" in theater and not isinstance(theater["relu"], bool):
@@ -253,19 +264,19 @@ def _check_theater(theater, where: Where) -> None:
     if isinstance(pooling, dict):
         _keys(pooling, ("type", "size"), qw)
         kind = _choice(pooling.get("type"), vocab.POOLING_TYPES, qw.sub("type"))
-        size = _whole(pooling.get("size", 2), qw.sub("size"), 1, vocab.MAX_GRID)
+        size = _window_size(pooling.get("size", 2), qw.sub("size"))
         op = {"none": "conv", "max": "max", "average": "avg"}[kind]
     else:
         _choice(pooling, ("none",), qw)
     if op == "conv" and k is None:
         raise kw.error("lesson.missing_key", key="kernel")
-    window = size if op != "conv" else k.shape[-1]
+    windows = size if op != "conv" else k.shape[-2:]
     # the engine decides whether it fits (its message teaches the formula)
     try:
-        if x is not None and strides[0] == strides[1]:
-            ConvTheater(x, k if op == "conv" else None, **{**theater_settings(theater), "stride": strides[0]})
-        outs = [resolve_padding(padding, n, window, s, "kernel" if op == "conv" else "pool window").out
-                for n, s in zip(shape[1:], strides, strict=True)]
+        if x is not None:
+            ConvTheater(x, k if op == "conv" else None, **theater_settings(theater))
+        outs = [resolve_padding(padding, n, f, s, "kernel" if op == "conv" else "pool window").out
+                for n, f, s in zip(shape[1:], windows, strides, strict=True)]
     except ConvScopeError as exc:
         raise where.error("lesson.engine_refused", reason=str(exc).rstrip(".")) from None
     if "position" in theater:

@@ -16,7 +16,7 @@ from engine.datasets import DATASETS
 from engine.layers import LAYER_CLASSES
 from engine.optimizers import OPTIMIZERS
 from engine.presets import PRESETS
-from engine.theater import INPUT_GRIDS, KERNEL_PRESETS, MODES
+from engine.theater import GRID_MAX_CHANNELS, GRID_MAX_SIDE, INPUT_GRIDS, KERNEL_PRESETS, MODES
 
 __all__ = [
     "DIRECTIONS", "NEEDS", "PADDING_WORDS", "POOLING_TYPES", "CONTROL_PANELS", "MAX_GRID", "MAX_CHANNELS",
@@ -31,8 +31,8 @@ POOLING_TYPES = ("none", "max", "average")
 NEEDS = ("free_input_shape", "backward_mode", "run_comparison", "colour_input")
 # hidden/locked control names are "<panel>.<control>"; the player maps them to its widgets
 CONTROL_PANELS = ("theater", "editor", "training", "window")
-MAX_GRID = 16
-MAX_CHANNELS = 3
+MAX_GRID = GRID_MAX_SIDE          # the theater's grid editor holds the same sizes
+MAX_CHANNELS = GRID_MAX_CHANNELS
 
 _GUI = Path(__file__).resolve().parents[1]
 

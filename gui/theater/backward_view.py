@@ -192,9 +192,9 @@ class BackwardGrids(QWidget):
         a, b, c, d = self.views
         a.style = "signed"
         a.set_data(w.padded[0] * 10.0**kz, digits=3)
-        k = w.size
+        kh, kw = w.kernel_hw
         pr, pc = st.r + w.pads[0], st.c + w.pads[2]
-        a.set_highlights(window=(pr, pc, pr + k, pc + k))
+        a.set_highlights(window=(pr, pc, pr + kh, pc + kw))
         b.set_data(w.rotated_kernel[0, ch], digits=3)
         b.set_highlights()
         c.set_data(st.products[0, ch] * 10.0**kx, digits=3)
@@ -223,7 +223,7 @@ class BackwardGrids(QWidget):
         a, b, c, _ = self.views
         a.style = "gray"
         a.set_data(s.grads.x[ch], digits=2)
-        a.set_highlights(window=receptive_window(st.i, st.j, p.size, p.stride, p.pads[0], p.pads[2]),
+        a.set_highlights(window=receptive_window(st.i, st.j, p.kernel_hw, p.stride_hw, p.pads[0], p.pads[2]),
                          winners=list(st.targets) if p.op == "max" else [])
         b.set_data(p.d_y[ch] * 10.0**k, digits=3)
         b.set_highlights(current=(st.i, st.j))

@@ -3,35 +3,34 @@
 Each widget only sets a model attribute when the user changes it (a choice of
 :class:`~gui.theater.sources.TheaterSources` or a setting of the
 :class:`~gui.theater.stage.StageModel`) and shows the model's value when the model says it changed,
-with its own signals blocked meanwhile (no echo, no loops).
+with its own signals blocked meanwhile (no echo, no loops). The typed input grid and the kernel are
+edited through :class:`~gui.theater.grid_editor.GridDraft` models; kernel sizes, strides and pool
+windows are ``rows x columns`` pairs (:class:`~gui.theater.grid_editor_view.PairSpin`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
-    QHeaderView,
     QLabel,
+    QPushButton,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QWidget,
 )
 
-from engine.theater import INPUT_GRIDS, KERNEL_PRESETS, fmt
+from engine.theater import INPUT_GRIDS, KERNEL_PRESETS
 from gui.i18n import language, tr
 from gui.theater import sources as src
-from gui.theater.grid_view import signed_color
+from gui.theater.grid_editor import GRID_MAX_SIDE, GridDraft
+from gui.theater.grid_editor_view import GridEditor, GridTable, PairSpin
 from gui.theater.sources import TheaterSources
 from gui.theater.stage import StageModel
 
@@ -53,7 +52,9 @@ def _spin(lo: int, hi: int, value: int = 0) -> QSpinBox:
 def _fill(combo: QComboBox, items, current) -> None:
     """Replace ``combo``'s ``(text, data)`` items keeping ``current`` selected (signals blocked)."""
     with QSignalBlocker(combo):
-        if [combo.itemData(i) for i in range(combo.count())] != [d for _, d in items]:
+        items = list(items)
+        shown = [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())]
+        if shown != [(t, d) for t, d in items]:      # texts too: a new model's layer 0 has another shape
             combo.clear()
             for text, data in items:
                 combo.addItem(text, data)
@@ -86,10 +87,16 @@ class InputBox(QGroupBox):
                                     (tr("Validation sample"), src.INPUT_VAL),
                                     (tr("Dropped or drawn image"), src.INPUT_DROPPED),
                                     (tr("Feature map of a layer"), src.INPUT_FMAP),
-                                    (tr("Grid of the lesson"), src.INPUT_CUSTOM)))
+                                    (tr("Typed or pasted grid"), src.INPUT_CUSTOM)))
         form.addRow(tr("Source"), self.input_source)
         self.grid_combo = _combo((_name(g), g.key) for g in INPUT_GRIDS.values())
         form.addRow(tr("Grid"), self.grid_combo)
+        self.edit_button = QPushButton(tr("Edit a copy of this input"))
+        self.edit_button.setToolTip(tr("Copy the input on stage into the grid editor, to change its numbers or its "
+                                       "size (up to {0}x{0}, 1 to 3 channels).").format(GRID_MAX_SIDE))
+        form.addRow(self.edit_button)
+        self.grid_editor = GridEditor(sources.typed)
+        form.addRow(self.grid_editor)
         self.sample_spin = _spin(0, 0)
         form.addRow(tr("Sample #"), self.sample_spin)
         self.fmap_layer_combo = QComboBox()
@@ -106,6 +113,7 @@ class InputBox(QGroupBox):
         self.fmap_layer_combo.currentIndexChanged.connect(
             lambda: choose(fmap_layer=self.fmap_layer_combo.currentData()))
         self.channel_combo.currentIndexChanged.connect(lambda: stage.update(channel=self.channel_combo.currentData()))
+        self.edit_button.clicked.connect(self.edit_copy)
         sources.events.changed.connect(self._on_sources_changed)
         stage.events.changed.connect(self._on_stage_changed)
         self._on_sources_changed()
@@ -123,6 +131,23 @@ class InputBox(QGroupBox):
         self.grid_combo.setEnabled(kind == src.INPUT_GRID)
         self.sample_spin.setEnabled(kind in (src.INPUT_TRAIN, src.INPUT_VAL, src.INPUT_FMAP))
         self.fmap_layer_combo.setEnabled(kind == src.INPUT_FMAP)
+        self.grid_editor.setVisible(kind == src.INPUT_CUSTOM and s.custom is None)
+        self._update_edit_button()
+
+    def edit_copy(self) -> bool:
+        """The input on stage goes into the grid editor (it becomes the typed grid)."""
+        x = self.stage.input
+        if not self.sources.typed.fits(x):
+            return False
+        self.sources.custom_text = ""
+        self.sources.typed.set_values(x)        # the editor's change puts the typed grid on stage
+        return True
+
+    def _update_edit_button(self) -> None:
+        s = self.sources
+        editing = s.input_kind == src.INPUT_CUSTOM and s.custom is None
+        self.edit_button.setVisible(not editing)
+        self.edit_button.setEnabled(s.typed.fits(self.stage.input) and self.stage.theater is not None)
 
     def _on_stage_changed(self, **_) -> None:
         c = self.stage.input.shape[0]
@@ -130,51 +155,7 @@ class InputBox(QGroupBox):
                    for ch in self.stage.channel_choices]
         _fill(self.channel_combo, choices, self.stage.channel)
         self.channel_combo.setEnabled(self.channel_combo.count() > 1)
-
-
-class KernelTable(QTableWidget):
-    """The kernel's numbers, coloured by sign; typing a number makes a hand-made filter."""
-
-    invalid_text = Signal(str)      # what was typed is not a number
-
-    def __init__(self, sources: TheaterSources, parent: QWidget | None = None):
-        super().__init__(3, 3, parent)
-        self.sources = sources
-        self.horizontalHeader().setVisible(False)
-        self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
-        self.setToolTip(tr("Type numbers into the cells to make your own filter."))
-        self.setFixedHeight(120)
-        self.itemChanged.connect(self._on_cell_edited)
-
-    def show_kernel(self, k2d: np.ndarray) -> None:
-        k = k2d.shape[0]
-        scale = float(np.abs(k2d).max()) or 1.0
-        with QSignalBlocker(self):
-            self.setRowCount(k)
-            self.setColumnCount(k)
-            for r in range(k):
-                for c in range(k):
-                    item = QTableWidgetItem(fmt(float(k2d[r, c]), 3))
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                    item.setBackground(signed_color(float(k2d[r, c]), scale))
-                    self.setItem(r, c, item)
-
-    def _on_cell_edited(self, item: QTableWidgetItem) -> None:
-        text = item.text().strip().replace("−", "-").replace(",", ".")
-        try:
-            value = float(text) if text else 0.0
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            self.invalid_text.emit(tr("'{}' is not a number: type a value such as -1, 0.5 or 2.").format(item.text()))
-            self.show_kernel(self.sources.edited_kernel)
-            return
-        k = np.array(self.sources.edited_kernel, dtype=np.float64)
-        k[item.row(), item.column()] = value
-        self.sources.set_edited_kernel(k)
+        self._update_edit_button()
 
 
 class FilterBox(QGroupBox):
@@ -200,11 +181,14 @@ class FilterBox(QGroupBox):
         form.addRow(tr("Output channel"), self.filter_spin)
         self.in_channel_combo = QComboBox()
         form.addRow(tr("Input channel"), self.in_channel_combo)
-        self.kernel_size_spin = _spin(1, 7, 3)
+        self.kernel_size_spin = PairSpin(1, 9, 3)
         form.addRow(tr("Kernel size"), self.kernel_size_spin)
-        self.pool_size_spin = _spin(1, 5, 2)
+        self.pool_size_spin = PairSpin(1, 5, 2)
         form.addRow(tr("Pool size"), self.pool_size_spin)
-        self.kernel_table = KernelTable(sources)
+        self.kernel_draft = GridDraft(sources.edited_kernel, max_channels=1)
+        self.kernel_table = GridTable(self.kernel_draft, visible_rows=7)
+        self.kernel_table.setToolTip(tr("Type numbers into the cells to make your own filter, or press Ctrl+V on a "
+                                        "cell to paste a block of numbers."))
         form.addRow(self.kernel_table)
         self.kernel_note = QLabel()
         self.kernel_note.setWordWrap(True)
@@ -221,6 +205,8 @@ class FilterBox(QGroupBox):
             lambda: choose(in_channel=self.in_channel_combo.currentData()))
         self.kernel_size_spin.valueChanged.connect(self._on_kernel_size_changed)
         self.pool_size_spin.valueChanged.connect(lambda v: stage.update(pool_size=v))
+        self._syncing = False
+        self.kernel_draft.events.changed.connect(self._on_kernel_typed)
         sources.events.changed.connect(self._on_sources_changed)
         stage.events.changed.connect(self._on_stage_changed)
         self._on_sources_changed()
@@ -232,8 +218,8 @@ class FilterBox(QGroupBox):
         _show(self.preset_combo, s.preset_key)
         layers = []
         for i, layer in s.conv_layers():
-            F, C, K, _ = layer.params["W"].shape
-            layers.append((f"{i}: {layer.name} ({F}× {K}x{K}x{C})", i))
+            F, C, KH, KW = layer.params["W"].shape
+            layers.append((f"{i}: {layer.name} ({F}× {KH}x{KW}x{C})", i))
         _fill(self.layer_combo, layers, s.layer_index)
         layer = s.learned_layer()
         with QSignalBlocker(self.filter_spin):
@@ -242,8 +228,13 @@ class FilterBox(QGroupBox):
         channels = [(tr("all {} (summed)").format(layer.params["W"].shape[1]) if ch < 0 else str(ch), ch)
                     for ch in s.in_channel_choices()] if layer is not None else []
         _fill(self.in_channel_combo, channels, s.in_channel)
-        self.kernel_table.show_kernel(s.edited_kernel)
-        _show(self.kernel_size_spin, s.edited_kernel.shape[0])
+        if self.kernel_draft.fits(s.edited_kernel) and not np.array_equal(self.kernel_draft.plane(0), s.edited_kernel):
+            self._syncing = True            # showing the sources' kernel is not typing a new one
+            try:
+                self.kernel_draft.set_values(s.edited_kernel)
+            finally:
+                self._syncing = False
+        _show(self.kernel_size_spin, s.edited_kernel.shape if s.edited_kernel.ndim == 2 else 3)
         if s.kernel_kind == src.KERNEL_PRESET:
             p = KERNEL_PRESETS[s.preset_key]
             self.kernel_note.setText(p.note_ko if language() == "ko" else p.note_en)
@@ -265,16 +256,18 @@ class FilterBox(QGroupBox):
         self.preset_combo.setEnabled(conv and kind == src.KERNEL_PRESET)
         for w in (self.layer_combo, self.filter_spin, self.in_channel_combo):
             w.setEnabled(conv and kind == src.KERNEL_LEARNED)
-        self.kernel_size_spin.setEnabled(conv and kind == src.KERNEL_EDITED)
+        self.kernel_size_spin.setEnabled(conv and kind != src.KERNEL_LEARNED)
         self.kernel_table.setEnabled(conv)
         self.pool_size_spin.setEnabled(not conv)
 
-    def _on_kernel_size_changed(self, k: int) -> None:
-        old = self.sources.edited_kernel
-        new = np.zeros((k, k))
-        m = min(k, old.shape[0])
-        new[:m, :m] = old[:m, :m]
-        self.sources.set_edited_kernel(new)
+    def _on_kernel_size_changed(self, size) -> None:
+        """A new ``rows x columns`` kernel: the top-left numbers stay, new cells are 0 (a hand-made filter)."""
+        kh, kw = (size, size) if isinstance(size, int) else size
+        self.kernel_draft.resize(kh, kw)
+
+    def _on_kernel_typed(self, **_) -> None:
+        if not self._syncing:
+            self.sources.set_edited_kernel(self.kernel_draft.plane(0))
 
 
 class SettingsBox(QGroupBox):
@@ -284,7 +277,7 @@ class SettingsBox(QGroupBox):
         super().__init__(tr("Settings"), parent)
         self.stage = stage
         form = QFormLayout(self)
-        self.stride_spin = _spin(1, 6, 1)
+        self.stride_spin = PairSpin(1, 6, 1)
         form.addRow(tr("Stride"), self.stride_spin)
         self.padding_combo = _combo(((tr("valid (no padding)"), "valid"), (tr("same (keep the size)"), "same"),
                                      (tr("custom p"), "custom")))

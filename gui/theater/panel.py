@@ -93,6 +93,7 @@ class TheaterPanel(QWidget):
         self.stage.events.changed.connect(self._on_stage_changed)
         self.stage.events.position.connect(self._on_position)
         self.filter_box.kernel_table.invalid_text.connect(self.show_message)
+        self.input_box.grid_editor.invalid_text.connect(self.show_message)
         self.playback.controls_button.toggled.connect(self.set_controls_visible)
         self.backward_view.playback.controls_button.toggled.connect(self.set_controls_visible)
         self.direction_combo.activated.connect(lambda _i: self.set_direction(self.direction_combo.currentData()))

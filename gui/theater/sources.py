@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import ShapeError
-from engine.shapes import pair
 from engine.theater import INPUT_GRIDS, KERNEL_PRESETS, apply_kernel, kernel_for_input
 from gui.i18n import language, tr, tr_class, tr_error
 from gui.theater.events import Events
-from gui.theater.stage import MAX_CHANNEL_ROWS
+from gui.theater.grid_editor import GridDraft
+from gui.theater.stage import MAX_CHANNEL_ROWS, window_value
 
 INPUT_GRID, INPUT_TRAIN, INPUT_VAL, INPUT_DROPPED, INPUT_FMAP = "grid", "train", "validation", "dropped", "fmap"
-INPUT_CUSTOM = "custom"     # a grid typed elsewhere (a lesson step): set_custom_input
+INPUT_CUSTOM = "custom"     # a grid typed or pasted in the grid editor, or given by a lesson: set_custom_input
 INPUT_KINDS = (INPUT_GRID, INPUT_TRAIN, INPUT_VAL, INPUT_DROPPED, INPUT_FMAP, INPUT_CUSTOM)
 KERNEL_PRESET, KERNEL_LEARNED, KERNEL_EDITED = "preset", "learned", "edited"
 KERNEL_KINDS = (KERNEL_PRESET, KERNEL_LEARNED, KERNEL_EDITED)
@@ -58,17 +58,17 @@ def _name(item) -> str:
 
 
 def layer_settings(layer) -> dict:
-    """Stride, padding, mode and ReLU of a Conv2D layer as ``StageModel`` settings."""
-    sh, sw = pair(layer.strides)
-    kh, kw = pair(layer.kernel_size)
-    if sh != sw or kh != kw:
-        raise SourceUnavailable(tr("The theater shows square kernels and strides; layer '{}' uses a {}x{} kernel "
-                                   "with stride ({}, {}).").format(layer.name, kh, kw, sh, sw))
-    settings = {"stride": int(sh), "mode": layer.mode, "relu": layer.activation == "relu"}
+    """Stride (an int, or ``(sh, sw)`` when rectangular), padding, mode and ReLU of a Conv2D layer as
+    ``StageModel`` settings. A padding the stage cannot set (different numbers per side) is refused."""
+    settings = {"stride": window_value(layer.strides), "mode": layer.mode, "relu": layer.activation == "relu"}
     if isinstance(layer.padding, str):
         settings["padding"] = layer.padding
     else:
-        settings.update(padding="custom", pad=int(np.max(layer.padding)))
+        pads = set(np.ravel(layer.padding).tolist())
+        if len(pads) > 1:
+            raise SourceUnavailable(tr("Layer '{}' pads its sides differently ({}); the theater pads every side "
+                                       "alike.").format(layer.name, layer.padding))
+        settings.update(padding="custom", pad=int(pads.pop()))
     return settings
 
 
@@ -85,8 +85,11 @@ class TheaterSources:
         self.model = None                   # a private copy: never the training thread's model
         self.inspection = None              # the controller's latest (activations, weights, sample)
         self.dropped: np.ndarray | None = None
-        self.custom: np.ndarray | None = None       # (C, H, W) float64 of set_custom_input
+        self.custom: np.ndarray | None = None       # a lesson's input too large for the grid editor
         self.custom_text = ""
+        #: the grid typed or pasted in the grid editor (the "custom" input); starts as the 1-D example
+        self.typed = GridDraft(INPUT_GRIDS["seed_1d"].array)
+        self.typed.events.changed.connect(self._on_typed_changed)
         self.training = False               # True while the controller's trainer runs
         self.kernels_warm = True            # False while the engine still compiles its kernels
         self.input_kind = INPUT_GRID
@@ -118,19 +121,39 @@ class TheaterSources:
         self.events.changed(names=frozenset(choices))
 
     def set_edited_kernel(self, kernel) -> None:
-        """A hand-made ``(K, K)`` filter (what typing into the kernel table does)."""
+        """A hand-made ``(KH, KW)`` filter (what typing into the kernel table does)."""
         self.edited_kernel = np.array(kernel, dtype=np.float64)
         self.kernel_kind = KERNEL_EDITED
         self.events.changed(names=frozenset({"edited_kernel"}))
 
     def set_custom_input(self, x, text: str = "") -> None:
         """Put an arbitrary grid ``(H, W)`` or ``(C, H, W)`` on stage as the input (a lesson's typed grid,
-        a dataset image it names); ``text`` is its short description."""
+        a dataset image it names); ``text`` is its short description. A grid the editor can hold
+        (:meth:`GridDraft.fits`) goes into it, so it can be edited further."""
         a = np.array(x, dtype=np.float64)
-        self.custom = a[None] if a.ndim == 2 else a
+        a = a[None] if a.ndim == 2 else a
+        if self.typed.fits(a):
+            with self.typed.events.changed.blocker():
+                self.typed.set_values(a)
+            self.custom = None
+        else:
+            self.custom = a
         self.custom_text = text or tr("grid of the lesson")
         self.input_kind = INPUT_CUSTOM
         self.events.changed(names=frozenset({"input_kind", "custom"}))
+
+    def _on_typed_changed(self, **_) -> None:
+        """A number typed, a block pasted or the grid resized in the editor: the typed grid goes on stage."""
+        self.custom = None
+        self.custom_text = tr("typed grid")
+        self.input_kind = INPUT_CUSTOM
+        self.events.changed(names=frozenset({"input_kind", "custom"}))
+
+    def custom_input(self) -> tuple[np.ndarray, str]:
+        """The custom input: a lesson's large image, else the typed grid, with its description."""
+        if self.custom is not None:
+            return self.custom, self.custom_text
+        return self.typed.array(), self.custom_text or tr("typed grid")
 
     def set_dataset(self, dataset) -> None:
         self.dataset = dataset
@@ -254,9 +277,7 @@ class TheaterSources:
             name = self.model.layers[self.fmap_layer].name
             return fmap, f"{name} · {tr('validation sample')} #{k}"
         if kind == INPUT_CUSTOM:
-            if self.custom is None:
-                raise SourceUnavailable(tr("No grid has been given yet: pick a hand-made grid."))
-            return self.custom, self.custom_text
+            return self.custom_input()
         if kind == INPUT_DROPPED:
             if self.dropped is None:
                 raise SourceUnavailable(tr("No image has been dropped yet: drop a picture on the window."))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.errors import ConvScopeError
+from engine.shapes import pair
 from engine.theater import MODES, OPERATIONS, ConvTheater, TheaterStep
 from gui.i18n import tr_error
 from gui.theater.events import Events
@@ -26,6 +27,12 @@ MAX_CHANNEL_ROWS = 3        # RGB: one row per channel; deeper inputs are shown 
 PADDINGS = ("valid", "same", "custom")
 _KEEPS_POSITION = frozenset({"bias", "relu", "mode"})   # the window stays where it is; the numbers change
 _SETTINGS = ("op", "stride", "padding", "pad", "mode", "bias", "relu", "pool_size", "channel")
+
+
+def window_value(value):
+    """A stride or pool size as the stage keeps it: an int when square, an ``(h, w)`` pair otherwise."""
+    h, w = (int(v) for v in pair(value))
+    return h if h == w else (h, w)
 
 
 def _whole(values: np.ndarray) -> bool:
@@ -38,10 +45,11 @@ class StageModel:
     Attributes (set them with :meth:`update`, which recomputes once and emits ``changed``)
     ----------
     input : ``(C, H, W)`` float64, the whole input (all its channels)
-    kernel : ``(C, K, K)`` or ``(K, K)`` float64 or None (pooling needs none)
+    kernel : ``(C, KH, KW)`` or ``(KH, KW)`` float64 or None (pooling needs none); ``KH != KW`` is fine
     input_text, kernel_text : short descriptions for the headline
     op : ``"conv"``, ``"max"`` or ``"avg"``; ``pool_size`` the pooling window
     stride : the step ``s``; ``padding`` ``"valid"``, ``"same"`` or ``"custom"`` with ``pad`` pixels per side
+        (``stride`` and ``pool_size`` are an int when square, an ``(h, w)`` pair otherwise: :func:`window_value`)
     mode : ``"cross_correlation"`` or ``"convolution"`` (flipped kernel)
     bias, relu : added / applied after the sum (conv only)
     channel : ``-1`` for all channels (up to :data:`MAX_CHANNEL_ROWS`), else the one channel shown
@@ -100,6 +108,9 @@ class StageModel:
             changes["stride"] = changes.get("pool_size", self.pool_size) if pooling else 1
             if pooling and changes.get("padding", self.padding) == "custom":
                 changes["padding"] = "valid"
+        for name in ("stride", "pool_size"):
+            if name in changes:
+                changes[name] = window_value(changes[name])
         if "input" in changes:
             changes["input"] = self._as_chw(changes["input"])
         if "kernel" in changes and changes["kernel"] is not None:

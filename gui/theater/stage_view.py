@@ -180,7 +180,7 @@ class StageView(QWidget):
             self._top_row.setStretch(0, wp)
             self._top_row.setStretch(2, t.out_w)
             return
-        for colno, cols in ((0, wp), (2, t.size), (4, t.size), (6, t.out_w)):
+        for colno, cols in ((0, wp), (2, t.kernel_hw[1]), (4, t.kernel_hw[1]), (6, t.out_w)):
             self.grid.setColumnStretch(colno, max(cols, 1))
         for colno in (1, 3, 5):
             self.grid.setColumnStretch(colno, 0)

@@ -60,7 +60,7 @@ def equation_html(stage: StageModel) -> str:
     text = f"Σ {total} + {tr('bias')} {_signed(st.bias, d)} = <b>{_signed(st.pre_activation, d)}</b>"
     if t.relu:
         text += f" &nbsp;→ ReLU → <b>{_signed(st.value, d)}</b>"
-    if t.channels == 1 and t.size <= 3:
+    if t.channels == 1 and t.kernel_hw[0] * t.kernel_hw[1] <= 9:
         # the seed's x1*w1 + x2*w2 + ... written out, pixel by pixel (small enough to read)
         kd = stage.kernel_digits
         terms = []
@@ -96,16 +96,23 @@ def formula_html(stage: StageModel) -> str:
     return f"{head}{body}{flip}"
 
 
+def stride_text(stride) -> str:
+    """``2`` for a square stride, ``(2, 1)`` (rows, columns) for a rectangular one."""
+    return str(stride) if isinstance(stride, int) else f"({stride[0]}, {stride[1]})"
+
+
 def headline_text(stage: StageModel) -> str:
     t = stage.theater
     if t is None:
         return ""
     shape_in = f"{t.height}×{t.width}×{t.channels}"
+    kh, kw = t.kernel_hw
+    s = stride_text(t.stride)
     if t.op == "conv":
-        return tr("{input} ({shape}) with {kernel} ({k}×{k}×{c}), stride {s}").format(
-            input=stage.input_text, shape=shape_in, kernel=stage.kernel_text, k=t.size, c=t.channels, s=t.stride)
+        return tr("{input} ({shape}) with {kernel} ({kh}×{kw}×{c}), stride {s}").format(
+            input=stage.input_text, shape=shape_in, kernel=stage.kernel_text, kh=kh, kw=kw, c=t.channels, s=s)
     name = tr("Max pooling") if t.op == "max" else tr("Average pooling")
-    return f"{name} {t.size}×{t.size}, {tr('stride')} {t.stride} · {stage.input_text} ({shape_in})"
+    return f"{name} {kh}×{kw}, {tr('stride')} {s} · {stage.input_text} ({shape_in})"
 
 
 def position_text(stage: StageModel) -> str:

@@ -362,13 +362,13 @@ def test_the_seed_four_edge_filters_light_up_their_own_border_of_a_bright_square
     assert KERNEL_PRESETS["left_vertical_edge"].kernel.tolist() == [[-1, 1, 0]] * 3
 
 
-def test_every_preset_has_names_in_both_languages_and_a_square_kernel():
+def test_every_preset_has_names_in_both_languages_and_a_square_kernel_but_the_1d_example():
     for key in ("sobel_vertical", "sobel_horizontal", "scharr_vertical", "prewitt_vertical", "laplacian",
                 "box_blur", "sharpen", "identity"):
         assert key in KERNEL_PRESETS
     for p in KERNEL_PRESETS.values():
         k = p.kernel
-        assert k.ndim == 2 and k.shape[0] == k.shape[1]
+        assert k.ndim == 2 and (k.shape[0] == k.shape[1] or (p.key, k.shape) == ("difference_1d", (1, 3)))
         assert p.name_en and p.name_ko and p.note_ko
     assert KERNEL_PRESETS["box_blur"].kernel.sum() == pytest.approx(1.0)
     img = np.random.default_rng(0).normal(size=(5, 5))
@@ -422,3 +422,73 @@ def test_a_rectangular_kernel_too_tall_for_the_input_names_the_height():
     with pytest.raises(ShapeError) as info:
         ConvTheater(np.ones((2, 7)), np.ones((3, 1)))
     assert "kernel height 3 does not fit input height 2" in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# the seed 002 1-D example and grids typed as text
+# ---------------------------------------------------------------------------------------------
+def test_the_seed_1d_example_gives_the_notes_numbers_in_both_modes():
+    x = INPUT_GRIDS["seed_1d"].array
+    w = KERNEL_PRESETS["difference_1d"].kernel
+    assert x.shape == (1, 1, 7) and w.shape == (1, 3)
+    cross = ConvTheater(x, w)
+    assert cross.kernel_hw == (1, 3) and (cross.out_h, cross.out_w) == (1, 5)
+    assert cross.output().tolist() == [[1, -1, -2, 0, 3]]
+    conv = ConvTheater(x, w, mode="convolution")
+    assert conv.effective_kernel[0].tolist() == [[1, 0, -1]]
+    assert conv.output().tolist() == [[-1, 1, 2, 0, -3]]
+    assert conv.step(4).products[0].tolist() == [[0, 0, -3]]     # x = 0 2 3 under w flipped 1 0 -1
+
+
+@pytest.mark.parametrize("text", [
+    "1 3 2 2 0 2 3", "1,3,2,2,0,2,3", "[1,3,2,2,0,2,3]", "1\t3\t2\t2\t0\t2\t3\n", "1; 3; 2; 2; 0; 2; 3",
+    "1 3 2 2 −0 2 3",
+])
+def test_a_row_of_numbers_pastes_as_a_1_by_7_grid_whatever_separates_them(text):
+    from engine.theater import parse_grid_text
+
+    assert parse_grid_text(text).tolist() == [[[1, 3, 2, 2, 0, 2, 3]]]
+
+
+def test_lines_are_rows_empty_lines_channels_and_nested_lists_read_like_numpy():
+    from engine.theater import format_grid_text, parse_grid_text
+
+    assert parse_grid_text("1 2\n3 4\n").shape == (1, 2, 2)
+    rgb = parse_grid_text("1 2\n3 4\n\n5 6\n7 8\n\n\n0 0\n0 -1.5")
+    assert rgb.shape == (3, 2, 2) and rgb[2, 1, 1] == -1.5
+    assert parse_grid_text("[[1, 2], [3, 4]]").tolist() == [[[1, 2], [3, 4]]]
+    assert parse_grid_text("[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]").shape == (2, 2, 2)
+    assert np.array_equal(parse_grid_text(format_grid_text(rgb)), rgb)
+
+
+@pytest.mark.parametrize("text,code,values", [
+    ("1 2 3\n4 x 6", "grid_not_a_number", {"channel": 1, "row": 2, "column": 2, "text": "x"}),
+    ("1 2 3\n4 5", "grid_ragged_row", {"channel": 1, "row": 2, "got": 2, "width": 3}),
+    ("1 2\n\n3 4 5", "grid_ragged_row", {"channel": 2, "row": 1, "got": 3, "width": 2}),
+    ("  \n, ,\n", "grid_empty", {}),
+    ("1\n2\n\n3", "grid_channel_heights", {}),
+    (" ".join(["1"] * 17), "grid_columns_out_of_range", {"got": 17, "most": 16}),
+    ("\n".join(["1"] * 40), "grid_rows_out_of_range", {"got": 40, "most": 16}),
+    ("1\n\n2\n\n3\n\n4", "grid_channels_out_of_range", {"got": 4, "most": 3}),
+])
+def test_a_bad_paste_names_the_row_column_or_size_that_is_wrong(text, code, values):
+    from engine.theater import parse_grid_text
+
+    with pytest.raises(ShapeError) as info:
+        parse_grid_text(text)
+    assert info.value.code == code
+    assert values.items() <= info.value.values.items()
+
+
+def test_a_bad_paste_is_explained_in_korean_too():
+    from engine.theater import parse_grid_text
+    from gui import i18n
+
+    with pytest.raises(ShapeError) as info:
+        parse_grid_text("1 2 3\n4 abc 6")
+    assert "row 2, column 2" in str(info.value) and "'abc'" in str(info.value)
+    i18n.set_language("ko")
+    try:
+        assert "2행 2열" in i18n.tr_error(info.value)
+    finally:
+        i18n.set_language("en")
