@@ -38,6 +38,9 @@ def main() -> int:
     from gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)     # as gui.app does
     i18n.set_language(args.lang)
     flags = ["--dataset", args.dataset, "--train", "--reset-layout", "--lang", args.lang]
     if args.data_dir:

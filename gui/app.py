@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="images to classify, a saved model (.npz) or a folder of images to use as the dataset")
     p.add_argument("--dataset", default=None,
                    help="dataset to open: shapes (built-in, offline), mnist, fashion_mnist, or an image folder")
+    p.add_argument("--color", "--colour", dest="color", choices=("rgb", "grayscale"), default=None,
+                   help="how an image folder's pictures are read: rgb (3 channels) or grayscale (1); default: "
+                        "the last choice, else rgb when the folder holds colour pictures")
+    p.add_argument("--image-size", type=_image_size, default=None, metavar="N",
+                   help="side in pixels every picture of an image folder is fitted to (4-512, e.g. 64 or 64x64; "
+                        "default: 64 in colour, 28 in grayscale)")
     p.add_argument("--model", default=None, help="preset name (e.g. lenet5, keras_mnist) or a saved .npz model file")
     p.add_argument("--data-dir", default=None, help="folder holding MNIST / Fashion-MNIST IDX files")
     p.add_argument("--runs-dir", default=None, metavar="FOLDER",
@@ -59,6 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _image_size(text: str) -> int:
+    from engine.errors import ConvScopeError
+    from gui.desktop.folder_options import parse_image_size
+
+    try:
+        return parse_image_size(text)
+    except ConvScopeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _names_a_folder(args) -> bool:
+    """True when the flags give an image folder (``--dataset FOLDER`` or a folder among the paths)."""
+    candidates = ([args.dataset] if args.dataset else []) + list(args.paths or [])
+    return any(Path(str(c)).expanduser().is_dir() for c in candidates)
+
+
 def parse_size(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
@@ -77,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return install_main(["--uninstall"] if args.uninstall_desktop else [])
     size = parse_size(args.size)
+    if (args.color or args.image_size) and not _names_a_folder(args):
+        raise SystemExit("--color and --image-size say how an image folder is read: give the folder with "
+                         "--dataset FOLDER or as a path (built-in datasets keep their own size and colour)")
     if args.data_dir:
         os.environ["CONVSCOPE_DATA_DIR"] = str(Path(args.data_dir).expanduser())
     if args.runs_dir:

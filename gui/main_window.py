@@ -353,9 +353,13 @@ class MainWindow(MenusMixin, LessonsMixin, OpenFilesMixin, QMainWindow):
         folders = sort_paths(getattr(opts, "paths", None) or []).folders
         if folders and not dataset:
             dataset = folders[-1]                    # `convscope FOLDER`: that folder is the first dataset
+        folder_options = None
         if dataset and Path(dataset).is_dir():
             self.expect_dataset_folder(dataset)
-        c.load_dataset_async(dataset or "shapes", data_dir=getattr(opts, "data_dir", None))
+            chosen = self.folder_options_for(dataset, getattr(opts, "color", None), getattr(opts, "image_size", None))
+            folder_options = None if chosen is None else chosen.load_kwargs()
+        c.load_dataset_async(dataset or "shapes", data_dir=getattr(opts, "data_dir", None),
+                             folder_options=folder_options)
         if getattr(opts, "lesson", None):
             self.open_lesson(opts.lesson)            # its dataset, if any, follows the first one
 

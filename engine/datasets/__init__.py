@@ -15,7 +15,7 @@ from engine.datasets.base import Dataset, DatasetInfo, batches, split_train_vali
 from engine.datasets.colour_shapes import COLOUR_SHAPE_CLASSES, load_colour_shapes
 from engine.datasets.colour_shapes import INFO as _COLOUR_INFO
 from engine.datasets.colour_shapes import INFO_64 as _COLOUR_INFO_64
-from engine.datasets.folder import IMAGE_EXTENSIONS, load_image_folder
+from engine.datasets.folder import IMAGE_EXTENSIONS, FolderScan, load_image_folder, scan_image_folder
 from engine.datasets.generated import INFO as _SHAPES_INFO
 from engine.datasets.generated import SHAPE_CLASSES, generate_shapes, load_shapes
 from engine.datasets.idx import read_idx, write_idx
@@ -25,7 +25,8 @@ from engine.errors import DatasetError
 
 __all__ = ["Dataset", "DatasetInfo", "DATASETS", "load_dataset", "load_image_folder", "batches",
            "split_train_validation", "to_float", "read_idx", "write_idx", "generate_shapes",
-           "SHAPE_CLASSES", "MNIST_CLASSES", "FASHION_CLASSES", "IMAGE_EXTENSIONS", "COLOUR_SHAPE_CLASSES"]
+           "SHAPE_CLASSES", "MNIST_CLASSES", "FASHION_CLASSES", "IMAGE_EXTENSIONS", "COLOUR_SHAPE_CLASSES",
+           "scan_image_folder", "FolderScan"]
 
 # name -> what the app can show before loading (display name, classes, sizes, licence)
 DATASETS: dict[str, DatasetInfo] = {"shapes": _SHAPES_INFO, **_MNIST_INFO, "colour_shapes": _COLOUR_INFO,

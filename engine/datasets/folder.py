@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,8 @@ from engine.datasets.base import Dataset, split_train_validation
 from engine.errors import ConvScopeError, DatasetError, ImageError, Message, Shape, Term
 from engine.imaging import IMAGE_EXTENSIONS
 
-__all__ = ["load_image_folder", "IMAGE_EXTENSIONS", "available_memory", "check_folder_fits_in_memory"]
+__all__ = ["load_image_folder", "scan_image_folder", "FolderScan", "channels_of", "IMAGE_EXTENSIONS",
+           "available_memory", "check_folder_fits_in_memory"]
 
 _IGNORED = {"thumbs.db", "desktop.ini", ".ds_store"}
 MAX_IMAGES = 200_000
@@ -87,43 +89,78 @@ def check_folder_fits_in_memory(count: int, shape: tuple[int, int, int], folder:
     return needed
 
 
-def _parse_size(image_size) -> tuple[int, int]:
-    try:
-        if isinstance(image_size, (int, np.integer)):
-            h = w = int(image_size)
-        else:
-            h, w = (int(v) for v in image_size)
-    except (TypeError, ValueError):
-        raise DatasetError("image_size_invalid", value=image_size) from None
-    if not (4 <= h <= 512 and 4 <= w <= 512):
-        raise DatasetError("image_size_range", value=image_size)
-    return h, w
+@dataclass(frozen=True)
+class FolderScan:
+    """What a folder holds, found without decoding a picture (``scan_image_folder``).
 
-
-def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", validation_split: float = 0.2,
-                      seed: int = 0, max_per_class: int | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> Dataset:
-    """Load ``path/<class>/<image>`` files into a :class:`Dataset` (validation part in ``x_test``).
-
-    ``image_size``: ``N`` or ``(H, W)`` (4..512). ``color``: ``"grayscale"`` (1 channel) or ``"rgb"`` (3);
-    mixed folders are converted as the module docstring says. ``validation_split``: fraction of each
-    class kept for validation (stratified, shuffled with ``seed``). ``progress(done, total)`` is
-    called while decoding. A folder too large for the memory at this size raises
-    :class:`DatasetError` (``folder_too_big_for_memory``) before any file is decoded.
+    ``class_names`` (subfolders with images, alphabetical), ``files`` ``[(path, class id)]``,
+    ``skipped`` ``[(path, ImageError)]`` (not image files), ``notes`` (``Message``: loose or empty).
     """
-    from engine.imaging import fit_to_shape, load_image
 
+    root: Path
+    class_names: list
+    files: list
+    skipped: list
+    notes: list
+
+    @property
+    def count(self) -> int:
+        return len(self.files)
+
+    def class_counts(self) -> list[int]:
+        counts = [0] * len(self.class_names)
+        for _path, label in self.files:
+            counts[label] += 1
+        return counts
+
+    def bytes_needed(self, image_size, color: str) -> int:
+        """Memory the pictures take while loading at ``image_size`` in ``color`` (what the check compares)."""
+        h, w = _parse_size(image_size)
+        return self.count * channels_of(color) * h * w * _COPIES
+
+    def check_memory(self, image_size, color: str, available: int | None = None) -> int:
+        """:func:`check_folder_fits_in_memory` for these pictures at this size and colour."""
+        h, w = _parse_size(image_size)
+        return check_folder_fits_in_memory(self.count, (channels_of(color), h, w), str(self.root), available)
+
+    def looks_colour(self, most: int = 24) -> bool:
+        """True when a sample of the pictures (up to ``most``, spread over the classes; headers only)
+        holds a colour one: a sensible default for ``color``."""
+        from PIL import Image
+
+        step = max(1, len(self.files) // max(most, 1))
+        for path, _label in self.files[::step][:most]:
+            try:
+                with Image.open(path) as image:
+                    if image.mode not in _GRAY_MODES:
+                        return True
+            except (OSError, ValueError, Image.DecompressionBombError):
+                continue
+        return False
+
+
+_GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+
+
+def channels_of(color: str) -> int:
+    """1 for ``"grayscale"``, 3 for ``"rgb"``; DatasetError ``color_invalid`` otherwise."""
+    c = str(color).lower()
+    if c not in ("grayscale", "rgb"):
+        raise DatasetError("color_invalid", value=color)
+    return 1 if c == "grayscale" else 3
+
+
+def scan_image_folder(path, max_per_class: int | None = None) -> FolderScan:
+    """List a dataset folder's classes and pictures without decoding them (cheap: file names only).
+
+    Raises the folder's :class:`DatasetError` (missing, a file, no subfolders, fewer than two classes,
+    too many images) as :func:`load_image_folder` would.
+    """
     root = Path(path).expanduser()
     if not root.exists():
         raise DatasetError("folder_missing", folder=str(root))
     if not root.is_dir():
         raise DatasetError("folder_is_file", folder=str(root))
-    h, w = _parse_size(image_size)
-    color = str(color).lower()
-    if color not in ("grayscale", "rgb"):
-        raise DatasetError("color_invalid", value=color)
-    channels = 1 if color == "grayscale" else 3
-
     class_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
                         key=lambda d: d.name)
     loose = [f.name for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
@@ -161,6 +198,43 @@ def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", valid
     if len(class_names) < 2:
         raise DatasetError("folder_too_few_classes", folder=str(root), count=len(class_names),
                            names=", ".join(class_names) or Term("none"))
+    return FolderScan(root, class_names, files, skipped, notes)
+
+
+def _parse_size(image_size) -> tuple[int, int]:
+    try:
+        if isinstance(image_size, (int, np.integer)):
+            h = w = int(image_size)
+        else:
+            h, w = (int(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise DatasetError("image_size_invalid", value=image_size) from None
+    if not (4 <= h <= 512 and 4 <= w <= 512):
+        raise DatasetError("image_size_range", value=image_size)
+    return h, w
+
+
+def load_image_folder(path, image_size=(28, 28), color: str = "grayscale", validation_split: float = 0.2,
+                      seed: int = 0, max_per_class: int | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> Dataset:
+    """Load ``path/<class>/<image>`` files into a :class:`Dataset` (validation part in ``x_test``).
+
+    ``image_size``: ``N`` or ``(H, W)`` (4..512). ``color``: ``"grayscale"`` (1 channel) or ``"rgb"`` (3);
+    mixed folders are converted as the module docstring says. ``validation_split``: fraction of each
+    class kept for validation (stratified, shuffled with ``seed``). ``progress(done, total)`` is
+    called while decoding. A folder too large for the memory at this size raises
+    :class:`DatasetError` (``folder_too_big_for_memory``) before any file is decoded.
+    """
+    from engine.imaging import fit_to_shape, load_image
+
+    root = Path(path).expanduser()
+    h, w = _parse_size(image_size)
+    channels = channels_of(color)
+
+    scan = scan_image_folder(root, max_per_class)
+    files, class_names = scan.files, scan.class_names
+    skipped: list[tuple[str, ConvScopeError]] = list(scan.skipped)
+    notes: list[Message] = list(scan.notes)
     check_folder_fits_in_memory(len(files), (channels, h, w), str(root))
 
     x = np.empty((len(files), channels, h, w), np.uint8)

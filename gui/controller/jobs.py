@@ -31,11 +31,13 @@ def _emit(signal, *values) -> None:
         pass
 
 
-def load_dataset(name: str, seed: int, data_dir: str | None = None, progress=None, should_stop=None):
-    """Load a dataset by name or image-folder path (any thread; no Qt)."""
+def load_dataset(name: str, seed: int, data_dir: str | None = None, progress=None, should_stop=None,
+                 folder_options: dict | None = None):
+    """Load a dataset by name or image-folder path (any thread; no Qt). ``folder_options``: keyword
+    arguments of ``load_image_folder`` for a folder (``color``, ``image_size``; default 28x28 grayscale)."""
     path = Path(name).expanduser()
     if name not in datasets.DATASETS and path.is_dir():
-        return datasets.load_image_folder(str(path), seed=seed)
+        return datasets.load_image_folder(str(path), seed=seed, **(folder_options or {}))
     data_dir = data_dir or os.environ.get("CONVSCOPE_DATA_DIR")
     options = {}
     if should_stop is not None and datasets.DATASETS.get(name) is not None and not datasets.DATASETS[name].offline:
@@ -113,7 +115,7 @@ class DatasetLoader(QObject):
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, name: str, seed: int, data_dir: str | None = None) -> bool:
+    def start(self, name: str, seed: int, data_dir: str | None = None, folder_options: dict | None = None) -> bool:
         if self.running:
             return False
         loaded, progress_signal, cancel = self.loaded, self.progress, self._cancel
@@ -127,7 +129,7 @@ class DatasetLoader(QObject):
 
         def work() -> None:
             try:
-                result = load_dataset(name, seed, data_dir, progress, cancel.is_set)
+                result = load_dataset(name, seed, data_dir, progress, cancel.is_set, folder_options)
             except Exception as exc:  # noqa: BLE001 - any failure keeps the current dataset
                 traceback.print_exc()
                 result = exc

@@ -24,8 +24,9 @@ class ModelSetup:
     # ------------------------------------------------------------------------------------------
     # dataset and model
     # ------------------------------------------------------------------------------------------
-    def set_dataset(self, name_or_path, data_dir: str | None = None) -> bool:
-        """Load a dataset by name ("shapes", "mnist", "fashion_mnist") or an image-folder path, now.
+    def set_dataset(self, name_or_path, data_dir: str | None = None, folder_options: dict | None = None) -> bool:
+        """Load a dataset by name ("shapes", "mnist", "fashion_mnist") or an image-folder path, now;
+        ``folder_options`` (``color``, ``image_size``) say how a folder's pictures are read.
 
         Keeps the current dataset and reports a message when loading fails. (The window uses
         :meth:`load_dataset_async`, which does the same without blocking the GUI.)
@@ -33,17 +34,17 @@ class ModelSetup:
         name = str(name_or_path)
         self.status_message.emit(tr("Loading dataset {}...").format(name))
         try:
-            ds = load_dataset(name, int(self.options["seed"]), data_dir)
+            ds = load_dataset(name, int(self.options["seed"]), data_dir, folder_options=folder_options)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the current dataset
             self._error(tr("Could not load the dataset {}: {}").format(name, tr_error(exc)))
             return False
         return self.use_dataset(ds)
 
-    def load_dataset_async(self, name_or_path, data_dir: str | None = None) -> bool:
+    def load_dataset_async(self, name_or_path, data_dir: str | None = None, folder_options: dict | None = None) -> bool:
         """Load a dataset on a helper thread; ``dataset_changed`` + ``dataset_ready`` or ``dataset_failed``
-        follows. Returns False when a load is already running."""
+        follows. Returns False when a load is already running. ``folder_options``: as :meth:`set_dataset`."""
         name = str(name_or_path)
-        if not self._loader.start(name, int(self.options["seed"]), data_dir):
+        if not self._loader.start(name, int(self.options["seed"]), data_dir, folder_options):
             return False
         self._loading_name = name
         self.dataset_loading.emit(name)

@@ -71,10 +71,13 @@ def sort_paths(paths, cwd: str | None = None) -> SortedPaths:
     return out
 
 
-def open_paths(window, paths, cwd: str | None = None, load_folder: bool = True) -> SortedPaths:
+def open_paths(window, paths, cwd: str | None = None, load_folder: bool = True,
+               folder_options=None) -> SortedPaths:
     """Open ``paths`` in ``window`` as if they were dropped on it; returns how they were sorted.
 
     ``load_folder=False`` leaves folders out (at start-up the window loads the first one itself).
+    ``folder_options`` (:class:`gui.desktop.folder_options.FolderOptions`): how a folder's pictures are
+    read; default ``window.folder_options_for(folder)`` (the remembered choice or what the folder holds).
     """
     sorted_paths = sort_paths(paths, cwd)
     if sorted_paths.problems:
@@ -89,8 +92,11 @@ def open_paths(window, paths, cwd: str | None = None, load_folder: bool = True) 
         after_dataset.append(lambda: window.classify_when_ready(sorted_paths.images))
     if load_folder and sorted_paths.folders:
         _PendingAfterDataset(window, after_dataset)
-        window.expect_dataset_folder(sorted_paths.folders[-1])
-        if not controller.load_dataset_async(sorted_paths.folders[-1]):
+        folder = sorted_paths.folders[-1]
+        window.expect_dataset_folder(folder)
+        options = folder_options if folder_options is not None else window.folder_options_for(folder)
+        kwargs = None if options is None else options.load_kwargs()
+        if not controller.load_dataset_async(folder, folder_options=kwargs):
             window.message_bar.show_message(tr("A dataset is still loading; drop the folder again when it is "
                                                "ready."))
     else:

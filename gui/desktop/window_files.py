@@ -8,11 +8,22 @@ panels and menus.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDialog, QFileDialog
 
+from engine.datasets import scan_image_folder
+from engine.errors import ConvScopeError
+from gui.desktop.folder_dialog import FolderOptionsDialog
+from gui.desktop.folder_options import (
+    FolderChoice,
+    FolderOptions,
+    remember_options,
+    remembered_options,
+    suggested_options,
+)
 from gui.desktop.open_paths import open_paths
 from gui.desktop.recent import RecentFiles, RecentMenu
-from gui.i18n import tr
+from gui.i18n import tr, tr_error
 
 
 class OpenFilesMixin:
@@ -34,11 +45,40 @@ class OpenFilesMixin:
     def open_folder_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, tr("Open a folder of images as the dataset"))
         if path:
-            self.open_paths([path])
+            self.open_folder_asking(path)
 
-    def open_paths(self, paths: list, cwd: str | None = None) -> None:
+    def open_folder_asking(self, path: str) -> bool:
+        """Ask colour and size for the folder ``path`` (its classes and the memory shown), then load it.
+        False when the folder is no dataset (the reason in the message bar) or the user cancelled."""
+        try:
+            choice = FolderChoice(path, remembered_options(QSettings()))
+        except ConvScopeError as exc:
+            self.message_bar.show_message(tr("Could not load the dataset {}: {}").format(path, tr_error(exc)))
+            return False
+        dialog = FolderOptionsDialog(choice, self)
+        self.folder_dialog = dialog               # tests answer it
+        try:
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+        finally:
+            self.folder_dialog = None
+        remember_options(QSettings(), dialog.options())
+        self.open_paths([path], folder_options=dialog.options())
+        return True
+
+    def folder_options_for(self, path: str, color: str | None = None,
+                           image_size: int | None = None) -> FolderOptions | None:
+        """How a folder opened without the dialog is read (a drop, Recent, the command line, whose
+        ``color`` / ``image_size`` win); None when it is no dataset folder (the loader says why)."""
+        try:
+            scan = scan_image_folder(path)
+        except ConvScopeError:
+            return None
+        return suggested_options(scan, remembered_options(QSettings()), color=color, image_size=image_size)
+
+    def open_paths(self, paths: list, cwd: str | None = None, folder_options: FolderOptions | None = None) -> None:
         """Open files and folders as if dropped here (command line, a second launch, Recent)."""
-        open_paths(self, list(paths), cwd=cwd)
+        open_paths(self, list(paths), cwd=cwd, folder_options=folder_options)
 
     def open_recent(self, path: str) -> None:
         self.open_paths([path])

@@ -315,6 +315,13 @@ class TheaterPanel(QWidget):
 
     def on_dataset_changed(self, dataset) -> None:
         self.sources.set_dataset(dataset)
+        s = self.sources
+        first_grid = next(iter(src.INPUT_GRIDS))
+        channels = int(np.shape(dataset.x_test)[1]) if len(np.shape(dataset.x_test)) == 4 else 1
+        if channels == 3 and s.input_kind == src.INPUT_GRID and s.grid_key == first_grid:
+            # colour pictures: open on one of them (a filter slides over its three channels), not on the
+            # lecture's gray grid; a grid the student picked stays
+            s.choose(input_kind=src.INPUT_VAL)
 
     def on_model_changed(self, _model) -> None:
         # a copy: the controller's model is trained in place by the worker thread

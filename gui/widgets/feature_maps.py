@@ -6,7 +6,8 @@ The channels are tiled into one mosaic drawn by a single ``ImageItem`` (cheap to
 For a max-pooling layer the panel can show which pixel of each window won. For a layer with an
 activation (fused, a separate ``ReLU()`` layer, or a conv/dense layer followed by one) a switch shows the
 maps before or after it: "before" on a diverging scale with zero in the middle, so the negative values
-that ReLU sets to zero stand out.
+that ReLU sets to zero stand out. A colour input is shown in colour and, below it, as the three channels
+the first layer reads (:mod:`gui.widgets.feature_maps_input`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from gui.widgets.common import (
     snapped_levels,
     tile_at,
 )
+from gui.widgets.feature_maps_input import channel_label_positions, channel_strip
 
 REFRESH_MS = 40        # the sink: redraws only a new inspection, at most 25 a second (snapshots ~12 /s)
 GAP = 2
@@ -167,15 +169,23 @@ class FeatureMapPanel(QWidget):
                                   "channel lights up with the shapes in the image."))
         self.input_title = self.detail.addLabel(tr("Input"), row=0, col=0)
         self.input_view = self.detail.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
-        self.channel_title = self.detail.addLabel(tr("Channel"), row=2, col=0)
-        self.channel_view = self.detail.addViewBox(row=3, col=0, lockAspect=True, invertY=True, enableMouse=False)
-        for v in (self.input_view, self.channel_view):
+        # a colour input: its red, green and blue channels, what the first layer's filters read
+        self.rgb_title = self.detail.addLabel(tr("The input's channels"), row=2, col=0)
+        self.rgb_view = self.detail.addViewBox(row=3, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        self.channel_title = self.detail.addLabel(tr("Channel"), row=4, col=0)
+        self.channel_view = self.detail.addViewBox(row=5, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        for v in (self.input_view, self.rgb_view, self.channel_view):
             v.setMenuEnabled(False)
         self.input_image = pg.ImageItem()
+        self.rgb_image = pg.ImageItem()
+        self.rgb_labels = TextLabelsItem(anchor=(0.5, 1), point_size=8, color=(60, 60, 60))
         self.channel_image = pg.ImageItem()
         self.input_view.addItem(self.input_image)
+        self.rgb_view.addItem(self.rgb_image)
+        self.rgb_view.addItem(self.rgb_labels)
         self.channel_view.addItem(self.channel_image)
         self.input_image.setColorMap(colormap("CET-L1"))
+        self._show_input_channels(None)
 
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -297,6 +307,22 @@ class FeatureMapPanel(QWidget):
         self._detail_sample = sample
         self.input_image.setImage(chw_to_display(sample.x), levels=(0.0, 1.0), autoLevels=False)
         self.input_view.autoRange(padding=0.02)
+        self._show_input_channels(sample.x)
+
+    def _show_input_channels(self, x) -> None:
+        """The R, G and B channels of a colour input side by side; hidden for a one-channel input."""
+        strip = None if x is None else channel_strip(x)
+        visible = strip is not None
+        self.rgb_title.setVisible(visible)
+        self.rgb_view.setVisible(visible)
+        self.rgb_title.setMaximumHeight(10_000 if visible else 0)
+        self.rgb_view.setMaximumHeight(10_000 if visible else 0)
+        if not visible:
+            self.rgb_image.clear()
+            return
+        self.rgb_image.setImage(strip, levels=(0.0, 1.0), autoLevels=False)
+        self.rgb_labels.set_labels(channel_label_positions(int(np.asarray(x).shape[2])))
+        self.rgb_view.autoRange(padding=0.04)
 
     def on_inspection(self, inspection) -> None:
         self.inspection = inspection       # keep only the newest; render() draws it on the timer
@@ -411,6 +437,7 @@ class FeatureMapPanel(QWidget):
             self._detail_sample = ins.sample
             self.input_image.setImage(chw_to_display(ins.sample.x), levels=(0.0, 1.0), autoLevels=False)
             self.input_view.autoRange(padding=0.02)
+            self._show_input_channels(ins.sample.x)
         ch = self.channel if self.channel is not None and self.channel < act.shape[0] else 0
         shape_before = None if self.channel_image.image is None else self.channel_image.image.shape
         self.channel_image.setImage(act[ch], levels=(lo, hi), autoLevels=False)

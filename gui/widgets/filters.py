@@ -2,7 +2,8 @@
 
 Conv weights are ``(F, C, K, K)``. One row per output channel (filter), one column per input channel,
 on a symmetric blue-white-red scale (blue negative, white zero, red positive). For an RGB input the
-first column also shows the filter as a colour picture.
+"Colour (RGB input)" view shows each filter as its red, green and blue kernels and as one colour patch
+(:mod:`gui.widgets.filters_rgb`); it is chosen by itself when the first layer reads a colour image.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from gui.widgets.common import (
     TextLabelsItem,
     colormap,
     grid_shape,
+    lut,
     mosaic,
     snapped_levels,
 )
+from gui.widgets.filters_rgb import COLUMNS, slices_and_patch
 
 REFRESH_MS = 40        # redraws only new weights, at most 25 a second (snapshots ~12 /s)
 MAX_INPUT_COLUMNS = 12     # beyond that, the columns are paged with the "first input channel" box
@@ -77,6 +80,10 @@ class FilterPanel(QWidget):
         self.view.setMenuEnabled(False)
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
+        self.rgb_image = pg.ImageItem()          # the colour view: RGB tiles, not on the colour bar's scale
+        self.rgb_image.hide()
+        self.view.addItem(self.rgb_image)
+        self._lut = lut(SIGNED_CMAP)
         # numbers: filters at the left, input channels on top (one graphics item each)
         self.row_labels = TextLabelsItem(anchor=(1, 0.5), point_size=9, color=(60, 60, 60))
         self.col_labels = TextLabelsItem(anchor=(0.5, 1), point_size=9, color=(60, 60, 60))
@@ -127,6 +134,10 @@ class FilterPanel(QWidget):
             self.layer_combo.addItem(tr("{}: {}  ({} filters of {}x{}x{})").format(i, layer.name, f, k, k, c), i)
         self.weights = None
         self.layer_index = None
+        convs = self.conv_layers()
+        if convs and model.layers[convs[0]].params["W"].shape[1] == 3:
+            # a colour input: the filters' colours are the first thing to see
+            self.view_combo.setCurrentIndex(self.view_combo.findData("rgb"))
         sel = self.controller.selected_layer
         self.on_layer_selected(sel if sel is not None else -1)
 
@@ -174,34 +185,38 @@ class FilterPanel(QWidget):
         w = self.kernels()
         if w is None:
             self.image.clear()
+            self.rgb_image.clear()
             return
         f, c, k, _ = w.shape
         self.first_input.blockSignals(True)
         self.first_input.setRange(0, max(0, c - 1))
         self.first_input.setEnabled(c > MAX_INPUT_COLUMNS)
         self.first_input.blockSignals(False)
-        paged_rows = c > 1 and f > MAX_FILTER_ROWS and not (self.view_combo.currentData() == "rgb" and c == 3)
+        rgb = self.view_combo.currentData() == "rgb" and c == 3
+        paged_rows = c > 1 and f > MAX_FILTER_ROWS
         self.first_filter.blockSignals(True)
         self.first_filter.setRange(0, max(0, f - 1))
         self.first_filter.setEnabled(paged_rows)
         self.first_filter.blockSignals(False)
-        rgb = self.view_combo.currentData() == "rgb" and c == 3
         self.view_combo.setEnabled(c == 3)
         lo, hi = snapped_levels(*self._levels.update(w, signed=True), True)
+        start, stop = 0, c
+        f0 = self.first_filter.value() if paged_rows else 0
+        f1 = min(f, f0 + MAX_FILTER_ROWS) if paged_rows else f
         if rgb:
-            # one colour picture per filter: map [-m, m] to [0, 1] per channel
-            m = max(abs(lo), abs(hi))
-            tiles = np.transpose((w / (2 * m) + 0.5).clip(0, 1), (0, 2, 3, 1))   # (F, K, K, 3)
-            cols = int(np.ceil(np.sqrt(f)))
-            img = mosaic(tiles, cols, GAP, fill=1.0)
-            self.image.setImage(img, levels=(0, 1), autoLevels=False)
-            self.image.setLookupTable(None)
-            self._layout((f, cols), k, per_row=None, grid=True)
+            # one row per filter: its R, G and B kernels on the signed scale, then its colour
+            tiles = slices_and_patch(w[f0:f1], lo, hi, self._lut)           # (F', 4, K, K, 3)
+            img = mosaic(tiles.reshape((-1,) + tiles.shape[2:]), COLUMNS, GAP, fill=1.0)
+            self.rgb_image.setImage(img, levels=(0, 1), autoLevels=False)
+            self.rgb_image.show()
+            self.image.hide()
+            self._layout((f1 - f0, COLUMNS), k, per_row=(0, COLUMNS, f0), grid=False,
+                         col_names=("R", "G", "B", tr("colour")))
         else:
+            self.rgb_image.hide()
+            self.image.show()
             start = self.first_input.value() if c > MAX_INPUT_COLUMNS else 0
             stop = min(c, start + MAX_INPUT_COLUMNS)
-            f0 = self.first_filter.value() if paged_rows else 0
-            f1 = min(f, f0 + MAX_FILTER_ROWS) if paged_rows else f
             sub = w[f0:f1, start:stop]                      # (F', C', K, K)
             cshow = sub.shape[1]
             if cshow == 1:
@@ -215,12 +230,15 @@ class FilterPanel(QWidget):
                 shape = (f1 - f0, cols)
             self.image.setImage(img, levels=(lo, hi), autoLevels=False)
             self.image.setColorMap(colormap(SIGNED_CMAP))
-            if self.colorbar.levels() != (lo, hi):
-                self.colorbar.setLevels((lo, hi))
             self._layout(shape, k, per_row=(start, stop, f0), grid=cshow == 1)
-        layout_text = (tr("Each square is one filter, numbered.") if rgb or c == 1 else
+        if self.colorbar.levels() != (lo, hi):
+            self.colorbar.setLevels((lo, hi))
+        layout_text = (tr("Each row is one filter: its red, green and blue kernels (red = positive weight, "
+                          "blue = negative), then the three together as one colour, the colour the filter "
+                          "answers most strongly (gray = no preference).") if rgb else
+                       tr("Each square is one filter, numbered.") if c == 1 else
                        tr("Rows: filter number; columns: input channel."))
-        if not (rgb or c == 1) and (f > MAX_FILTER_ROWS or c > MAX_INPUT_COLUMNS):
+        if c > 1 and (f > MAX_FILTER_ROWS or c > MAX_INPUT_COLUMNS):
             layout_text += " " + tr("Showing filters {}-{} of {} and input channels {}-{} of {}.").format(
                 f0, f1 - 1, f, start, stop - 1, c)
         self.caption.setText(
@@ -233,9 +251,10 @@ class FilterPanel(QWidget):
         r = self.view.rect()
         return r.width() / r.height() if r.height() > 0 else 1.0
 
-    def _layout(self, shape: tuple[int, int], k: int, per_row, grid: bool) -> None:
-        """Filter numbers (and input-channel numbers): rebuilt only when the arrangement changes."""
-        key = (shape, k, per_row, grid)
+    def _layout(self, shape: tuple[int, int], k: int, per_row, grid: bool, col_names=None) -> None:
+        """Filter numbers (and input-channel numbers or ``col_names``): rebuilt only when the arrangement
+        changes."""
+        key = (shape, k, per_row, grid, col_names)
         if key == self._label_key:
             return
         self._label_key = key
@@ -249,9 +268,9 @@ class FilterPanel(QWidget):
         else:
             start, stop, f0 = per_row
             self.row_labels.set_labels([(-0.3, r * step + k / 2, str(f0 + r)) for r in range(f)])
-            self.col_labels.set_labels([(c * step + k / 2, -0.15, str(start + c))
+            self.col_labels.set_labels([(c * step + k / 2, -0.15, col_names[c] if col_names else str(start + c))
                                         for c in range(stop - start)])
-            self.head.setText(tr("input channel →"))
+            self.head.setText("" if col_names else tr("input channel →"))
             self.head.setPos(0, -0.15 - step * 0.45)
         self.view.autoRange(padding=0.06)
 

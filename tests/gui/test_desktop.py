@@ -104,7 +104,7 @@ def test_a_missing_file_on_the_command_line_is_a_message_in_the_window(qtbot, wa
     c.kernels_warm = True
     # the start-up loads the dataset it is asked for; here the bars stand in for the built-in shapes
     asked = []
-    monkeypatch.setattr(c, "load_dataset_async", lambda name, data_dir=None: asked.append(name) or c.use_dataset(bars))
+    monkeypatch.setattr(c, "load_dataset_async", lambda name, data_dir=None, folder_options=None: asked.append(name) or c.use_dataset(bars))
     w.show()
     qtbot.waitUntil(lambda: not w.message_bar.isHidden(), timeout=TIMEOUT)
     assert asked == ["shapes"]

@@ -381,7 +381,9 @@ def test_filters_of_an_rgb_input_show_per_channel_kernels_and_colour_pictures(qt
     c.use_dataset(rgb)
     assert c.model.input_shape == (3, 32, 32)
     fp = window.filter_panel
+    assert fp.view_combo.currentData() == "rgb"                       # a colour input opens in colour
     window.show_tab("filters")
+    fp.view_combo.setCurrentIndex(fp.view_combo.findData("channels"))
     fp.render()
     w = c.model.layers[0].params["W"]
     f = w.shape[0]
@@ -389,8 +391,8 @@ def test_filters_of_an_rgb_input_show_per_channel_kernels_and_colour_pictures(qt
     assert np.allclose(fp.image.image[0:3, 4:7], w[0, 1])
     fp.view_combo.setCurrentIndex(fp.view_combo.findData("rgb"))
     fp.render()
-    img = fp.image.image
-    assert img.ndim == 3 and img.shape[2] == 3 and np.nanmax(img) <= 1 and np.nanmin(img) >= 0
+    img = fp.rgb_image.image                                          # R, G, B slices and the colour patch
+    assert img.shape == (f * 4 - 1, 4 * 4 - 1, 3) and np.nanmax(img) <= 1 and np.nanmin(img) >= 0
     assert not window.classify_panel.pad_widget.isVisibleTo(window.classify_panel)   # no digit pad for RGB
 
 
