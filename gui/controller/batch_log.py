@@ -1,7 +1,7 @@
 """Every batch's metrics of a run, kept as columns of numbers (no Qt).
 
 A long run makes a lot of batches (a 30-minute run on the shapes dataset about 150,000); one frozen
-``BatchMetrics`` object each costs about 450 bytes of Python objects, a row of this log 64 bytes.
+``BatchMetrics`` object each costs about 450 bytes of Python objects, a row of this log 72 bytes.
 The log reads like the list it replaces: ``len``, indexing and slicing give ``BatchMetrics`` back,
 iteration, ``==`` with a list; the curves read whole columns without building objects.
 """
@@ -26,6 +26,7 @@ class BatchLog:
         self._n = 0
         self._cols = {name: np.empty(capacity, np.int64 if name in _INT_COLUMNS else np.float64)
                       for name in COLUMNS}
+        self._progress = np.empty(capacity, np.float64)     # BatchMetrics.epoch_progress, the curves' x
 
     def __len__(self) -> int:
         return self._n
@@ -37,9 +38,8 @@ class BatchLog:
         while cap < n:
             cap *= 2
         for name, col in self._cols.items():
-            grown = np.empty(cap, col.dtype)
-            grown[:self._n] = col[:self._n]
-            self._cols[name] = grown
+            self._cols[name] = _grown(col, self._n, cap)
+        self._progress = _grown(self._progress, self._n, cap)
 
     def append(self, metrics: BatchMetrics) -> None:
         self.extend([metrics])
@@ -50,15 +50,13 @@ class BatchLog:
         self._reserve(n0 + len(metrics))
         for name, col in self._cols.items():
             col[n0:n0 + len(metrics)] = [getattr(m, name) for m in metrics]
+        self._progress[n0:n0 + len(metrics)] = [m.epoch_progress for m in metrics]
         self._n = n0 + len(metrics)
 
     def column(self, name: str) -> np.ndarray:
-        """A read-only view of one column (``"epoch_progress"`` is computed: the curves' x axis)."""
-        if name == "epoch_progress":
-            n = self._n
-            c = self._cols
-            return c["epoch"][:n] + (c["batch"][:n] + 1) / np.maximum(c["batches_per_epoch"][:n], 1)
-        view = self._cols[name][:self._n]
+        """A read-only view of one column (also ``"epoch_progress"``: the curves' x axis)."""
+        col = self._progress if name == "epoch_progress" else self._cols[name]
+        view = col[:self._n]
         view.flags.writeable = False
         return view
 
@@ -89,7 +87,13 @@ class BatchLog:
 
     @property
     def nbytes(self) -> int:
-        return sum(col.nbytes for col in self._cols.values())
+        return sum(col.nbytes for col in self._cols.values()) + self._progress.nbytes
 
     def __repr__(self) -> str:
         return f"BatchLog({self._n} batches)"
+
+
+def _grown(col: np.ndarray, n: int, capacity: int) -> np.ndarray:
+    out = np.empty(capacity, col.dtype)
+    out[:n] = col[:n]
+    return out

@@ -19,6 +19,7 @@ from gui.widgets.curves_model import CurvesModel
 # training (11 ms a frame, feature maps 3.4 ms): the timer runs half a period after the image panels'
 # and draws only while the panel is on screen.
 REFRESH_MS = 250
+MAX_DOTS = 60        # validation dots up to this many epochs; beyond, they would merge into a thick line
 
 
 def _opaque(color, alpha: int, background=(255, 255, 255)) -> tuple[int, int, int]:
@@ -34,6 +35,7 @@ class CurvesPanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.model = CurvesModel()
+        self._shown_epochs = -1
         self._dirty = False
         self.render_count = 0
 
@@ -139,6 +141,7 @@ class CurvesPanel(QWidget):
 
     def on_history_reset(self) -> None:
         self.model.reset()
+        self._shown_epochs = -1
         self._ranges = {}
         for item in (self.loss_raw, self.loss_smooth, self.loss_val, self.acc_raw, self.acc_smooth, self.acc_val):
             item.setData([], [])
@@ -178,9 +181,18 @@ class CurvesPanel(QWidget):
             return
         self._dirty = False
         d = self.curve_data()
-        for key, item in (("loss_raw", self.loss_raw), ("loss_smooth", self.loss_smooth),
-                          ("loss_val", self.loss_val), ("acc_raw", self.acc_raw),
-                          ("acc_smooth", self.acc_smooth), ("acc_val", self.acc_val)):
+        items = {"loss_raw": self.loss_raw, "loss_smooth": self.loss_smooth, "acc_raw": self.acc_raw,
+                 "acc_smooth": self.acc_smooth}
+        epochs = len(self.controller.history.epochs)
+        if epochs != self._shown_epochs:
+            # a scatter's setData costs per point (15 ms for 600): only when an epoch was added
+            self._shown_epochs = epochs
+            items |= {"loss_val": self.loss_val, "acc_val": self.acc_val}
+            symbol = "o" if epochs <= MAX_DOTS else None
+            for item in (self.loss_val, self.acc_val):
+                if item.opts["symbol"] != symbol:
+                    item.setSymbol(symbol)
+        for key, item in items.items():
             x, y = d[key]
             item.setData(x, y, skipFiniteCheck=True)       # the model hands over finite values only
         self._update_ranges()

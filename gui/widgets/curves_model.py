@@ -10,6 +10,8 @@ lowest and highest value, so spikes stay visible) and the smoothed curves keep e
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 MAX_POINTS = 1600        # per curve: about two points per pixel column of a wide plot
@@ -17,26 +19,27 @@ MAX_POINTS = 1600        # per curve: about two points per pixel column of a wid
 
 def ema(values: np.ndarray, alpha: float) -> np.ndarray:
     """Exponential moving average with bias correction (like TensorBoard's smoothing)."""
-    return extend_ema(np.zeros(0), values, alpha)
-
-
-def extend_ema(done: np.ndarray, values: np.ndarray, alpha: float) -> np.ndarray:
-    """``ema(values)`` when ``done`` already holds it for ``values[:len(done)]`` (O(new values))."""
-    n0 = len(done)
-    if n0 == len(values):
-        return done
-    # continue the running average: recover its un-normalised state from the last point
-    weight = 1 - alpha ** n0 if n0 else 0.0
-    acc = done[-1] * weight if n0 else 0.0
     out = np.empty(len(values), np.float64)
-    out[:n0] = done
-    for i in range(n0, len(values)):
-        v = float(values[i])
-        if np.isfinite(v):                        # a diverged batch (NaN) must not poison the average
-            acc = alpha * acc + (1 - alpha) * v
-            weight = alpha * weight + (1 - alpha)
-        out[i] = acc / weight if weight > 0 else np.nan
+    _Ema(alpha).run(values, out)
     return out
+
+
+class _Ema:
+    """A running bias-corrected average: feeds values in pieces, O(new values) each."""
+
+    def __init__(self, alpha: float):
+        self.alpha = alpha
+        self.acc = 0.0
+        self.weight = 0.0
+
+    def run(self, values: np.ndarray, out: np.ndarray) -> None:
+        a, acc, weight = self.alpha, self.acc, self.weight
+        for i, v in enumerate(values.tolist()):
+            if math.isfinite(v):                   # a diverged batch (NaN) must not poison the average
+                acc = a * acc + (1 - a) * v
+                weight = a * weight + (1 - a)
+            out[i] = acc / weight if weight > 0 else math.nan
+        self.acc, self.weight = acc, weight
 
 
 def smoothing_alpha(batches_per_epoch: int) -> float:
@@ -52,34 +55,64 @@ def stride_for(n: int, max_points: int) -> int:
     return k
 
 
-def peak_decimate(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each full bucket of ``k`` points -> its minimum and maximum in their order (a spike stays a
-    spike); the partial last bucket is kept whole. ``y`` must be finite."""
-    if k <= 1 or len(y) < 2 * k:
-        return x, y
-    full = (len(y) // k) * k
-    yb = y[:full].reshape(-1, k)
-    xb = x[:full].reshape(-1, k)
-    lo = yb.argmin(axis=1)
-    hi = yb.argmax(axis=1)
-    first = np.minimum(lo, hi)
-    second = np.maximum(lo, hi)
-    rows = np.arange(len(yb))
-    xs = np.empty(2 * len(yb))
-    ys = np.empty(2 * len(yb))
+def peak_buckets(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each bucket of ``k`` points (``len(y)`` a multiple of ``k``) -> its lowest and highest finite
+    value, in their order (a spike stays a spike); buckets without a finite value are left out."""
+    yb = y.reshape(-1, k)
+    xb = x.reshape(-1, k)
+    finite = np.isfinite(yb)
+    lo = np.where(finite, yb, np.inf).argmin(axis=1)
+    hi = np.where(finite, yb, -np.inf).argmax(axis=1)
+    rows = np.flatnonzero(finite.any(axis=1))
+    first = np.minimum(lo, hi)[rows]
+    second = np.maximum(lo, hi)[rows]
+    xs = np.empty(2 * len(rows))
+    ys = np.empty(2 * len(rows))
     xs[0::2], xs[1::2] = xb[rows, first], xb[rows, second]
     ys[0::2], ys[1::2] = yb[rows, first], yb[rows, second]
-    return np.concatenate([xs, x[full:]]), np.concatenate([ys, y[full:]])
+    return xs, ys
+
+
+def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ok = np.isfinite(y)
+    return (x, y) if ok.all() else (x[ok], y[ok])
 
 
 def stride_sample(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every ``k``-th point and always the last one (the curve ends where training is)."""
-    if k <= 1 or len(y) <= 2:
-        return x, y
-    idx = np.arange(0, len(y), k)
-    if idx[-1] != len(y) - 1:
-        idx = np.append(idx, len(y) - 1)
-    return x[idx], y[idx]
+    """Every ``k``-th finite point and always the last one (the curve ends where training is)."""
+    if k > 1 and len(y) > 2:
+        idx = np.arange(0, len(y), k)
+        if idx[-1] != len(y) - 1:
+            idx = np.append(idx, len(y) - 1)
+        x, y = x[idx], y[idx]
+    return _finite(x, y)
+
+
+class _PeakCache:
+    """The peak buckets of one curve, computed once per full bucket (recomputed when ``k`` doubles)."""
+
+    def __init__(self):
+        self.k = 0
+        self.done = 0                   # points already in full buckets
+        self.xs: list[np.ndarray] = []
+        self.ys: list[np.ndarray] = []
+
+    def series(self, x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if k <= 1:
+            return _finite(x, y)
+        if k != self.k:
+            self.__init__()
+            self.k = k
+        full = (len(y) // k) * k
+        if full > self.done:
+            bx, by = peak_buckets(x[self.done:full], y[self.done:full], k)
+            self.xs.append(bx)
+            self.ys.append(by)
+            if len(self.xs) > 64:                 # keep the concatenation below cheap
+                self.xs, self.ys = [np.concatenate(self.xs)], [np.concatenate(self.ys)]
+            self.done = full
+        tx, ty = _finite(x[full:], y[full:])
+        return np.concatenate([*self.xs, tx]), np.concatenate([*self.ys, ty])
 
 
 class CurvesModel:
@@ -92,21 +125,44 @@ class CurvesModel:
     def reset(self) -> None:
         self._n = 0
         self.x = self.loss = self.acc = np.zeros(0)
-        self.smoothed_loss = self.smoothed_acc = np.zeros(0)
+        self._smooth = {"loss": np.zeros(1024), "acc": np.zeros(1024)}
+        self._ema: dict[str, _Ema] = {}
+        self._smooth_top = -math.inf
+        self._peaks = {"loss": _PeakCache(), "acc": _PeakCache()}
+
+    @property
+    def smoothed_loss(self) -> np.ndarray:
+        return self._smooth["loss"][:self._n]
+
+    @property
+    def smoothed_acc(self) -> np.ndarray:
+        return self._smooth["acc"][:self._n]
 
     def grow(self, batches) -> bool:
         """Take the batches that arrived since the last call (O(new)); True when there were any."""
         n = len(batches)
         if n < self._n:                             # a new run: start over
             self.reset()
-        if n == self._n:
+        n0 = self._n
+        if n == n0:
             return False
         self.x = batches.column("epoch_progress")
         self.loss = batches.column("loss")
         self.acc = batches.column("accuracy")
-        alpha = smoothing_alpha(int(batches.column("batches_per_epoch")[-1]))
-        self.smoothed_loss = extend_ema(self.smoothed_loss, self.loss, alpha)
-        self.smoothed_acc = extend_ema(self.smoothed_acc, self.acc, alpha)
+        if not self._ema:
+            alpha = smoothing_alpha(int(batches.column("batches_per_epoch")[0]))
+            self._ema = {"loss": _Ema(alpha), "acc": _Ema(alpha)}
+        for name, values in (("loss", self.loss), ("acc", self.acc)):
+            buf = self._smooth[name]
+            if len(buf) < n:
+                grown = np.empty(max(n, 2 * len(buf)))
+                grown[:n0] = buf[:n0]
+                self._smooth[name] = buf = grown
+            self._ema[name].run(values[n0:n], buf[n0:n])
+        new = self._smooth["loss"][n0:n]
+        new = new[np.isfinite(new)]
+        if len(new):
+            self._smooth_top = max(self._smooth_top, float(new.max()))
         self._n = n
         return True
 
@@ -117,18 +173,14 @@ class CurvesModel:
     def series(self, epochs) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """The arrays the plots show (x in epochs, only finite values, at most ``max_points`` each)."""
         k = self.stride
-        out = {}
-        for name, y in (("loss_raw", self.loss), ("acc_raw", self.acc)):
-            ok = np.isfinite(y)
-            out[name] = peak_decimate(self.x[ok], y[ok], k)
-        for name, y in (("loss_smooth", self.smoothed_loss), ("acc_smooth", self.smoothed_acc)):
-            ok = np.isfinite(y)
-            out[name] = stride_sample(self.x[ok], y[ok], max(1, k // 2) if k > 1 else 1)
+        out = {"loss_raw": self._peaks["loss"].series(self.x, self.loss, k),
+               "acc_raw": self._peaks["acc"].series(self.x, self.acc, k),
+               "loss_smooth": stride_sample(self.x, self.smoothed_loss, max(1, k // 2)),
+               "acc_smooth": stride_sample(self.x, self.smoothed_acc, max(1, k // 2))}
         ex = np.array([e.epoch + 1 for e in epochs], float)
         for name, attr in (("loss_val", "val_loss"), ("acc_val", "val_accuracy")):
             ey = np.array([np.nan if getattr(e, attr) is None else getattr(e, attr) for e in epochs], float)
-            ok = np.isfinite(ey)
-            out[name] = (ex[ok], ey[ok])
+            out[name] = _finite(ex, ey)
         return out
 
     def x_max(self) -> float:
@@ -149,7 +201,4 @@ class CurvesModel:
             hi = float(np.ceil(np.log10(pos.max()))) if len(pos) else 1.0
             return (lo, max(hi, lo + 1))
         top = float(np.percentile(vals, 99)) if len(vals) else 1.0
-        smooth = self.smoothed_loss[np.isfinite(self.smoothed_loss)]
-        if len(smooth):
-            top = max(top, float(smooth.max()))      # the smoothed start stays on screen
-        return (0.0, top)
+        return (0.0, max(top, self._smooth_top))       # the smoothed start stays on screen
