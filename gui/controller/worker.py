@@ -42,6 +42,7 @@ class TrainingWorker(QObject):
 
     batches_ready = Signal(object, int)            # list[BatchMetrics], run id
     epoch_ready = Signal(object, int)              # EpochMetrics, run id
+    validation_progressed = Signal(int, int, int)  # images validated, of how many, run id (at an epoch end)
     snapshot_ready = Signal(object, object, int)   # TrainingSnapshot, the Sample it shows (or None), run id
     job_finished = Signal(str, int)                # "finished" | "stopped" | "diverged" | "stepped", run id
     job_failed = Signal(str, int)                  # message, run id
@@ -119,6 +120,12 @@ class TrainingWorker(QObject):
         def on_snapshot(snapshot) -> None:
             self.snapshot_ready.emit(snapshot, picked[0], rid)
 
+        def on_validation_progress(done: int, total: int) -> None:
+            if pending:                               # the epoch's last batches first: the curves end there
+                self.batches_ready.emit(list(pending), rid)
+                pending.clear()
+            self.validation_progressed.emit(done, total, rid)
+
         try:
             if recorder is not None:
                 recorder.start()
@@ -129,6 +136,7 @@ class TrainingWorker(QObject):
                 should_stop=job.stop.is_set,
                 snapshot_interval=self.snapshot_interval,
                 snapshot_sample=lambda: self._pick(job, picked),
+                on_validation_progress=on_validation_progress,
             )
         except Exception as exc:  # noqa: BLE001 - reported to the user as a message
             traceback.print_exc()
