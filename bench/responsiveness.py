@@ -139,7 +139,11 @@ def main() -> None:
     p.add_argument("--skip-startup", action="store_true")
     p.add_argument("--skip-probe", action="store_true")
     p.add_argument("--json", action="store_true", help="also print the raw numbers as JSON")
+    p.add_argument("--switch-interval", type=float, default=None, metavar="MS",
+                   help="the interpreter's GIL switch interval for the probe (default: what the app sets)")
     args = p.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval / 1000)
 
     report = {}
     if not args.skip_probe:
