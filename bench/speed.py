@@ -11,6 +11,14 @@ Workloads (issue 3), 28x28x1 inputs, 10 classes:
         dense 64 relu, dense 10; batch 64, Adam
     W3  hongong convnet: conv 32@3x3 same relu, maxpool 2, conv 64@3x3 same relu, maxpool 2,
         dense 100 relu, dropout 0.4, dense 10; batch 32, Adam
+    W4  TinyVGG (CNN Explainer, the engine's ``tinyvgg`` preset) on 64x64x3 colour images: two blocks of
+        two conv 10@3x3 relu and a maxpool 2, dense 10; batch 32, Adam (the colour workload)
+
+``--profile`` adds, per workload, where the time of one step goes (``bench/step_profile.py``): every
+layer's forward and backward, the batch gather, the loss and the optimizer, in ms per batch, share of
+the step and GFLOP/s, with each convolution's phases (columns, GEMMs, bias + ReLU, col2im) timed in
+isolation, next to numpy's sgemm measured in the same run. It also prints the time to classify one
+dropped image (decode + preprocess + forward) for the MNIST-sized models.
 
 ConvScope trains through the engine's real ``Trainer.step()`` (the code path the GUI runs): batch
 gathered from uint8 pixels and scaled by 1/255, forward, softmax cross-entropy, backward, optimizer
@@ -44,7 +52,11 @@ from engine.network import Sequential  # noqa: E402
 from engine.optimizers import SGD, Adam  # noqa: E402
 from engine.training import Trainer  # noqa: E402
 
-INPUT_SHAPE = (1, 28, 28)
+sys.path.insert(0, str(ROOT / "bench"))
+import step_profile  # noqa: E402
+
+MNIST_SHAPE = (1, 28, 28)
+COLOUR_SHAPE = (3, 64, 64)
 NUM_CLASSES = 10
 
 
@@ -73,18 +85,25 @@ def _w3():
     ]
 
 
-# name -> (title, layers, batch size, optimizer name)
+def _w4():
+    from engine.presets import PRESETS
+
+    return PRESETS["tinyvgg"].layers(NUM_CLASSES)
+
+
+# name -> (title, layers, batch size, optimizer name, input shape)
 WORKLOADS = {
-    "W1": ("LeNet-5, b64, SGD", _w1, 64, "sgd"),
-    "W2": ("Keras-book, b64, Adam", _w2, 64, "adam"),
-    "W3": ("hongong, b32, Adam", _w3, 32, "adam"),
+    "W1": ("LeNet-5, b64, SGD", _w1, 64, "sgd", MNIST_SHAPE),
+    "W2": ("Keras-book, b64, Adam", _w2, 64, "adam", MNIST_SHAPE),
+    "W3": ("hongong, b32, Adam", _w3, 32, "adam", MNIST_SHAPE),
+    "W4": ("TinyVGG 64x64x3, b32, Adam", _w4, 32, "adam", COLOUR_SHAPE),
 }
 
 
-def make_data(batch_size: int, batches: int = 100, seed: int = 0):
+def make_data(batch_size: int, shape=MNIST_SHAPE, batches: int = 100, seed: int = 0):
     rng = np.random.default_rng(seed)
     n = batch_size * batches
-    x = rng.integers(0, 256, size=(n, *INPUT_SHAPE), dtype=np.uint8)
+    x = rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
     y = rng.integers(0, NUM_CLASSES, size=n).astype(np.int64)
     return x, y
 
@@ -96,8 +115,8 @@ def make_data(batch_size: int, batches: int = 100, seed: int = 0):
 
 class EngineRunner:
     def __init__(self, key: str, x, y):
-        title, layers, self.batch_size, opt = WORKLOADS[key]
-        self.model = Sequential(layers(), name=key).build(INPUT_SHAPE, seed=0)
+        title, layers, self.batch_size, opt, shape = WORKLOADS[key]
+        self.model = Sequential(layers(), name=key).build(shape, seed=0)
         optimizer = SGD(0.01) if opt == "sgd" else Adam(0.001)
         self.trainer = Trainer(self.model, optimizer, x, y, batch_size=self.batch_size, epochs=10**6, seed=0)
 
@@ -111,30 +130,6 @@ class EngineRunner:
             elapsed = clock() - t0
             if elapsed >= seconds and steps >= 5:
                 return steps * self.batch_size / elapsed
-
-    def profile(self, steps: int = 30) -> list[tuple[str, float, float]]:
-        """Median ms per layer forward / backward over ``steps`` training steps of this model."""
-        model = self.model
-        x, _ = self.trainer._load_batch(np.arange(self.batch_size))
-        fwd = {i: [] for i in range(len(model.layers))}
-        bwd = {i: [] for i in range(len(model.layers))}
-        for _ in range(steps):
-            h = x
-            for i, layer in enumerate(model.layers):
-                t = time.perf_counter()
-                h = layer.forward(h, training=True)
-                fwd[i].append(time.perf_counter() - t)
-            d = np.full(h.shape, 1.0 / h.size, np.float32)
-            for i in range(len(model.layers) - 1, -1, -1):
-                t = time.perf_counter()
-                d = model.layers[i].backward(d)
-                bwd[i].append(time.perf_counter() - t)
-                if d is None:
-                    break
-        return [
-            (layer.name, float(np.median(fwd[i])) * 1e3, float(np.median(bwd[i])) * 1e3 if bwd[i] else 0.0)
-            for i, layer in enumerate(model.layers)
-        ]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -184,7 +179,7 @@ class TorchRunner:
         import torch
 
         self.torch = torch
-        _, _, self.batch_size, opt = WORKLOADS[key]
+        _, _, self.batch_size, opt, _ = WORKLOADS[key]
         self.model = _torch_model(key, engine_model)
         self.model.train()
         params = self.model.parameters()
@@ -227,7 +222,7 @@ class TorchRunner:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workloads", default="W1,W2,W3", help="comma-separated subset of W1,W2,W3")
+    parser.add_argument("--workloads", default="W1,W2,W3,W4", help="comma-separated subset of W1,W2,W3,W4")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per framework (median taken)")
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one round")
     parser.add_argument("--threads", type=int, default=2, help="threads for both frameworks (default 2)")
@@ -265,9 +260,10 @@ def main(argv=None) -> int:
         pass
 
     rows = []
+    profiles = []
     for key in keys:
-        title, _, batch_size, _ = WORKLOADS[key]
-        x, y = make_data(batch_size)
+        title, _, batch_size, _, shape = WORKLOADS[key]
+        x, y = make_data(batch_size, shape)
         ours = EngineRunner(key, x, y)
         theirs = TorchRunner(key, x, y, ours.model) if torch is not None else None
         ours.run(0.5)  # warm caches, page in buffers
@@ -288,9 +284,7 @@ def main(argv=None) -> int:
         round_ratios = [a / b for a, b in zip(ours_rates, torch_rates)] if torch_rates else []
         rows.append((key, title, ours_med, torch_med, round_ratios))
         if args.profile:
-            print(f"  {key} per layer (ms, median of 30 steps): forward / backward")
-            for name, f_ms, b_ms in ours.profile():
-                print(f"    {name:<16} {f_ms:7.3f} {b_ms:7.3f}")
+            profiles.append((key, title, ours))
 
     print()
     unit = "CPU-second" if args.cpu_time else "second"
@@ -309,7 +303,53 @@ def main(argv=None) -> int:
         print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     except OSError:
         pass
+    if profiles:
+        sgemm = (step_profile.sgemm_gflops(1), step_profile.sgemm_gflops(args.threads))
+        print(f"\nsgemm (numpy float32 1024^3, same run): {sgemm[0]:.0f} GFLOP/s on 1 thread, "
+              f"{sgemm[1]:.0f} on {args.threads}")
+        for key, title, ours in profiles:
+            step_profile.print_profile(key, title, ours.trainer, args.threads, sgemm)
+        print_inference_times(keys)
     return 0
+
+
+def print_inference_times(keys, repeat: int = 30) -> None:
+    """Decode + preprocess + forward of one dropped image file, as the classify panel does (median ms)."""
+    import tempfile
+
+    from PIL import Image
+
+    from engine.imaging import load_image, preprocess
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {
+            "28x28 PNG": Path(tmp, "digit.png"),
+            "640x480 JPEG photo": Path(tmp, "photo.jpg"),
+        }
+        digit = np.zeros((28, 28), np.uint8)
+        digit[6:22, 12:16] = 255
+        Image.fromarray(digit).save(files["28x28 PNG"])
+        Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(files["640x480 JPEG photo"])
+        print("\nClassifying one dropped image (decode + preprocess + forward, median of "
+              f"{repeat}, ms; target < 20 ms):")
+        print(f"  {'model':<28} {'file':<20} {'fit':>7} {'mnist':>7}")
+        for key in keys:
+            title, layers, _, _, shape = WORKLOADS[key]
+            if shape != MNIST_SHAPE:
+                continue
+            model = Sequential(layers(), name=key).build(shape, seed=0)
+            for label, path in files.items():
+                cells = []
+                for style in ("fit", "mnist"):
+                    times = []
+                    for _ in range(repeat):
+                        t = time.perf_counter()
+                        x = preprocess(load_image(path), input_shape=shape, style=style)
+                        model.predict_proba(x)
+                        times.append(time.perf_counter() - t)
+                    cells.append(float(np.median(times)) * 1e3)
+                print(f"  {key + ' ' + title:<28} {label:<20} {cells[0]:7.2f} {cells[1]:7.2f}")
 
 
 if __name__ == "__main__":

@@ -341,6 +341,8 @@ class Layer:
         self.need_input_grad = True
         #: inside a network every ``dy`` is a fresh array nobody else reads, so backward may overwrite it
         self._owns_dy = False
+        #: the layer whose fused kernel computed this one's last training forward (see ``fuses_with``)
+        self.computed_by: Layer | None = None
 
     # -- shapes and parameters ------------------------------------------------------------
     def output_shape(self, input_shape: tuple) -> tuple:
@@ -385,6 +387,11 @@ class Layer:
         self.input = x
         self.output = x
         return x
+
+    def fuses_with(self, following: Layer) -> bool:
+        """True when a training forward may run this layer and ``following`` as one kernel
+        (:meth:`forward_pooled`); the network then skips ``following``'s backward."""
+        return False
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy
@@ -567,21 +574,70 @@ class Conv2D(_FusedActivation):
             return np.ascontiguousarray(w[:, :, ::-1, ::-1])
         return w if (w.dtype == np.float32 and w.flags.c_contiguous) else np.ascontiguousarray(w, np.float32)
 
+    def _bias32(self):
+        b = self.params.get("b")
+        if b is not None and (b.dtype != np.float32 or not b.flags.c_contiguous):
+            b = np.ascontiguousarray(b, np.float32)
+        return b
+
+    def fuses_with(self, following):
+        return (self.activation == "relu" and type(following) is MaxPooling2D and following.built
+                and _square(following.pool_size) == 2 and following.strides in (None, 2)
+                and following.padding_pixels == (0, 0, 0, 0) and self.out_shape is not None
+                and min(self.out_shape[1:]) >= 2)
+
+    def forward_pooled(self, x, pool):
+        """Training forward of this ReLU convolution and the 2x2 max pooling after it in one kernel pass
+        (:func:`engine.kernels.conv2d_relu_maxpool_forward`): ``pool`` gets its output and switches, this
+        layer keeps no output of its own; :meth:`backward` then takes the pooling's gradient."""
+        x = _as_float(x)
+        self.input = x
+        self._w_eff = self._effective_kernel()
+        pooled, argmax = kernels.conv2d_relu_maxpool_forward(x, self._w_eff, self._bias32(), self._stride, self._pad)
+        self.pre_activation = self.output = self._fused_output = None
+        self._pooled_by = pool
+        pool.input = None
+        pool.output, pool.argmax = pooled, argmax
+        pool.computed_by = self
+        return pooled
+
     def forward(self, x, training=False):
         x = _as_float(x)
         self.input = x
         self._w_eff = self._effective_kernel()
-        b = self.params.get("b")
-        if b is not None and (b.dtype != np.float32 or not b.flags.c_contiguous):
-            b = np.ascontiguousarray(b, np.float32)
+        self._pooled_by = None
+        b = self._bias32()
+        if training and self.activation == "relu":
+            # Training: the kernel adds the bias and applies the ReLU in the same pass (nobody reads
+            # the pre-activation), and backward masks the gradient by ``output > 0`` in its own pass.
+            self.pre_activation = None
+            self.output = kernels.conv2d_forward(x, self._w_eff, b, self._stride, self._pad, relu=True)
+            self._fused_output = self.output
+            return self.output
+        self._fused_output = None
         z = kernels.conv2d_forward(x, self._w_eff, b, self._stride, self._pad)
         return self._activate(z, training)
 
+    def backward(self, dy):
+        pool = getattr(self, "_pooled_by", None)
+        if pool is not None and pool.computed_by is self:
+            return self._backward(_as_float(dy), pool=pool)
+        fused = getattr(self, "_fused_output", None)
+        if fused is not None and fused is self.output:
+            return self._backward(_as_float(dy), relu_output=fused)
+        return super().backward(dy)
+
     def backward_linear(self, dz):
         """Backward from the gradient of the pre-activation (skips the fused activation)."""
-        dz = _as_float(dz)
-        dx, dw, db = kernels.conv2d_backward(self.input, self._w_eff, dz, self._stride, self._pad,
-                                             need_dx=self.need_input_grad)
+        return self._backward(_as_float(dz))
+
+    def _backward(self, dz, relu_output=None, pool=None):
+        if pool is not None:   # dz is the gradient of the fused pooling's output
+            dx, dw, db = kernels.conv2d_relu_maxpool_backward(self.input, self._w_eff, dz, pool.argmax, pool.output,
+                                                              self._stride, self._pad, need_dx=self.need_input_grad)
+        else:
+            dx, dw, db = kernels.conv2d_backward(self.input, self._w_eff, dz, self._stride, self._pad,
+                                                 need_dx=self.need_input_grad, relu_output=relu_output)
         if self.mode == "convolution":
             dw = dw[:, :, ::-1, ::-1]
         self._store_grad("W", dw)
@@ -714,6 +770,7 @@ class MaxPooling2D(_Pooling2D):
     def forward(self, x, training=False):
         x = _as_float(x)
         self.input = x
+        self.computed_by = None
         self.output, self.argmax = kernels.maxpool2d_forward(x, self._pool, self._stride, self._pad)
         return self.output
 
@@ -882,10 +939,11 @@ class Dense(_FusedActivation):
     def backward_linear(self, dz):
         """Backward from the gradient of the pre-activation (skips the fused activation)."""
         gW = self.grads.get("W")
-        if gW is not None and gW.dtype == dz.dtype and gW.shape == (self.input.shape[1], dz.shape[1]):
-            np.matmul(self.input.T, dz, out=gW)
+        x = self.input
+        if gW is not None and gW.dtype == dz.dtype and gW.shape == (x.shape[1], dz.shape[1]):
+            np.matmul(x.T, dz, out=gW)
         else:
-            self._store_grad("W", self.input.T @ dz)
+            self._store_grad("W", x.T @ dz)
         if self.use_bias:
             gb = self.grads.get("b")
             if gb is not None and gb.dtype == dz.dtype and gb.shape == (dz.shape[1],):

@@ -459,8 +459,16 @@ class Sequential:
         x = self._prepare(x)
         head = self.head
         layers = self.layers[:-1] if head == "softmax_layer" else self.layers
-        for layer in layers:
+        i, n = 0, len(layers)
+        while i < n:
+            layer = layers[i]
+            if training and i + 1 < n and layer.fuses_with(layers[i + 1]):
+                # training only: a ReLU convolution and the 2x2 max pooling after it in one pass
+                x = layer.forward_pooled(x, layers[i + 1])
+                i += 2
+                continue
             x = layer.forward(x, training)
+            i += 1
         if head == "fused_softmax":
             return self.layers[-1].pre_activation
         return x
@@ -474,6 +482,8 @@ class Sequential:
         last = len(layers) - 1
         for index in range(last, -1, -1):
             layer = layers[index]
+            if layer.computed_by is not None:  # a pooling the convolution before it ran: it routes d itself
+                continue
             if index == last and head == "fused_softmax":
                 d = layer.backward_linear(d)
             else:

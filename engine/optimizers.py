@@ -2,14 +2,16 @@
 
 An optimizer updates a list of parameter arrays in place from a list of gradient arrays of the same
 shapes. A :class:`~engine.network.Sequential` hands over one flat buffer holding every parameter,
-so a step is a handful of vectorised numpy operations whatever the number of layers. Scratch
-arrays are allocated on the first step and reused.
+so a step is one pass of a numba kernel (:mod:`engine.update_kernels`) whatever the number of layers;
+the numpy code in each ``_apply`` is the same rule for other dtypes and the reference the kernels are
+tested against (bit for bit). Scratch arrays are allocated on the first step and reused.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from engine import update_kernels as uk
 from engine.errors import ConvScopeError
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "OPTIMIZERS", "optimizer_from_config"]
@@ -81,6 +83,9 @@ class SGD(Optimizer):
 
     def _apply(self, p, g, s):
         lr = p.dtype.type(self.learning_rate)
+        if uk.usable(p, g, s["velocity"]):
+            uk.sgd_update(p, g, s["velocity"], lr, np.float32(self.momentum), bool(self.nesterov))
+            return
         tmp = s["tmp"]
         np.multiply(g, lr, out=tmp)
         if self.momentum == 0.0:
@@ -125,6 +130,10 @@ class Adam(Optimizer):
     def _apply(self, p, g, s):
         f = p.dtype.type
         m, v, tmp = s["m"], s["v"], s["tmp"]
+        if uk.usable(p, g, m, v):
+            uk.adam_update(p, g, m, v, f(1 - self.beta_1), f(1 - self.beta_2), f(self.epsilon),
+                   f(self._alpha))
+            return
         np.subtract(g, m, out=tmp)
         tmp *= f(1 - self.beta_1)
         m += tmp
@@ -164,6 +173,10 @@ class RMSprop(Optimizer):
     def _apply(self, p, g, s):
         f = p.dtype.type
         v, tmp = s["v"], s["tmp"]
+        if uk.usable(p, g, v, s["velocity"]):
+            uk.rmsprop_update(p, g, v, s["velocity"], f(self.learning_rate), f(self.rho), f(1 - self.rho),
+                   f(self.epsilon), f(self.momentum), bool(self.momentum))
+            return
         v *= f(self.rho)
         np.multiply(g, g, out=tmp)
         tmp *= f(1 - self.rho)

@@ -81,7 +81,8 @@ def test_a_killed_run_reopens_as_interrupted_and_continues_from_its_last_checkpo
             finally:
                 store.close()
 
-        _wait_for(checkpoints, 60, "the child to write three epoch checkpoints")
+        # generous: a cold numba cache compiles the kernels in the child first (tens of seconds when shared)
+        _wait_for(checkpoints, 180, "the child to write three epoch checkpoints")
         assert proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
