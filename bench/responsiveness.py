@@ -34,70 +34,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def percentile(values: list[float], q: float) -> float:
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    k = min(len(s) - 1, max(0, int(round(q / 100 * (len(s) - 1)))))
-    return s[k]
-
+from bench.live_window import EpochMarks, GapProbe, LiveWindow, percentile  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------
 # 1. stalls of the GUI thread during training
 # ------------------------------------------------------------------------------------------------
 
 def probe_stalls(args) -> dict:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import pyqtgraph as pg
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
-
-    import engine  # noqa: F401  (NUMBA_CACHE_DIR)
-    from gui import i18n
-    from gui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    # antialiasing only where it shows (the curves ask for it per item): it doubles the paint time
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-    i18n.set_language("en")
-    opts = argparse.Namespace(dataset=args.dataset, model=args.model, data_dir=args.data_dir, train=False,
-                              tab="feature_maps", classify=None)
-    win = MainWindow(options=opts, restore_layout=False)
-    win.resize(1480, 920)
-    win.show()
-    c = win.controller
-
-    # every panel live at once: the tab widget shows one tab, so two more panels get windows
-    extra = []
-    for key in ("filters", "evaluation"):
-        panel = win.tabs_by_key[key]
-        panel.setParent(None)
-        panel.setWindowTitle(key)
-        panel.resize(700, 500)
-        panel.show()
-        extra.append(panel)
-    win.show_tab("feature_maps")
-
-    def run_loop(ms: int, until=None) -> None:
-        """Run the real event loop for ``ms`` (or until the signal ``until`` fires)."""
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        if until is not None:
-            until.connect(loop.quit)
-        loop.exec()
-        if until is not None:
-            until.disconnect(loop.quit)
-
-    if c.dataset is None or c.model is None:
-        run_loop(120_000, c.dataset_ready)
-    if not c.kernels_warm:
-        run_loop(600_000, c.kernels_ready)
-    if c.dataset is None:
-        raise SystemExit("the dataset did not load: " + c.last_error)
-    if not c.kernels_warm:
-        raise SystemExit("kernels did not get ready: " + c.last_error)
-    c.set_options(epochs=1000)
+    live = LiveWindow(args.dataset, args.model, args.data_dir, detach=("filters", "evaluation"))
+    live.wait_ready()
+    c, win = live.controller, live.win
     fm = win.feature_map_panel
     inspections = [0]
 
@@ -105,33 +51,32 @@ def probe_stalls(args) -> dict:
         inspections[0] += 1
 
     c.inspection_ready.connect(count_inspection)
-    if not c.start():
-        raise SystemExit("training did not start: " + c.last_error)
-    run_loop(int(args.settle * 1000))      # let training settle (first snapshots, curves filling)
+    live.start(epochs=1000)
+    live.run_loop(int(args.settle * 1000))      # let training settle (first snapshots, curves filling)
 
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    probe = GapProbe()
+    marks = EpochMarks(c)
     fm0, fp0, cv0, ins0 = fm.render_count, win.filter_panel.render_count, win.curves_panel.render_count, inspections[0]
     batches0 = len(c.history.batches)
-    clock = QElapsedTimer()
-    clock.start()
+    t0 = time.perf_counter()
     cpu0 = time.thread_time()            # CPU time of the GUI thread: what the panels cost, whatever the load
-    timer.start()
-    run_loop(int(args.seconds * 1000))
-    timer.stop()
+    probe.start()
+    live.run_loop(int(args.seconds * 1000))
+    probe.stop()
     gui_cpu = time.thread_time() - cpu0
-    seconds = clock.elapsed() / 1000
+    seconds = time.perf_counter() - t0
+    near, far = probe.gaps_near(marks.times, before=1.0, after=1.0)
     result = {
-        "platform": app.platformName(),
+        "platform": live.app.platformName(),
         "dataset": c.dataset.name,
         "model": c.preset_name,
         "seconds": seconds,
         "gui_cpu_percent": 100 * gui_cpu / seconds,
-        "ticks": len(ticks),
-        "gaps_ms": [1000 * (b - a) for a, b in zip(ticks, ticks[1:])],
+        "ticks": len(probe.ticks),
+        "gaps_ms": probe.gaps_ms(),
+        "epoch_ends": len(marks.times),
+        "epoch_end_gap_max_ms": max(near, default=float("nan")),
+        "elsewhere_gap_max_ms": max(far, default=float("nan")),
         "feature_map_fps": (fm.render_count - fm0) / seconds,
         "filter_fps": (win.filter_panel.render_count - fp0) / seconds,
         "curves_fps": (win.curves_panel.render_count - cv0) / seconds,
@@ -139,18 +84,7 @@ def probe_stalls(args) -> dict:
         "batches_per_s": (len(c.history.batches) - batches0) / seconds,
         "images_per_s": c.history.batches[-1].images_per_second if c.history.batches else 0.0,
     }
-    t0 = time.perf_counter()
-    c.stop()
-    result["stop_call_ms"] = 1000 * (time.perf_counter() - t0)        # stop only asks
-    t0 = time.perf_counter()
-    if c.state != "idle":
-        run_loop(30_000, c.state_changed)
-    result["stop_to_idle_ms"] = 1000 * (time.perf_counter() - t0)     # the worker's report, one batch later
-    ok = c.state == "idle" and c.shutdown()
-    for panel in extra:
-        panel.close()
-    win.close()
-    result["stopped_cleanly"] = bool(ok)
+    result |= live.stop_and_close()
     return result
 
 
@@ -205,7 +139,11 @@ def main() -> None:
     p.add_argument("--skip-startup", action="store_true")
     p.add_argument("--skip-probe", action="store_true")
     p.add_argument("--json", action="store_true", help="also print the raw numbers as JSON")
+    p.add_argument("--switch-interval", type=float, default=None, metavar="MS",
+                   help="the interpreter's GIL switch interval for the probe (default: what the app sets)")
     args = p.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval / 1000)
 
     report = {}
     if not args.skip_probe:
@@ -227,6 +165,8 @@ def main() -> None:
         print(f"targets p99 < 30 ms, max < 60 ms: {verdict}; redraws >= 10 /s: {rate}; "
               f"stop() returned in {r['stop_call_ms']:.1f} ms, idle {r['stop_to_idle_ms']:.0f} ms later; "
               f"stopped cleanly: {r['stopped_cleanly']}")
+        print(f"epoch ends in the probe: {r['epoch_ends']}; largest gap within 1 s of one: "
+              f"{r['epoch_end_gap_max_ms']:.1f} ms, elsewhere: {r['elsewhere_gap_max_ms']:.1f} ms")
     if not args.skip_startup:
         rows = measure_startup(args)
         report["startup"] = rows

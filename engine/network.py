@@ -547,6 +547,17 @@ class Sequential:
 
     def evaluate(self, x, y, batch_size: int = 256) -> EvalResult:
         """Mean loss, accuracy and confusion matrix over ``(x, y)`` (inference mode, batched)."""
+        steps = self.evaluate_steps(x, y, batch_size)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as end:
+                return end.value
+
+    def evaluate_steps(self, x, y, batch_size: int = 256):
+        """:meth:`evaluate` one batch at a time: a generator that yields the number of images done
+        after each batch and returns the :class:`EvalResult` (``StopIteration.value``). A caller can
+        report progress or let other threads run between batches; the result is the same."""
         self._require_built()
         y = np.asarray(y, np.int64)
         n = len(y)
@@ -560,6 +571,7 @@ class Sequential:
             loss, _ = softmax_cross_entropy(np.asarray(logits, np.float64), y[i:i + batch_size])
             total += loss * len(logits)
             probs[i:i + len(logits)] = softmax(np.asarray(logits, np.float64))
+            yield i + len(logits)
         pred = probs.argmax(axis=1) if n else np.zeros(0, np.int64)
         confusion = np.bincount(y * k + pred, minlength=k * k).reshape(k, k).astype(np.int64)
         return EvalResult(

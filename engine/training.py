@@ -30,7 +30,11 @@ from engine.updates import LayerGradientStats, layer_gradient_stats
 if TYPE_CHECKING:                      # network.py imports this module (Sequential.fit); no circle at run time
     from engine.network import Sequential
 
-__all__ = ["BatchMetrics", "EpochMetrics", "Trainer", "TrainingSnapshot", "fit"]
+__all__ = ["BatchMetrics", "EpochMetrics", "Trainer", "TrainingSnapshot", "VALIDATION_BATCH", "fit"]
+
+#: images per validation batch at an epoch end; between batches the trainer reports progress and
+#: lets other threads run
+VALIDATION_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,7 @@ class Trainer:
         self.batch = 0  # batches completed in the current epoch
         self.step_count = 0
         self.history: list[EpochMetrics] = []
+        self.on_validation_progress = None     # set by run(); step() reports through it at epoch ends
         self.diverged = False
         self.last_metrics: BatchMetrics | None = None
         self._perm: np.ndarray | None = None
@@ -277,8 +282,7 @@ class Trainer:
         t0 = time.perf_counter()
         val_loss = val_acc = confusion = None
         if self.x_val is not None and len(self.x_val):
-            with np.errstate(over="ignore", invalid="ignore"):
-                result = self.model.evaluate(self.x_val, self.y_val, batch_size=500)
+            result = self._validate()
             val_loss, val_acc, confusion = result.loss, result.accuracy, result.confusion
         seen = max(self._epoch_seen, 1)
         metrics = EpochMetrics(
@@ -297,8 +301,26 @@ class Trainer:
         self._perm = None
         self._epoch_loss, self._epoch_correct, self._epoch_seen, self._epoch_seconds = 0.0, 0, 0, 0.0
 
+    def _validate(self):
+        """The validation set in batches of ``VALIDATION_BATCH`` images (the same batches, so the same
+        numbers, as ``model.evaluate``). After each batch ``on_validation_progress(done, total)`` is
+        called and the GIL is given up for a moment: a viewer's thread waiting for it runs at once
+        instead of after the whole validation (MNIST's 10,000 images take about a second)."""
+        steps = self.model.evaluate_steps(self.x_val, self.y_val, batch_size=VALIDATION_BATCH)
+        total = len(self.x_val)
+        report = getattr(self, "on_validation_progress", None)     # a trainer made before this attribute
+        with np.errstate(over="ignore", invalid="ignore"):
+            while True:
+                try:
+                    done = next(steps)
+                except StopIteration as end:
+                    return end.value
+                if report is not None:
+                    report(done, total)
+                time.sleep(0)
+
     def run(self, on_batch_end=None, on_epoch_end=None, on_snapshot=None, should_stop=None,
-            snapshot_interval: float = 0.25, snapshot_sample=None) -> str:
+            snapshot_interval: float = 0.25, snapshot_sample=None, on_validation_progress=None) -> str:
         """Train until the planned epochs are done, ``should_stop()`` is true, or the loss diverges.
 
         Returns ``"finished"``, ``"stopped"`` (call ``run`` again to resume exactly where it stopped)
@@ -306,7 +328,17 @@ class Trainer:
         ``snapshot_interval`` seconds, at each epoch end and when the run returns. ``snapshot_sample``
         is the image snapshots show (default: the first validation image), or a callable returning
         ``(image, label)``, asked before each snapshot (a viewer may change its choice while training runs).
+        ``on_validation_progress(done, total)`` is called after each batch of the validation at an
+        epoch end (images done of the validation set's total).
         """
+        self.on_validation_progress = on_validation_progress
+        try:
+            return self._run(on_batch_end, on_epoch_end, on_snapshot, should_stop, snapshot_interval,
+                             snapshot_sample)
+        finally:
+            self.on_validation_progress = None
+
+    def _run(self, on_batch_end, on_epoch_end, on_snapshot, should_stop, snapshot_interval, snapshot_sample) -> str:
         if callable(snapshot_sample):
             pick = snapshot_sample
         else:

@@ -24,6 +24,7 @@ import weakref
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.network import Sequential
+from engine.training import VALIDATION_BATCH
 from gui.controller.evaluation import EvaluationRequests
 from gui.controller.finetune import FineTuner
 from gui.controller.jobs import DatasetLoader, KernelWarmup
@@ -67,6 +68,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
     state_changed = Signal(str)
     batch_metrics_ready = Signal(object)      # the latest BatchMetrics; history.batches holds all of them
     epoch_metrics_ready = Signal(object)
+    validation_progressed = Signal(int, int)  # images validated at an epoch end, of how many
     snapshot_ready = Signal(object)           # TrainingSnapshot (training)
     sample_changed = Signal(object)
     error_occurred = Signal(str)
@@ -121,6 +123,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
         self._job_requested.connect(self.worker.process)
         self.worker.batches_ready.connect(self._on_batches)
         self.worker.epoch_ready.connect(self._on_epoch)
+        self.worker.validation_progressed.connect(self._on_validation_progress)
         self.worker.snapshot_ready.connect(self._on_snapshot)
         self.worker.job_finished.connect(self._on_job_finished)
         self.worker.job_failed.connect(self._on_job_failed)
@@ -371,6 +374,18 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
         self._awaiting_epoch_weights = int(metrics.epoch)   # the engine's next snapshot is its end
         self.history.epochs.append(metrics)
         self.epoch_metrics_ready.emit(metrics)
+
+    @Slot(int, int, int)
+    def _on_validation_progress(self, done: int, total: int, run_id: int) -> None:
+        """The epoch's validation, batch by batch: its progress in the status bar while it runs."""
+        if run_id != self._run_id:
+            return
+        self.validation_progressed.emit(done, total)
+        if done < total:
+            self.status_message.emit(tr("Validating the epoch on {} images: {} %").format(
+                total, int(100 * done / max(total, 1))))
+        elif total > VALIDATION_BATCH:                # the message was shown: back to the usual one
+            self.status_message.emit(tr("Training..."))
 
     @Slot(object, object, int)
     def _on_snapshot(self, snapshot, sample, run_id: int) -> None:

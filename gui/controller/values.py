@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine import inspection as engine_inspection
+from gui.controller.batch_log import BatchLog
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class ClassPredictions:
 
 @dataclass
 class History:
-    """What the curves show: every ``BatchMetrics`` and every ``EpochMetrics`` of the current training."""
+    """What the curves show: every ``BatchMetrics`` (a compact :class:`BatchLog`) and every
+    ``EpochMetrics`` of the current training."""
 
-    batches: list = field(default_factory=list)
+    batches: BatchLog = field(default_factory=BatchLog)
     epochs: list = field(default_factory=list)

@@ -43,6 +43,7 @@ class TrainingWorker(QObject):
 
     batches_ready = Signal(object, int)            # list[BatchMetrics], run id
     epoch_ready = Signal(object, int)              # EpochMetrics, run id
+    validation_progressed = Signal(int, int, int)  # images validated, of how many, run id (at an epoch end)
     snapshot_ready = Signal(object, object, int)   # TrainingSnapshot, the Sample it shows (or None), run id
     job_finished = Signal(str, int)                # "finished" | "stopped" | "diverged" | "stepped", run id
     job_failed = Signal(str, int)                  # message, run id
@@ -131,6 +132,12 @@ class TrainingWorker(QObject):
         def should_stop() -> bool:
             return job.stop.is_set() or (max_steps is not None and done[0] >= max_steps)
 
+        def on_validation_progress(seen: int, total: int) -> None:
+            if pending:                               # the epoch's last batches first: the curves end there
+                self.batches_ready.emit(list(pending), rid)
+                pending.clear()
+            self.validation_progressed.emit(seen, total, rid)
+
         try:
             if recorder is not None:
                 recorder.start()
@@ -142,6 +149,7 @@ class TrainingWorker(QObject):
                 # a step shows one snapshot, after its batch (and one at an epoch end it reaches)
                 snapshot_interval=math.inf if max_steps is not None else self.snapshot_interval,
                 snapshot_sample=lambda: self._pick(job, picked),
+                on_validation_progress=on_validation_progress,
             )
         except Exception as exc:  # noqa: BLE001 - reported to the user as a message
             traceback.print_exc()
