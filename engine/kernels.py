@@ -753,7 +753,22 @@ def _conv_out_pool(z2, Wp, OH, OW, b, has_bias, n0, m, pooled, am):
     """Bias + ReLU + 2x2/2 max pooling of a chunk's GEMM output ``z2 (F, m*OH*Wp)`` (``Wp = OW`` for
     plain columns) in one pass: ``pooled`` and its switches ``am`` are exactly what ReLU followed by
     :func:`maxpool2d_forward` gives (the first maximum in row-major window order wins a tie, NaN stays),
-    and the convolution's own output is never written."""
+    and the convolution's own output is never written.
+
+    A chunk without NaN (every chunk of a healthy run: one vectorized scan says so) takes a branch-free
+    path, 3-4x faster than the sequential scan, which a chunk holding a NaN takes to keep its exact rule."""
+    zf = z2.reshape(-1)
+    finite = True
+    for t in range(z2.shape[0] * z2.shape[1]):
+        finite &= zf[np.uint64(t)] == zf[np.uint64(t)]
+    if has_bias:
+        for f in range(b.shape[0]):
+            finite &= b[f] == b[f]
+    _pool_epilogue(z2, Wp, OH, OW, b, has_bias, n0, m, pooled, am, finite)
+
+
+@njit(nogil=True, cache=True)
+def _pool_epilogue(z2, Wp, OH, OW, b, has_bias, n0, m, pooled, am, branch_free):
     F, PH, PW = pooled.shape[1], pooled.shape[2], pooled.shape[3]
     L = OH * Wp
     row = z2.shape[1]
@@ -772,9 +787,6 @@ def _conv_out_pool(z2, Wp, OH, OW, b, has_bias, n0, m, pooled, am):
                 out = np.uint64((((n0 + nn) * F + f) * PH + pi) * PW)
                 base = np.int32(r * OW)
                 for pj in range(PW):
-                    # Branch-free (4-5x faster than four data-dependent ifs): the top pair, the bottom
-                    # pair, then the two winners; a tie keeps the earlier pixel. A NaN wins only in the
-                    # first position, exactly as the sequential scan (the 'v2 != v2' term).
                     q = np.uint64(2 * pj)
                     v0 = zf[top + q] + bias
                     v1 = zf[top + q + np.uint64(1)] + bias
@@ -784,15 +796,31 @@ def _conv_out_pool(z2, Wp, OH, OW, b, has_bias, n0, m, pooled, am):
                     v1 = zero if v1 < zero else v1
                     v2 = zero if v2 < zero else v2
                     v3 = zero if v3 < zero else v3
-                    c1 = v1 > v0
-                    b01 = v1 if c1 else v0
-                    i01 = np.int32(1) if c1 else np.int32(0)
-                    c3 = v3 > v2 or v2 != v2
-                    b23 = v3 if c3 else v2
-                    i23 = np.int32(OW + 1) if c3 else np.int32(OW)
-                    c = b23 > b01
-                    pf[out + np.uint64(pj)] = b23 if c else b01
-                    af[out + np.uint64(pj)] = base + np.int32(2 * pj) + (i23 if c else i01)
+                    if branch_free:
+                        # the top pair, the bottom pair, then their winners; a tie keeps the earlier pixel
+                        c1 = v1 > v0
+                        b01 = v1 if c1 else v0
+                        i01 = np.int32(1) if c1 else np.int32(0)
+                        c3 = v3 > v2
+                        b23 = v3 if c3 else v2
+                        i23 = np.int32(OW + 1) if c3 else np.int32(OW)
+                        c = b23 > b01
+                        best = b23 if c else b01
+                        arg = i23 if c else i01
+                    else:   # the sequential scan of maxpool2d_forward (a NaN wins only in the first place)
+                        best = v0
+                        arg = np.int32(0)
+                        if v1 > best:
+                            best = v1
+                            arg = np.int32(1)
+                        if v2 > best:
+                            best = v2
+                            arg = np.int32(OW)
+                        if v3 > best:
+                            best = v3
+                            arg = np.int32(OW + 1)
+                    pf[out + np.uint64(pj)] = best
+                    af[out + np.uint64(pj)] = base + np.int32(2 * pj) + arg
 
 
 @njit(nogil=True, cache=True)
@@ -819,11 +847,12 @@ def _conv_grad_in_pool(dp, am, pv, Wp, OH, OW, n0, m, d2, db):
             for pi in range(PH):
                 for pj in range(PW):
                     k = np.uint64(src + pi * PW + pj)
-                    if pvf[k] > 0.0:
-                        # the switch is one of the window's 4 pixels: no division to find its row
-                        off = af[k] - (2 * pi * OW + 2 * pj)
-                        down = 1 if off >= OW else 0
-                        d2f[np.uint64(dst + (2 * pi + down) * Wp + 2 * pj + off - down * OW)] = dpf[k]
+                    # the switch is one of the window's 4 pixels: no division to find its row; written
+                    # without a branch (0 where the pooled value is not > 0: the cell is 0 already)
+                    off = af[k] - (2 * pi * OW + 2 * pj)
+                    down = 1 if off >= OW else 0
+                    g = dpf[k] if pvf[k] > 0.0 else np.float32(0.0)
+                    d2f[np.uint64(dst + (2 * pi + down) * Wp + 2 * pj + off - down * OW)] = g
     if Wp == OW:   # plain columns: summed as one run per image, as _conv_grad_in does
         _db_rows(d2, m, 1, OH * OW, OH * OW, db)
     else:
