@@ -279,6 +279,9 @@ class RunRecording:
                 self.refresh_inspection()
             return
         ins = None if self.recorder is None else self.recorder.inspection_at(position.step)
+        current = self.latest_inspection
+        if self._held_live is None and current is not None and current.live:
+            self._held_live = current     # leaving the present: "live" comes back to it (or to a newer one)
         self.timeline_moved.emit(position)
         if ins is not None:
             self._publishing_moment = True

@@ -73,9 +73,8 @@ def controller(qtbot, warm_kernels, bars):
     assert c.shutdown(timeout=10), "the worker thread did not end"
 
 
-@pytest.fixture
-def window(qtbot, warm_kernels, bars):
-    """The main window with the bars dataset; at teardown it must stop its threads (like closing)."""
+def bars_window(qtbot, bars):
+    """A shown main window (1280x800) on the bars dataset, kernels marked warm; the caller stops and closes it."""
     from gui.main_window import MainWindow
 
     w = MainWindow(restore_layout=False)
@@ -86,6 +85,27 @@ def window(qtbot, warm_kernels, bars):
     w.controller.refresh_inspection()
     w.show()
     qtbot.waitExposed(w)
+    return w
+
+
+@pytest.fixture
+def window(qtbot, warm_kernels, bars):
+    """The main window with the bars dataset; at teardown it must stop its threads (like closing)."""
+    w = bars_window(qtbot, bars)
     yield w
     assert w.stop_training(), "the worker thread did not end"
     w.close()
+
+
+@pytest.fixture
+def theater_panel(qtbot):
+    """A shown theater panel (1400x860), paused at teardown."""
+    from gui.theater.panel import TheaterPanel
+
+    p = TheaterPanel(None)
+    qtbot.addWidget(p)
+    p.resize(1400, 860)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+    p.pause()

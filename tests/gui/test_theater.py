@@ -39,16 +39,8 @@ def _filled(view) -> int:
 
 
 @pytest.fixture
-def panel(qtbot):
-    from gui.theater.panel import TheaterPanel
-
-    p = TheaterPanel(None)
-    qtbot.addWidget(p)
-    p.resize(1400, 860)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.pause()
+def panel(theater_panel):
+    return theater_panel
 
 
 def test_opens_on_the_lecture_edge_example_with_the_first_window(panel):

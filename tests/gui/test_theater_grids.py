@@ -22,16 +22,8 @@ def _choose(combo, data) -> None:
 
 
 @pytest.fixture
-def panel(qtbot):
-    from gui.theater.panel import TheaterPanel
-
-    p = TheaterPanel(None)
-    qtbot.addWidget(p)
-    p.resize(1400, 860)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.pause()
+def panel(theater_panel):
+    return theater_panel
 
 
 def _type_grid(table, rows) -> None:

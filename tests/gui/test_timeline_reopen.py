@@ -47,21 +47,13 @@ def _record_a_run(qtbot, bars):
 @pytest.fixture
 def new_window(qtbot, warm_kernels, bars):
     """Makes the main window on demand (after the recording controller has gone)."""
-    from gui.main_window import MainWindow
+    from tests.gui.conftest import bars_window
 
     made = []
 
     def make():
-        w = MainWindow(restore_layout=False)
-        qtbot.addWidget(w)
-        w.resize(1280, 800)
-        w.controller.use_dataset(bars)
-        w.controller.kernels_warm = True
-        w.controller.refresh_inspection()
-        w.show()
-        qtbot.waitExposed(w)
-        made.append(w)
-        return w
+        made.append(bars_window(qtbot, bars))
+        return made[-1]
 
     yield make
     for w in made:
