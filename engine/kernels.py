@@ -1127,7 +1127,6 @@ def _conv_backward(x, w, dy, a, masked, stride, pad, need_dx, pool):
     pool = pool is not None
     CKK = C * KH * KW
     wm = w.reshape(F, CKK)
-    wt = np.ascontiguousarray(wm.T)
     dx = np.empty((N, C, H, W), np.float32) if need_dx else None
     team = _team
     gemm = _blas_gemm()
@@ -1172,6 +1171,7 @@ def _conv_backward(x, w, dy, a, masked, stride, pad, need_dx, pool):
         dwt = dwts[part]
         db = dbs[part]
         tmp = np.empty((CKK, F), np.float32)
+        wt = np.ascontiguousarray(wm.T)
         m = 0
         for ch in range(c_lo, c_hi):
             n0 = ch * nb

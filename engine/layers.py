@@ -487,6 +487,8 @@ class Conv2D(_FusedActivation):
         self.frozen_filters: set[int] = {int(f) for f in frozen_filters}
         self.pre_activation: np.ndarray | None = None
         self._w_eff: np.ndarray | None = None
+        self._fused_output: np.ndarray | None = None     # output of a training forward with the ReLU in the kernel
+        self._pooled_by: Layer | None = None            # the pooling this layer's last forward computed too
         self._pad = (0, 0, 0, 0)
 
     # -- validation and shapes ------------------------------------------------------------
@@ -619,10 +621,10 @@ class Conv2D(_FusedActivation):
         return self._activate(z, training)
 
     def backward(self, dy):
-        pool = getattr(self, "_pooled_by", None)
+        pool = self._pooled_by
         if pool is not None and pool.computed_by is self:
             return self._backward(_as_float(dy), pool=pool)
-        fused = getattr(self, "_fused_output", None)
+        fused = self._fused_output
         if fused is not None and fused is self.output:
             return self._backward(_as_float(dy), relu_output=fused)
         return super().backward(dy)

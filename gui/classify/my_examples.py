@@ -9,16 +9,16 @@ every change) and on user input only call its methods.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from engine.datasets.user_examples import UserExample, UserExamples, dataset_key
 from gui.i18n import tr
+from gui.listeners import ChangeListeners
 
 
-class MyExamplesModel:
+class MyExamplesModel(ChangeListeners):
     """The examples of the current dataset, the image to add, the chosen class and the last before/after.
 
     Attributes
@@ -45,16 +45,6 @@ class MyExamplesModel:
         self.compared_label: int | None = None
         self.busy = False
         self.message = ""
-        self._listeners: list[Callable[[], None]] = []
-
-    # -- events -----------------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        self._listeners.append(callback)
-        return callback
-
-    def _changed(self) -> None:
-        for callback in list(self._listeners):
-            callback()
 
     # -- inputs -----------------------------------------------------------------------------------
     def set_dataset(self, name: str, input_shape: tuple, class_names: list[str]) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.catalog import CATALOG, EDITABLE_LAYERS, layer_kind, unique_name
@@ -21,6 +20,7 @@ from engine.layers import layer_from_config
 from engine.limits import MAX_PARAMS
 from engine.network import validate_architecture
 from gui.i18n import tr, tr_error
+from gui.listeners import ChangeListeners
 
 _AFTER_OUTPUT = {name for name, kind in CATALOG.items() if kind.group == "activation"} | {"Dropout"}
 
@@ -72,7 +72,7 @@ class _History:
     redo: list = field(default_factory=list)
 
 
-class DraftModel:
+class DraftModel(ChangeListeners):
     """Layer configs ``[{"class_name", "config"}]`` + input shape + undo/redo + validation results.
 
     Attributes
@@ -103,22 +103,7 @@ class DraftModel:
         self.match_class_count = True
         self._layers: list[dict] = []
         self._history = _History()
-        self._listeners: list[Callable[[], None]] = []
         self._validate()
-
-    # -- events ---------------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` after every change (layers, input, undo/redo); returns it."""
-        self._listeners.append(callback)
-        return callback
-
-    def unsubscribe(self, callback: Callable[[], None]) -> None:
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
-    def _changed(self) -> None:
-        for callback in list(self._listeners):
-            callback()
 
     # -- reading --------------------------------------------------------------------------------
     def layer_configs(self) -> list[dict]:

@@ -13,7 +13,6 @@ this module in a fresh interpreter and finds no PySide6).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,6 +23,7 @@ from gui.lessons.capabilities import Capabilities, feature_note
 from gui.lessons.progress import LessonProgress
 from gui.lessons.schema import Lesson, Step, Text
 from gui.lessons.state import editor_input_shape, editor_layers, theater_settings
+from gui.listeners import ChangeListeners
 
 __all__ = ["PanelAction", "Applier", "PlayerModel", "theater_values", "lesson_order"]
 
@@ -111,7 +111,7 @@ def theater_values(theater: dict) -> dict:
     return out
 
 
-class PlayerModel:
+class PlayerModel(ChangeListeners):
     """A lesson being played: ``PlayerModel(lesson, capabilities)``.
 
     >>> player = PlayerModel(lesson, Capabilities())
@@ -130,16 +130,6 @@ class PlayerModel:
         self.problems: list[str] = []           # already translated messages (errors while applying)
         self.last_answer: tuple[bool, Text | None] | None = None
         self.applied_steps = 0
-        self._listeners: list[Callable[[], None]] = []
-
-    # -- events ----------------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        self._listeners.append(callback)
-        return callback
-
-    def _changed(self) -> None:
-        for callback in list(self._listeners):
-            callback()
 
     # -- where ------------------------------------------------------------------------------------
     @property
