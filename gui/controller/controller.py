@@ -23,8 +23,10 @@ import weakref
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from engine._env import freeze_long_lived_objects
 from engine.network import Sequential
 from engine.training import VALIDATION_BATCH
+from gui.collector import install_gui_collector
 from gui.controller.evaluation import EvaluationRequests
 from gui.controller.finetune import FineTuner
 from gui.controller.jobs import DatasetLoader, KernelWarmup
@@ -115,6 +117,8 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
         self._state_before_compile = "idle"
         self._shut_down = False
 
+        # Qt objects must die in the GUI thread: garbage is collected there only, never in the worker
+        install_gui_collector()
         # Started with the first job: a controller that never trains never owns a running thread.
         self._thread = QThread()
         self._thread.setObjectName("convscope-training")
@@ -191,6 +195,7 @@ class TrainingController(ModelSetup, SampleInspection, EvaluationRequests, RunRe
             self._pending_after_warmup = None
             return
         self.kernels_warm = True
+        freeze_long_lived_objects()      # once per process: full collections stop walking start-up objects
         self._set_state(self._state_before_compile if self._state_before_compile != "compiling" else "idle")
         self.status_message.emit(tr("Kernels ready in {:.1f} s.").format(seconds))
         self.kernels_ready.emit(seconds)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.presets import PRESETS
 from gui.gradients.history import GradientHistory
 from gui.i18n import tr
 from gui.widgets.common import BACKGROUND
+from gui.widgets.pacer import shared_pacer
 
 REFRESH_MS = 250          # curves: 4 redraws a second are plenty (snapshots come ~12 a second)
 PREVIOUS_FADE = 0.6         # the previous run: each layer's colour, this much towards light grey, dashed
@@ -118,10 +118,7 @@ class GradientPanel(QWidget):
         controller.snapshot_ready.connect(self.on_snapshot)
         controller.history_reset.connect(self.on_history_reset)
         controller.model_changed.connect(self.on_model_changed)
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.render)
-        self.timer.start()
+        shared_pacer().add(self.render, REFRESH_MS)
         self.history.set_label(self.run_label())
         self._update_axis_label()
 
@@ -190,10 +187,11 @@ class GradientPanel(QWidget):
         if previous:
             self.legend.addItem(next(iter(self.previous_curves.values())), tr("dashed: previous run"))
 
-    def render(self) -> None:
+    def render(self) -> bool:
+        """Draw the newest gradient history (the frame pacer calls it); True when it drew."""
         h = self.history
         if h.version == self._drawn_version or not self.isVisible():
-            return
+            return False
         self._drawn_version = h.version
         prev = h.previous
         names = h.layer_names
@@ -209,6 +207,7 @@ class GradientPanel(QWidget):
             item.setData(*positive(*prev.series(name, q)))
         self._update_summary()
         self.render_count += 1
+        return True
 
     def _update_summary(self) -> None:
         h = self.history

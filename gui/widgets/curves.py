@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui.i18n import tr
 from gui.widgets.common import BACKGROUND, TRAIN_COLOR, VAL_COLOR, nice_ceil
 from gui.widgets.curves_model import CurvesModel
+from gui.widgets.pacer import shared_pacer
 
 # 4 redraws a second are plenty for curves. Painting them was the GUI thread's largest cost while
-# training (11 ms a frame, feature maps 3.4 ms): the timer runs half a period after the image panels'
-# and draws only while the panel is on screen.
+# training (a frame held the GUI thread 30-50 ms under load): the frame pacer draws the loss plot and
+# the accuracy plot in different turns of the event loop, each at most 4 times a second, and only
+# while the panel is on screen.
 REFRESH_MS = 250
 MAX_DOTS = 60        # validation dots up to this many epochs; beyond, they would merge into a thick line
 
@@ -35,8 +36,10 @@ class CurvesPanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.model = CurvesModel()
-        self._shown_epochs = -1
+        self._shown_epochs = {"loss": -1, "acc": -1}
         self._dirty = False
+        self._pending: dict = {}            # the newest series, waiting for the plots still to draw them
+        self._pending_plots: set[str] = set()
         self.render_count = 0
 
         self.glw = pg.GraphicsLayoutWidget()
@@ -115,11 +118,9 @@ class CurvesPanel(QWidget):
         controller.history_reset.connect(self.on_history_reset)
         if hasattr(controller, "timeline_moved"):
             controller.timeline_moved.connect(self.on_timeline_moved)
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.render)
-        # staggered: half a period after the image panels' timers, so their paints do not pile up
-        QTimer.singleShot(REFRESH_MS // 2, self.timer.start)
+        pacer = shared_pacer()
+        pacer.add(self._draw_loss, REFRESH_MS)
+        pacer.add(self._draw_acc, REFRESH_MS)
 
     def mark_dirty(self, *_args) -> None:
         self._dirty = True
@@ -141,7 +142,8 @@ class CurvesPanel(QWidget):
 
     def on_history_reset(self) -> None:
         self.model.reset()
-        self._shown_epochs = -1
+        self._shown_epochs = {"loss": -1, "acc": -1}
+        self._pending, self._pending_plots = {}, set()
         self._ranges = {}
         for item in (self.loss_raw, self.loss_smooth, self.loss_val, self.acc_raw, self.acc_smooth, self.acc_val):
             item.setData([], [])
@@ -163,42 +165,68 @@ class CurvesPanel(QWidget):
         self.model.grow(h.batches)
         return self.model.series(h.epochs)
 
-    def _update_ranges(self) -> None:
+    def _update_range(self, plot: str) -> None:
         xmax = self.model.x_max()
-        log = self.log_check.isChecked()
-        lo, hi = self.model.loss_extent(self.controller.history.epochs, log)
-        loss_range = (lo, hi) if log else (0.0, nice_ceil(hi))
-        if self._ranges.get("loss") != (xmax, loss_range):
-            self._ranges["loss"] = (xmax, loss_range)
-            self.loss_plot.setRange(xRange=(0, xmax), yRange=loss_range, padding=0.02)
-        if self._ranges.get("acc") != xmax:
+        if plot == "loss":
+            log = self.log_check.isChecked()
+            lo, hi = self.model.loss_extent(self.controller.history.epochs, log)
+            loss_range = (lo, hi) if log else (0.0, nice_ceil(hi))
+            if self._ranges.get("loss") != (xmax, loss_range):
+                self._ranges["loss"] = (xmax, loss_range)
+                self.loss_plot.setRange(xRange=(0, xmax), yRange=loss_range, padding=0.02)
+        elif self._ranges.get("acc") != xmax:
             self._ranges["acc"] = xmax
             self.acc_plot.setRange(xRange=(0, xmax), yRange=(0, 1), padding=0.02)
 
     def render(self) -> None:
-        """Draw the newest curves; only when something changed and the panel is on screen."""
-        if not self._dirty or not self.isVisible():
-            return
-        self._dirty = False
-        d = self.curve_data()
-        items = {"loss_raw": self.loss_raw, "loss_smooth": self.loss_smooth, "acc_raw": self.acc_raw,
-                 "acc_smooth": self.acc_smooth}
+        """Draw the newest curves on both plots (when something changed and the panel is on screen)."""
+        self.render_plot("loss")
+        self.render_plot("acc")
+
+    def _draw_loss(self) -> bool:
+        return self.render_plot("loss")
+
+    def _draw_acc(self) -> bool:
+        return self.render_plot("acc")
+
+    def render_plot(self, plot: str) -> bool:
+        """Draw the newest curves of one plot (``"loss"`` or ``"acc"``); True when it drew.
+
+        The series are computed once for both plots; each plot takes them when its turn comes.
+        """
+        if not self.isVisible():
+            return False
+        if self._dirty:
+            self._dirty = False
+            self._pending = self.curve_data()
+            self._pending_plots = {"loss", "acc"}
+        if plot not in self._pending_plots:
+            return False
+        self._pending_plots.discard(plot)
+        d = self._pending
+        raw, smooth, val = ((self.loss_raw, self.loss_smooth, self.loss_val) if plot == "loss" else
+                            (self.acc_raw, self.acc_smooth, self.acc_val))
+        items = {f"{plot}_raw": raw, f"{plot}_smooth": smooth}
         epochs = len(self.controller.history.epochs)
-        if epochs != self._shown_epochs:
+        if epochs != self._shown_epochs[plot]:
             # a scatter's setData costs per point (15 ms for 600): only when an epoch was added
-            self._shown_epochs = epochs
-            items |= {"loss_val": self.loss_val, "acc_val": self.acc_val}
+            self._shown_epochs[plot] = epochs
+            items[f"{plot}_val"] = val
             symbol = "o" if epochs <= MAX_DOTS else None
-            for item in (self.loss_val, self.acc_val):
-                if item.opts["symbol"] != symbol:
-                    item.setSymbol(symbol)
+            if val.opts["symbol"] != symbol:
+                val.setSymbol(symbol)
         for key, item in items.items():
             x, y = d[key]
             item.setData(x, y, skipFiniteCheck=True)       # the model hands over finite values only
-        self._update_ranges()
-        h = self.controller.history
-        if h.epochs:
-            e = h.epochs[-1]
-            self.summary.setText(tr("epoch {}: validation loss {:.3f}, accuracy {:.1%}").format(
-                e.epoch + 1, e.val_loss, e.val_accuracy))
-        self.render_count += 1
+        self._update_range(plot)
+        if plot == "loss":
+            h = self.controller.history
+            if h.epochs:
+                e = h.epochs[-1]
+                self.summary.setText(tr("epoch {}: validation loss {:.3f}, accuracy {:.1%}").format(
+                    e.epoch + 1, e.val_loss, e.val_accuracy))
+        if plot == "acc":                   # the second half of a frame (counted once per frame)
+            self.render_count += 1
+        if not self._pending_plots:
+            self._pending = {}
+        return True

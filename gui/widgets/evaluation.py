@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from gui.i18n import tr, tr_class
 from gui.widgets.class_labels import ClassLabelStrip, LabelLayout, choose_layout
 from gui.widgets.common import BACKGROUND, TextLabelsItem, array_to_qimage
+from gui.widgets.pacer import shared_pacer
 
 MAX_IMAGES = 120
 THUMB = 64
@@ -180,10 +181,7 @@ class EvaluationPanel(QWidget):
         controller.evaluation_ready.connect(self.on_evaluation_ready)
         controller.predictions_ready.connect(self.on_predictions_ready)
         controller.dataset_changed.connect(self.on_history_reset)
-        self.timer = QTimer(self)
-        self.timer.setInterval(300)
-        self.timer.timeout.connect(self.render)
-        self.timer.start()
+        shared_pacer().add(self.render, 300)
 
     # -- data ------------------------------------------------------------------------------------
     def class_names(self) -> list[str]:
@@ -271,14 +269,15 @@ class EvaluationPanel(QWidget):
             self._fill_images(predictions)
 
     # -- drawing ---------------------------------------------------------------------------------
-    def render(self) -> None:
+    def render(self) -> bool:
+        """Draw the newest confusion matrix (the frame pacer calls it); True when something was drawn."""
         if not self._dirty or not self.isVisible():
-            return
+            return False
         self._dirty = False
         if self.confusion is None:
             self.image.clear()
             self.glw.hide()                # empty axes would only puzzle a student
-            return
+            return True
         self.glw.show()
         c = self.confusion
         k = c.shape[0]
@@ -306,6 +305,7 @@ class EvaluationPanel(QWidget):
         else:
             self.counts.set_labels([])
             self.diagonal_counts.set_labels([])
+        return True
 
     def fit_labels(self, *_args) -> None:
         """Choose the labels' angle and size from the room the matrix shares with its column labels

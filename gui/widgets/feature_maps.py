@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -47,6 +47,7 @@ from gui.widgets.common import (
     tile_at,
 )
 from gui.widgets.feature_maps_input import channel_label_positions, channel_strip
+from gui.widgets.pacer import shared_pacer
 
 REFRESH_MS = 40        # the sink: redraws only a new inspection, at most 25 a second (snapshots ~12 /s)
 GAP = 2
@@ -217,10 +218,7 @@ class FeatureMapPanel(QWidget):
         controller.layer_selected.connect(self.on_layer_selected)
         controller.inspection_ready.connect(self.on_inspection)
         controller.sample_changed.connect(self.on_sample_changed)
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.render)
-        self.timer.start()
+        shared_pacer().add(self.render, REFRESH_MS)
         if controller.dataset is not None:
             self.on_dataset_changed(controller.dataset)
         if controller.model is not None:
@@ -367,15 +365,16 @@ class FeatureMapPanel(QWidget):
             act = flat.reshape(1, -1, cols)
         return act, winners
 
-    def render(self) -> None:
+    def render(self) -> bool:
+        """Draw the newest inspection (the frame pacer calls it); True when something was drawn."""
         if not self._dirty or not self.isVisible():
-            return
+            return False
         self._dirty = False
         act, winners = self.maps()
         if act is None:
             self.image.clear()
             self.overlay.clear()
-            return
+            return True
         n, h, w = act.shape
         rect = self.view.rect() if hasattr(self.view, "rect") else None
         aspect = 1.0
@@ -406,6 +405,7 @@ class FeatureMapPanel(QWidget):
         self._update_detail(act, lo, hi)
         self._update_caption(act, winners is not None)
         self.render_count += 1
+        return True
 
     def _update_labels(self, n: int, h: int, w: int, cols: int) -> None:
         key = (n, h, w, cols)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from gui.i18n import tr
@@ -26,6 +25,7 @@ from gui.widgets.common import (
     snapped_levels,
 )
 from gui.widgets.filters_rgb import COLUMNS, slices_and_patch
+from gui.widgets.pacer import shared_pacer
 
 REFRESH_MS = 40        # redraws only new weights, at most 25 a second (snapshots ~12 /s)
 MAX_INPUT_COLUMNS = 12     # beyond that, the columns are paged with the "first input channel" box
@@ -109,12 +109,9 @@ class FilterPanel(QWidget):
         controller.model_changed.connect(self.on_model_changed)
         controller.layer_selected.connect(self.on_layer_selected)
         controller.inspection_ready.connect(self.on_inspection)
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.render)
-        # half a period after the feature maps' timer: both panels draw each new inspection, and
-        # apart they make two short pauses of the GUI thread instead of one long one
-        QTimer.singleShot(REFRESH_MS // 2, self.timer.start)
+        # the frame pacer draws the feature maps and the filters of one inspection in different
+        # turns of the event loop: two short pauses of the GUI thread instead of one long one
+        shared_pacer().add(self.render, REFRESH_MS)
         if controller.model is not None:
             self.on_model_changed(controller.model)
         if controller.latest_inspection is not None:
@@ -178,15 +175,16 @@ class FilterPanel(QWidget):
             return np.array(model.layers[self.layer_index].params["W"], dtype=np.float32)
         return None
 
-    def render(self) -> None:
+    def render(self) -> bool:
+        """Draw the newest weights (the frame pacer calls it); True when something was drawn."""
         if not self._dirty or not self.isVisible():
-            return
+            return False
         self._dirty = False
         w = self.kernels()
         if w is None:
             self.image.clear()
             self.rgb_image.clear()
-            return
+            return True
         f, c, k, _ = w.shape
         self.first_input.blockSignals(True)
         self.first_input.setRange(0, max(0, c - 1))
@@ -246,6 +244,7 @@ class FilterPanel(QWidget):
                 f, k, k, c, f * c * k * k, f) + " " + layout_text + " " +
             tr("Watch them change from noise into edge and blob detectors."))
         self.render_count += 1
+        return True
 
     def _view_aspect(self) -> float:
         r = self.view.rect()

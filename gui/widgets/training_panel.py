@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from engine.presets import PRESETS
 from gui.i18n import tr
+from gui.widgets.pacer import shared_pacer
 
 DATASETS = [
     ("shapes", "Shapes (built-in, offline)"),
@@ -188,10 +188,7 @@ class TrainingPanel(QWidget):
         controller.epoch_metrics_ready.connect(self.on_epoch_metrics)
         controller.options_changed.connect(self.show_options)
         controller.history_reset.connect(self.on_history_reset)
-        self.timer = QTimer(self)
-        self.timer.setInterval(150)
-        self.timer.timeout.connect(self.refresh)
-        self.timer.start()
+        shared_pacer().add(self.refresh, 150)
         self.show_options(controller.options)
         self.on_state_changed(controller.state)
         self.on_history_reset()
@@ -334,10 +331,10 @@ class TrainingPanel(QWidget):
     def on_epoch_metrics(self, _metrics) -> None:
         self._dirty = True
 
-    def refresh(self) -> None:
-        """Timer: show the latest batch (the panel never redraws faster than this)."""
+    def refresh(self) -> bool:
+        """Show the latest batch (the frame pacer calls it, at most every 150 ms); True when it did."""
         if not self._dirty or self._latest_batch is None:
-            return
+            return False
         self._dirty = False
         m = self._latest_batch
         trainer = self.controller.trainer
@@ -362,3 +359,4 @@ class TrainingPanel(QWidget):
             parts.append(tr("validation: loss {:.4f}, accuracy {:.1%}").format(float(e.val_loss),
                                                                                float(e.val_accuracy)))
         self.metrics_label.setText("   ".join(parts[:2]) + ("<br>" + parts[2] if len(parts) > 2 else ""))
+        return True

@@ -11,7 +11,7 @@ import pytest
 
 from engine.training import BatchMetrics, EpochMetrics
 from gui.controller.batch_log import BatchLog
-from gui.widgets.curves_model import CurvesModel, ema, smoothing_alpha
+from gui.widgets.curves_model import SMOOTH_POINTS, CurvesModel, ema, smoothing_alpha
 
 ROOT = Path(__file__).resolve().parents[2]
 PER_EPOCH = 100
@@ -79,7 +79,11 @@ def test_a_short_run_shows_every_batch_and_its_moving_average():
     loss = np.array([b.loss for b in ms])
     assert np.array_equal(d["loss_raw"][1], loss)
     assert np.array_equal(d["loss_raw"][0], [b.epoch_progress for b in ms])
-    assert np.allclose(d["loss_smooth"][1], ema(loss, smoothing_alpha(PER_EPOCH)))
+    smooth = ema(loss, smoothing_alpha(PER_EPOCH))
+    assert np.allclose(m.smoothed_loss, smooth)
+    # the thick smoothed line: every 2nd value (500 batches > 400 points) and the last one
+    assert np.allclose(d["loss_smooth"][1], np.append(smooth[::2], smooth[-1]))
+    assert np.array_equal(d["loss_smooth"][0], np.append(d["loss_raw"][0][::2], ms[-1].epoch_progress))
     assert list(d["loss_val"][0]) == [1, 2, 3, 4, 5] and np.allclose(d["loss_val"][1], [0.4, 0.41, 0.42, 0.43, 0.44])
 
 
@@ -93,6 +97,8 @@ def test_a_long_run_is_capped_per_curve_and_keeps_its_spikes():
         x, y = d[key]
         assert len(x) == len(y) <= 1600 + 64, key
         assert np.all(np.diff(x) >= 0), key                 # still a curve from left to right
+    for key in ("loss_smooth", "acc_smooth"):             # drawn with a thick pen: fewer points
+        assert len(d[key][0]) <= SMOOTH_POINTS + 1, key
     x, y = d["loss_raw"]
     assert 9.5 in y and -0.5 in y                            # a wild batch stays visible
     assert x[-1] == ms[-1].epoch_progress and d["loss_smooth"][0][-1] == ms[-1].epoch_progress
