@@ -906,43 +906,37 @@ def _grad_rows_and_cols(pool, wide, dy, a, masked, pam, pv, x, n0, m, d2, db, KH
 
 
 @njit(nogil=True, cache=True)
-def _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx, c_lo, c_hi, nb, KH, KW, sh, sw, pt, pl,
-                   wide, Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwt, db, F, OH, OW, pool, pam, pv):
-    """Chunks c_lo..c_hi-1 of a convolution backward; dwt (CKK, F) and db accumulate (no GIL). With
-    ``pool``, ``dy`` is the gradient of the fused 2x2 max pooling (switches ``pam``, values ``pv``)."""
+def _conv_bwd_parts(gemm, x, wm, dy, a, masked, need_dx, dx, p_lo, p_hi, parts, nchunks, nb, KH, KW, sh, sw, pt,
+                    pl, wide, Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwts, dbs, F, OH, OW, pool, pam, pv):
+    """Parts p_lo..p_hi-1 of a convolution backward in one call (no GIL), part p (its chunks) accumulating
+    into ``dwts[p]`` (CKK, F) and ``dbs[p]``: the same sums whichever thread, and however many parts per
+    call. With ``pool``, ``dy`` is the gradient of the fused 2x2 max pooling (switches ``pam``, values
+    ``pv``). One function, not a per-part function called here: each level of numba functions is
+    optimized again with everything it calls inlined (that level cost 6 s of a cold compile)."""
     N, C = x.shape[0], x.shape[1]
     CKK = C * KH * KW
     L = OH * Wp if wide else OH * OW
-    for ch in range(c_lo, c_hi):
-        n0 = ch * nb
-        m = min(nb, N - n0)
-        cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
-        d2 = dbuf[: F * m * L].reshape(F, m * L)
-        _grad_rows_and_cols(pool, wide, dy, a, masked, pam, pv, x, n0, m, d2, db, KH, KW, sh, sw, pt, pl, Hp, Wp,
-                            OH, OW, xpbuf, cols)
-        if CKK < 32:  # _SMALL_DW_ROWS
-            _small_dwt(cols, d2, dwt)
-        else:
-            _mm(gemm, False, True, CKK, F, m * L, cols, m * L, d2, m * L, 1.0, dwt, F)
-        if need_dx:
-            dcols = dcolbuf[: CKK * m * L].reshape(CKK, m * L)
-            _mm(gemm, True, False, CKK, m * L, F, wm, CKK, d2, m * L, 0.0, dcols, m * L)
-            if wide:
-                _bwd_dx_wide(dcols, n0, m, pt, pl, Hp, Wp, KH, KW, OH, dxpbuf, dx)
-            else:
-                _col2im(dcols, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, dx)
-
-
-@njit(nogil=True, cache=True)
-def _conv_bwd_parts(gemm, x, wm, dy, a, masked, need_dx, dx, p_lo, p_hi, parts, nchunks, nb, KH, KW, sh, sw, pt,
-                    pl, wide, Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwts, dbs, F, OH, OW, pool, pam, pv):
-    """Parts p_lo..p_hi-1 of a convolution backward in one call (no GIL), part p accumulating into
-    ``dwts[p]`` and ``dbs[p]``: the same sums whichever thread, and however many parts per call."""
     for p in range(p_lo, p_hi):
-        c_lo = nchunks * p // parts
-        c_hi = nchunks * (p + 1) // parts
-        _conv_bwd_part(gemm, x, wm, dy, a, masked, need_dx, dx, c_lo, c_hi, nb, KH, KW, sh, sw, pt, pl, wide,
-                       Hp, Wp, colbuf, dbuf, dcolbuf, xpbuf, dxpbuf, dwts[p], dbs[p], F, OH, OW, pool, pam, pv)
+        dwt = dwts[p]
+        db = dbs[p]
+        for ch in range(nchunks * p // parts, nchunks * (p + 1) // parts):
+            n0 = ch * nb
+            m = min(nb, N - n0)
+            cols = colbuf[: CKK * m * L].reshape(CKK, m * L)
+            d2 = dbuf[: F * m * L].reshape(F, m * L)
+            _grad_rows_and_cols(pool, wide, dy, a, masked, pam, pv, x, n0, m, d2, db, KH, KW, sh, sw, pt, pl, Hp,
+                                Wp, OH, OW, xpbuf, cols)
+            if CKK < 32:  # _SMALL_DW_ROWS
+                _small_dwt(cols, d2, dwt)
+            else:
+                _mm(gemm, False, True, CKK, F, m * L, cols, m * L, d2, m * L, 1.0, dwt, F)
+            if need_dx:
+                dcols = dcolbuf[: CKK * m * L].reshape(CKK, m * L)
+                _mm(gemm, True, False, CKK, m * L, F, wm, CKK, d2, m * L, 0.0, dcols, m * L)
+                if wide:
+                    _bwd_dx_wide(dcols, n0, m, pt, pl, Hp, Wp, KH, KW, OH, dxpbuf, dx)
+                else:
+                    _col2im(dcols, n0, m, KH, KW, sh, sw, pt, pl, OH, OW, dx)
 
 
 def _units(parts: int, team) -> int:
@@ -1424,7 +1418,7 @@ def warmup(parallel: bool = True) -> None:
     ``parallel`` (and ``CONVSCOPE_PARALLEL_WARMUP`` not ``0``) and no cached backward, a helper process
     compiles them into the shared cache while this thread compiles the rest; this process then loads
     them. Measured on 2 cores (``bench/responsiveness.py --skip-probe``, launch to the first training
-    step): 55.5 s before, 42.5 s with the helper; the backward chain is the longer half. Any trouble
+    step): 55.5 s with neither the helper nor the flattened backward, 30.0 s with both. Any trouble
     with the helper (it cannot start, fails, or takes over 10 minutes) only means compiling here."""
     helper = _start_backward_helper() if parallel else None
     try:
