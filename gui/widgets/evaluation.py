@@ -274,11 +274,14 @@ class EvaluationPanel(QWidget):
         if not self._dirty or not self.isVisible():
             return False
         self._dirty = False
+        # Without a matrix the view's contents are hidden, not the view: empty axes would only puzzle a
+        # student, and showing the widget again at the first epoch's end resized it and laid out the
+        # whole matrix at once (the GUI thread's longest pause of a run, 56-64 ms).
         if self.confusion is None:
             self.image.clear()
-            self.glw.hide()                # empty axes would only puzzle a student
+            self.glw.ci.setVisible(False)
             return True
-        self.glw.show()
+        self.glw.ci.setVisible(True)
         c = self.confusion
         k = c.shape[0]
         frac = row_normalized(c)

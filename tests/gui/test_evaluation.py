@@ -171,3 +171,43 @@ def test_layout_for_many_classes_in_a_small_box_shows_every_nth_label():
     widest, height = label_metrics(names, choice.point_size)
     cell = min(260 - widest - 8, 300 - column_extent(90, widest, height)) / 60
     assert choice.stride > 1 and choice.stride * cell >= height       # the shown ones do not overlap
+
+
+def test_the_first_matrix_appears_without_resizing_the_view(qtbot, warm_kernels):
+    """Before the first epoch the view is there but empty; the first matrix only fills it (showing the
+    widget then resized and laid it out all at once: the longest pause of the GUI thread in a run)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from gui.main_window import MainWindow
+
+    w = MainWindow(restore_layout=False)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.controller.use_dataset(fashion_like_dataset())
+    w.controller.kernels_warm = True
+    w.show()
+    qtbot.waitExposed(w)
+    w.show_tab("evaluation")
+    ev = w.evaluation_panel
+    ev.render()
+    qtbot.wait(50)
+    assert ev.glw.isVisible() and not ev.glw.ci.isVisible()          # no empty axes on screen
+    size = ev.glw.size()
+
+    class Resizes(QObject):
+        count = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Resize:
+                Resizes.count += 1
+            return False
+
+    spy = Resizes()
+    ev.glw.installEventFilter(spy)
+    ev.set_confusion(confusion_of(len(FASHION_CLASSES)), "test")
+    assert ev.render()
+    qtbot.wait(100)
+    assert ev.glw.ci.isVisible() and len(ev.column_labels.items) == len(FASHION_CLASSES)
+    assert Resizes.count == 0 and ev.glw.size() == size
+    assert w.stop_training()
+    w.close()
