@@ -74,6 +74,7 @@ __all__ = [
     "avgpool2d_backward",
     "set_num_threads",
     "get_num_threads",
+    "run_side_by_side",
     "warmup",
 ]
 
@@ -1342,6 +1343,19 @@ def _pool_geometry(x_shape, pool, stride, pad):
     OH = _out_size(H, kh, sh, pt, pb, "pool window")
     OW = _out_size(W, kw, sw, pl, pr, "pool window")
     return N, C, H, W, kh, kw, sh, sw, pt, pl, OH, OW
+
+
+def run_side_by_side(*tasks) -> None:
+    """Run independent ``tasks`` (callables without arguments) at once, one per thread of the team.
+
+    Each task does the same arithmetic whichever thread runs it (numpy's BLAS is single-threaded
+    here), so results never depend on the team size. A team of one, or a busy team, runs them here,
+    in order."""
+    if _team.size == 1 or len(tasks) < 2:
+        for task in tasks:
+            task()
+        return
+    _team.run(lambda part: tasks[part](), len(tasks))
 
 
 def _over_batch(N: int, per_image: int, kernel) -> None:

@@ -89,3 +89,33 @@ def test_training_steps_do_not_page_fault_their_arrays_in_again():
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20
     # one step allocates ~2.5 MB of activations and gradients (600+ pages): they must come from kept memory
     assert faults < 60, faults
+
+
+def test_a_large_dense_backward_gives_the_same_bits_alone_and_side_by_side():
+    """dW and dx of a large Dense layer run on two threads at once; each is one BLAS call, so any
+    team size gives the same bits, and they match the plain products."""
+    from engine.layers import _SIDE_BY_SIDE_MACS
+
+    rng = np.random.default_rng(7)
+    n, d, u = 32, 3136, 100
+    assert n * d * u >= _SIDE_BY_SIDE_MACS
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    dz = rng.standard_normal((n, u)).astype(np.float32)
+    results = []
+    before = kernels.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            kernels.set_num_threads(threads)
+            layer = Dense(u)
+            layer.build((d,), np.random.default_rng(0))
+            layer.need_input_grad = True
+            layer.forward(x, training=True)
+            dx = layer.backward_linear(dz)
+            results.append((dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
+    finally:
+        kernels.set_num_threads(before)
+    for dx, gw, gb in results[1:]:
+        assert np.array_equal(dx, results[0][0]) and np.array_equal(gw, results[0][1])
+        assert np.array_equal(gb, results[0][2])
+    dx, gw, _ = results[0]
+    assert np.array_equal(gw, x.T @ dz) and np.array_equal(dx, dz @ layer.params["W"].T)
