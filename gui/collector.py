@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import gc
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
+
+from gui.singletons import per_application
 
 INTERVAL_MS = 1000
 
@@ -52,13 +54,6 @@ class GuiThreadCollector(QObject):
         return gen
 
 
-_collector: GuiThreadCollector | None = None
-
-
 def install_gui_collector() -> GuiThreadCollector:
     """Turn automatic collection off and collect on a GUI-thread timer (once per application)."""
-    global _collector
-    app = QCoreApplication.instance()
-    if _collector is None or _collector.parent() is not app:
-        _collector = GuiThreadCollector(app)
-    return _collector
+    return per_application(GuiThreadCollector)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import time
 import weakref
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
+
+from gui.singletons import per_application
 
 TICK_MS = 15     # about 66 offers a second; the panels ask for 4-25 redraws a second each
 
@@ -93,13 +95,6 @@ class FramePacer(QObject):
         return drew
 
 
-_shared: FramePacer | None = None
-
-
 def shared_pacer() -> FramePacer:
     """The process's pacer (made on first use, owned by the application object)."""
-    global _shared
-    app = QCoreApplication.instance()
-    if _shared is None or _shared.parent() is not app:
-        _shared = FramePacer(app)
-    return _shared
+    return per_application(FramePacer)
