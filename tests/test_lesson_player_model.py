@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -12,6 +9,7 @@ from gui.lessons import LessonProgress, all_lessons, load_lesson, parse_lesson
 from gui.lessons.capabilities import FEATURES, Capabilities
 from gui.lessons.player_model import PlayerModel, lesson_order, theater_values
 from gui.lessons.state import editor_input_shape, editor_layers, theater_input
+from tests.headless import qt_modules_loaded_by
 
 
 class RecordingApplier:
@@ -50,11 +48,7 @@ class RecordingApplier:
 
 
 def test_the_player_model_imports_no_qt():
-    code = ("import sys, gui.lessons.player_model, gui.lessons.capabilities; "
-            "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]; print(bad); "
-            "sys.exit(1 if bad else 0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert qt_modules_loaded_by("gui.lessons.player_model", "gui.lessons.capabilities") == []
 
 
 @pytest.mark.parametrize("lesson", all_lessons(), ids=lambda lesson: lesson.id)

@@ -53,10 +53,6 @@ class FramePacer(QObject):
         if not self.timer.isActive():
             self.timer.start()
 
-    def remove_owner(self, owner) -> None:
-        """Forget every client bound to ``owner``."""
-        self._clients = [c for c in self._clients if (m := c.method()) is not None and m.__self__ is not owner]
-
     def __len__(self) -> int:
         return len(self._clients)
 
@@ -66,7 +62,7 @@ class FramePacer(QObject):
         n = len(clients)
         now = time.perf_counter()
         drew = False
-        dead = False
+        gone = []                         # deleted panels, and panels whose C++ object is gone
         for i in range(n):
             k = (self._next + i) % n
             client = clients[k]
@@ -74,21 +70,20 @@ class FramePacer(QObject):
                 continue
             render = client.method()
             if render is None:
-                dead = True
+                gone.append(client)
                 continue
             try:
                 drew = bool(render())
-            except RuntimeError:          # the panel's C++ object is gone (a closed window)
-                client.method = lambda: None
-                dead = True
+            except RuntimeError:          # "Internal C++ object already deleted" (a closed window)
+                gone.append(client)
                 continue
             if drew:
                 # keep the asked rate on average: a redraw that came late does not push the next one back
                 client.last = now if now - client.last > 2 * client.period else client.last + client.period
                 self._next = k + 1
                 break
-        if dead:
-            self._clients = [c for c in self._clients if c.method() is not None]
+        if gone:
+            self._clients = [c for c in clients if c not in gone]
             self._next = self._next % max(1, len(self._clients))
             if not self._clients:
                 self.timer.stop()

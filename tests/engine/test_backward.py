@@ -288,17 +288,20 @@ POOL_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(POOL_CASES))
-def test_pooling_walk_equals_the_engines_pooling_backward(case):
-    cls, size, stride, pad = POOL_CASES[case]
+def pool_walk_and_backward(cls, size, stride, pad, seed):
+    """A pooling layer on a random 2x7x6 input: its gradient walk and the engine's own backward."""
     layer = cls(size, strides=stride, padding=pad)
     layer.build((2, 7, 6))
-    rng = np.random.default_rng(1)
-    x = rng.random((1, 2, 7, 6)).astype(np.float32)
-    layer.forward(x)
+    rng = np.random.default_rng(seed)
+    layer.forward(rng.random((1, 2, 7, 6)).astype(np.float32))
     dy = rng.standard_normal((1, *layer.out_shape)).astype(np.float32)
     expected = layer.backward(dy.copy())[0]
-    walk = PoolGradientWalk.for_layer(layer, dy[0])
+    return PoolGradientWalk.for_layer(layer, dy[0]), expected
+
+
+@pytest.mark.parametrize("case", list(POOL_CASES))
+def test_pooling_walk_equals_the_engines_pooling_backward(case):
+    walk, expected = pool_walk_and_backward(*POOL_CASES[case], seed=1)
     np.testing.assert_allclose(walk.d_input, expected, rtol=1e-6, atol=1e-7)
     last = walk.step(walk.n_positions - 1)
     np.testing.assert_allclose(last.partial, expected, rtol=1e-6, atol=1e-7)

@@ -16,6 +16,7 @@ from engine.backward import (
 )
 from engine.layers import AveragePooling2D, Conv2D, Dense, Flatten, MaxPooling2D
 from engine.network import Sequential
+from tests.engine.test_backward import pool_walk_and_backward
 
 # (channels, filters, kernel, stride, padding, mode)
 RECT_CONV = {
@@ -109,14 +110,7 @@ def test_dilation_by_a_rectangular_stride_spaces_rows_and_columns_differently():
     (AveragePooling2D, (3, 2), (2, 1), "same"),
 ])
 def test_pool_walk_on_a_rectangular_window_is_the_engines_pooling_backward(cls, size, stride, pad):
-    layer = cls(size, strides=stride, padding=pad)
-    layer.build((2, 7, 6))
-    rng = np.random.default_rng(2)
-    x = rng.random((1, 2, 7, 6)).astype(np.float32)
-    layer.forward(x)
-    dy = rng.standard_normal((1, *layer.out_shape)).astype(np.float32)
-    expected = layer.backward(dy.copy())[0]
-    walk = PoolGradientWalk.for_layer(layer, dy[0])
+    walk, expected = pool_walk_and_backward(cls, size, stride, pad, seed=2)
     assert walk.kernel_hw == size
     np.testing.assert_allclose(walk.d_input, expected, rtol=1e-6, atol=1e-7)
     if cls is AveragePooling2D:

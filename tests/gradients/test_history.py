@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from gui.gradients.history import GradientHistory
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.headless import qt_modules_loaded_by
 
 
 def rows(*values, names=("dense", "dense_1", "dense_2")):
@@ -20,14 +16,7 @@ def rows(*values, names=("dense", "dense_1", "dense_2")):
 
 
 def test_the_history_model_imports_no_qt():
-    code = ("import sys\n"
-            "import gui.gradients, gui.gradients.history\n"
-            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))\n"
-            "print(loaded)\n"
-            "sys.exit(1 if loaded else 0)\n")
-    run = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert qt_modules_loaded_by("gui.gradients", "gui.gradients.history") == []
 
 
 def test_recorded_snapshots_become_one_series_per_layer_in_input_order():

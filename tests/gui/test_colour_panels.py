@@ -153,11 +153,17 @@ def test_the_theater_slides_a_learned_3x3x3_filter_over_a_colour_sample(qtbot, c
     np.testing.assert_allclose(t.output(), ins.activations[1][1], rtol=1e-4, atol=1e-5)
 
 
-def test_a_dropped_colour_photo_stays_colour_for_a_colour_model(qtbot, colour_window, tmp_path):
+def _red_thing_png(tmp_path, background: int):
+    """A 70x50 photo: a red square on a gray ``background``."""
     png = tmp_path / "red_thing.png"
-    img = np.full((50, 70, 3), 240, np.uint8)
+    img = np.full((50, 70, 3), background, np.uint8)
     img[10:40, 20:50] = (220, 20, 30)
     Image.fromarray(img).save(png)
+    return png
+
+
+def test_a_dropped_colour_photo_stays_colour_for_a_colour_model(qtbot, colour_window, tmp_path):
+    png = _red_thing_png(tmp_path, 240)
     cp = colour_window.classify_panel
     results = cp.classify_files([str(png)])
     item = results[-1]
@@ -171,10 +177,7 @@ def test_a_dropped_colour_photo_stays_colour_for_a_colour_model(qtbot, colour_wi
 
 
 def test_a_colour_photo_becomes_gray_for_a_grayscale_model_and_the_view_says_so(qtbot, window, tmp_path):
-    png = tmp_path / "red_thing.png"
-    img = np.full((50, 70, 3), 20, np.uint8)
-    img[10:40, 20:50] = (220, 20, 30)
-    Image.fromarray(img).save(png)
+    png = _red_thing_png(tmp_path, 20)
     cp = window.classify_panel
     item = cp.classify_files([str(png)])[-1]
     assert item.x.shape == (1, 28, 28)

@@ -4,8 +4,6 @@ memory shown), remembered, and given on the command line; a preset model is buil
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +22,8 @@ from gui.desktop.folder_options import (
     remembered_options,
     suggested_options,
 )
+from tests.headless import qt_modules_loaded_by
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60_000
 
 
@@ -112,10 +110,7 @@ def test_the_command_line_wins_over_the_remembered_choice_which_wins_over_the_pi
 
 
 def test_the_folder_options_model_imports_no_qt():
-    code = ("import sys, gui.desktop.folder_options; "
-            "print([m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))])")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert qt_modules_loaded_by("gui.desktop.folder_options") == []
 
 
 # -- the dialog -----------------------------------------------------------------------------------
